@@ -1,0 +1,140 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Settings every first-party target shares: Swift 6 language mode (strict concurrency) and warnings as errors.
+/// Warnings-as-errors lives here rather than on the command line so dependencies are not rebuilt with it.
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+    name: "hotstandby",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "hotstandby", targets: ["hotstandby"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .target(
+            name: "Heartbeat",
+            dependencies: [
+                "CLibPQ",
+                "FailoverController",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "FailoverController",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "Shell",
+            dependencies: [
+                .product(name: "Subprocess", package: "swift-subprocess")
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "VIPManager",
+            dependencies: [
+                "Shell",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "DNSUpdater",
+            dependencies: [
+                "Shell",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "SharedFolderSync",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .target(
+            name: "Alerts",
+            dependencies: [
+                "CCurl",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "hotstandby",
+            dependencies: [
+                "Heartbeat",
+                "FailoverController",
+                "Shell",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "FailoverControllerTests",
+            dependencies: ["FailoverController"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "VIPManagerTests",
+            dependencies: ["VIPManager", "Shell"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "DNSUpdaterTests",
+            dependencies: ["DNSUpdater", "Shell"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AlertsTests",
+            dependencies: ["Alerts"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SharedFolderSyncTests",
+            dependencies: ["SharedFolderSync"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "Heartbeat",
+                "FailoverController",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,131 @@
+/// One entry of the cluster's event log (`hotstandby_event`): what happened, where, and why.
+public struct ClusterEvent: Sendable, Equatable, Codable {
+    /// The kind of event, such as `takeover` or `fenced`. The list is `ClusterEvent.Kind`.
+    public var kind: Kind
+    /// The epoch the event belongs to.
+    public var epoch: Int64
+    /// Details for the log, the email and `status`: reasons, durations, step outcomes.
+    public var detail: [String: JSONValue]
+
+    /// Creates an event.
+    public init(kind: Kind, epoch: Int64, detail: [String: JSONValue] = [:]) {
+        self.kind = kind
+        self.epoch = epoch
+        self.detail = detail
+    }
+
+    /// The kinds of event the daemon and the CLI record.
+    public struct Kind: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// A standby won the compare-and-set and ran its promotion actions.
+        public static let takeover = Kind(rawValue: "takeover")
+        /// A restarted active confirmed its lease in the same epoch and resumed serving.
+        public static let resumed = Kind(rawValue: "resumed")
+        /// A node named by a switchover confirmed the lease and started serving.
+        public static let handoverReceived = Kind(rawValue: "handover-received")
+        /// The active found its epoch taken by another node and stepped down.
+        public static let deposed = Kind(rawValue: "deposed")
+        /// The active could not renew within `renewDeadline` and stepped down by itself.
+        public static let fenced = Kind(rawValue: "fenced")
+        /// The active ran its demotion actions (the detail says why and how each step went).
+        public static let demoted = Kind(rawValue: "demoted")
+        /// The active released the lease on a graceful stop.
+        public static let released = Kind(rawValue: "released")
+        /// The active handed the lease to the node an operator named.
+        public static let handedOff = Kind(rawValue: "handed-off")
+        /// An operator asked for a switchover.
+        public static let switchoverRequested = Kind(rawValue: "switchover-requested")
+        /// The pre-promote hook refused a takeover.
+        public static let vetoed = Kind(rawValue: "vetoed")
+        /// The active has seen no standby for `timeout`: no failover is possible.
+        public static let haLost = Kind(rawValue: "ha-lost")
+        /// A standby is seen again after `ha-lost`.
+        public static let haRestored = Kind(rawValue: "ha-restored")
+        /// This node could not reach the database for longer than `timeout`.
+        public static let databaseUnreachable = Kind(rawValue: "database-unreachable")
+        /// This node reaches the database again.
+        public static let databaseBack = Kind(rawValue: "database-back")
+        /// An operator paused the cluster.
+        public static let paused = Kind(rawValue: "paused")
+        /// An operator resumed the cluster.
+        public static let unpaused = Kind(rawValue: "unpaused")
+        /// A node's daemon started.
+        public static let started = Kind(rawValue: "started")
+        /// A promotion or demotion step failed (the detail names the step).
+        public static let actionFailed = Kind(rawValue: "action-failed")
+    }
+}
+
+/// A JSON value, for event details that are stored as `jsonb` and printed by `status --json`.
+public enum JSONValue: Sendable, Equatable, Codable, CustomStringConvertible {
+    case string(String)
+    case number(Double)
+    case bool(Bool)
+    case array([JSONValue])
+    case object([String: JSONValue])
+    case null
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let value): try container.encode(value)
+        case .number(let value): try container.encode(value)
+        case .bool(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        case .null: try container.encodeNil()
+        }
+    }
+
+    /// The value as an operator reads it in a log line or an email.
+    public var description: String {
+        switch self {
+        case .string(let value): return value
+        case .number(let value):
+            return value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+        case .bool(let value): return String(value)
+        case .array(let values): return "[" + values.map(\.description).joined(separator: ", ") + "]"
+        case .object(let fields):
+            return "{" + fields.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
+        case .null: return "null"
+        }
+    }
+}
+
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
+    ExpressibleByBooleanLiteral
+{
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int) { self = .number(Double(value)) }
+    public init(floatLiteral value: Double) { self = .number(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+}
+
+extension Duration {
+    /// The duration in seconds, rounded to milliseconds, as a JSON number.
+    var jsonSeconds: JSONValue {
+        let (seconds, attoseconds) = components
+        let value = Double(seconds) + Double(attoseconds) / 1e18
+        return .number((value * 1000).rounded() / 1000)
+    }
+}

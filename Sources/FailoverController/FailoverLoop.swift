@@ -1,0 +1,347 @@
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The run loop: feeds the state machine with lease results, timers, notifications and signals,
+/// and carries out its actions through the ports.
+///
+/// Every action runs as a child task, so no hook, address change or event write delays a heartbeat;
+/// the only thing the loop itself does between inputs is call the state machine. Promotion runs
+/// concurrently with heartbeats and is cancelled (and awaited) before a demotion starts.
+public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
+    /// Identity and timing.
+    public let settings: FailoverSettings
+    /// The lease.
+    public let store: any LeaseStore
+    /// The event log.
+    public let recorder: any EventRecorder
+    /// The pre-promote check.
+    public let gate: any PromotionGate
+    /// Promotion steps in order (demotion runs them in reverse).
+    public let steps: [any RoleStep]
+    /// The clock: `ContinuousClock` in production, a manual clock in tests.
+    public let clock: C
+    /// The logger.
+    public let logger: Logger
+    /// Called after every input with the node's status (for HTTP, metrics and sd_notify).
+    public let onStatus: @Sendable (NodeStatus) -> Void
+
+    /// Creates a loop.
+    public init(
+        settings: FailoverSettings,
+        store: any LeaseStore,
+        recorder: any EventRecorder,
+        gate: any PromotionGate,
+        steps: [any RoleStep],
+        clock: C,
+        logger: Logger,
+        onStatus: @escaping @Sendable (NodeStatus) -> Void = { _ in }
+    ) {
+        self.settings = settings
+        self.store = store
+        self.recorder = recorder
+        self.gate = gate
+        self.steps = steps
+        self.clock = clock
+        self.logger = logger
+        self.onStatus = onStatus
+    }
+
+    typealias Machine = FailoverStateMachine<C.Instant>
+
+    /// Runs until a graceful shutdown has demoted and released (or the task is cancelled).
+    public func run() async {
+        let (inputs, feed) = AsyncStream.makeStream(of: Machine.Input.self)
+        var machine = Machine(settings: settings, now: clock.now)
+        let duties = DutySlot()
+        let startup = context(epoch: 0, role: .standby, reason: "startup")
+        for step in steps {
+            do {
+                try await step.atStartup(startup)
+            } catch {
+                logger.error("startup cleanup failed", metadata: ["step": "\(step.name)", "error": "\(error)"])
+            }
+        }
+        logger.notice(
+            "node starting as standby",
+            metadata: [
+                "cluster": "\(settings.cluster)", "node": "\(settings.node)",
+                "interval": "\(settings.interval.text)", "timeout": "\(settings.timeout.text)",
+                "renewDeadline": "\(settings.renewDeadline.text)",
+            ]
+        )
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await store.listen { feed.yield(.notified) } }
+                startStandbyDuties(in: &group, duties: duties)
+                var pendingWakes: [C.Instant] = []
+                var lastRole = machine.role
+                feed.yield(.tick)
+                loop: for await input in inputs {
+                    let now = clock.now
+                    let actions = machine.handle(input, now: now)
+                    if actions.contains(.exit) {
+                        // Last words: write this batch's events and mark the node stopped before leaving,
+                        // each bounded by the store's own deadlines.
+                        for case .record(let event) in actions {
+                            logger.notice("event \(event.kind)", metadata: ["epoch": "\(event.epoch)"])
+                            await recorder.record(event)
+                        }
+                        _ = await store.perform(.observe(role: .stopped, note: "stopped"))
+                        break loop
+                    }
+                    for action in actions {
+                        execute(action, group: &group, feed: feed, duties: duties)
+                    }
+                    if machine.role != lastRole {
+                        logger.notice(
+                            "role changed",
+                            metadata: ["from": "\(lastRole.rawValue)", "to": "\(machine.role.rawValue)"]
+                        )
+                        lastRole = machine.role
+                    }
+                    pendingWakes.removeAll { $0 <= now }
+                    if let wake = machine.nextWake, wake < (pendingWakes.min() ?? wake.advanced(by: .seconds(1))) {
+                        pendingWakes.append(wake)
+                        let clock = self.clock
+                        group.addTask {
+                            try? await clock.sleep(until: wake, tolerance: nil)
+                            feed.yield(.tick)
+                        }
+                    }
+                    onStatus(machine.status(now: now))
+                }
+                logger.notice("stopped")
+                feed.finish()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            feed.yield(.shutdown)
+        }
+    }
+
+    private func context(epoch: Int64, role: NodeRole, reason: String) -> RoleContext {
+        let recorder = self.recorder
+        return RoleContext(
+            cluster: settings.cluster,
+            node: settings.node,
+            epoch: epoch,
+            role: role,
+            reason: reason,
+            logger: logger,
+            record: { await recorder.record($0) }
+        )
+    }
+
+    private func execute(
+        _ action: Machine.Action,
+        group: inout TaskGroup<Void>,
+        feed: AsyncStream<Machine.Input>.Continuation,
+        duties: DutySlot
+    ) {
+        switch action {
+        case .call(let id, let call):
+            let store = self.store
+            let clock = self.clock
+            let logger = self.logger
+            group.addTask {
+                let startedAt = clock.now
+                let result = await store.perform(call)
+                switch result {
+                case .failed(let message):
+                    logger.warning("lease call failed", metadata: ["call": "\(call.name)", "error": "\(message)"])
+                default:
+                    logger.debug("lease call", metadata: ["call": "\(call.name)", "result": "\(result)"])
+                }
+                feed.yield(.leaseResult(id: id, result, startedAt: startedAt))
+            }
+        case .checkGate(let view):
+            let gate = self.gate
+            let context = context(epoch: view.epoch, role: .active, reason: "takeover")
+            logger.info("takeover due: running the pre-promote check", metadata: ["epoch": "\(view.epoch)"])
+            group.addTask {
+                let veto = await gate.check(context)
+                feed.yield(.gateResult(veto: veto))
+            }
+        case .promote(let epoch):
+            logger.notice("promoting", metadata: ["epoch": "\(epoch)"])
+            let context = context(epoch: epoch, role: .active, reason: "promotion")
+            let steps = self.steps
+            let clock = self.clock
+            duties.replace(in: &group) {
+                var outcomes: [JSONValue] = []
+                for step in steps {
+                    if Task.isCancelled { break }
+                    outcomes.append(await runStep(step, promote: true, context: context, clock: clock))
+                }
+                if Task.isCancelled { return }
+                feed.yield(.promotionFinished(steps: .array(outcomes)))
+                await withTaskGroup(of: Void.self) { active in
+                    for step in steps { active.addTask { await step.whileActive(context) } }
+                }
+            }
+        case .demote(let epoch, let reason):
+            logger.notice("demoting", metadata: ["epoch": "\(epoch)", "reason": "\(reason)"])
+            let context = context(epoch: epoch, role: .standby, reason: reason)
+            let standbyContext = self.context(epoch: 0, role: .standby, reason: "standby")
+            let steps = self.steps
+            let clock = self.clock
+            let recorder = self.recorder
+            let logger = self.logger
+            // Replacing the duty cancels a promotion in progress and waits for it to end, so an
+            // address being bound cannot land after the release below.
+            duties.replace(in: &group) {
+                var outcomes: [JSONValue] = []
+                for step in steps.reversed() {
+                    outcomes.append(await runStep(step, promote: false, context: context, clock: clock))
+                }
+                logger.notice("demoted", metadata: ["epoch": "\(epoch)", "reason": "\(reason)"])
+                feed.yield(.demotionFinished(steps: .array(outcomes)))
+                await recorder.record(
+                    ClusterEvent(
+                        kind: .demoted,
+                        epoch: epoch,
+                        detail: ["reason": .string(reason), "steps": .array(outcomes), "node": .string(context.node)]
+                    )
+                )
+                await withTaskGroup(of: Void.self) { standby in
+                    for step in steps { standby.addTask { await step.whileStandby(standbyContext) } }
+                }
+            }
+        case .record(let event):
+            logger.notice(
+                "event \(event.kind)",
+                metadata: ["epoch": "\(event.epoch)", "detail": "\(JSONValue.object(event.detail))"]
+            )
+            let recorder = self.recorder
+            group.addTask { await recorder.record(event) }
+        case .exit:
+            break
+        }
+    }
+
+    private func startStandbyDuties(in group: inout TaskGroup<Void>, duties: DutySlot) {
+        let steps = self.steps
+        let context = context(epoch: 0, role: .standby, reason: "standby")
+        duties.replace(in: &group) {
+            await withTaskGroup(of: Void.self) { standby in
+                for step in steps { standby.addTask { await step.whileStandby(context) } }
+            }
+        }
+    }
+
+    private func runStep(_ step: any RoleStep, promote: Bool, context: RoleContext, clock: C) async -> JSONValue {
+        let started = clock.now
+        do {
+            if promote {
+                try await step.promote(context)
+            } else {
+                try await step.demote(context)
+            }
+            let took = started.duration(to: clock.now)
+            logger.info(
+                "\(promote ? "promote" : "demote") step done",
+                metadata: ["step": "\(step.name)", "seconds": "\(took.secondsValue)"]
+            )
+            return .object(["step": .string(step.name), "ok": true, "seconds": took.jsonSeconds])
+        } catch {
+            let took = started.duration(to: clock.now)
+            logger.error(
+                "\(promote ? "promote" : "demote") step failed",
+                metadata: ["step": "\(step.name)", "error": "\(error)"]
+            )
+            await context.record(
+                ClusterEvent(
+                    kind: .actionFailed,
+                    epoch: context.epoch,
+                    detail: [
+                        "step": .string(step.name), "phase": .string(promote ? "promote" : "demote"),
+                        "error": .string("\(error)"), "node": .string(context.node),
+                    ]
+                )
+            )
+            return .object([
+                "step": .string(step.name), "ok": false, "seconds": took.jsonSeconds, "error": .string("\(error)"),
+            ])
+        }
+    }
+}
+
+extension LeaseCall {
+    /// The call's name for log lines.
+    public var name: String {
+        switch self {
+        case .observe: return "observe"
+        case .renew: return "renew"
+        case .takeOver: return "takeover"
+        case .release: return "release"
+        case .handOff: return "handoff"
+        }
+    }
+}
+
+/// The one background job of the current role (promotion then active duties, or demotion then
+/// standby duties): starting a new one cancels the previous one and waits until it has ended.
+final class DutySlot: Sendable {
+    private struct Current {
+        var generation = 0
+        var cancel: Signal?
+        var done: Signal?
+    }
+    private let current = Mutex(Current())
+
+    /// Starts `work` as the current duty in `group`, after the previous duty (if any) has ended.
+    func replace(in group: inout TaskGroup<Void>, _ work: @escaping @Sendable () async -> Void) {
+        let cancel = Signal()
+        let done = Signal()
+        let previous = current.withLock { state -> (Signal?, Signal?) in
+            let previous = (state.cancel, state.done)
+            state.generation += 1
+            state.cancel = cancel
+            state.done = done
+            return previous
+        }
+        previous.0?.fire()
+        group.addTask {
+            await previous.1?.wait()
+            await withTaskGroup(of: Void.self) { inner in
+                inner.addTask { await work() }
+                inner.addTask { await cancel.wait() }
+                await inner.next()
+                inner.cancelAll()
+            }
+            done.fire()
+        }
+    }
+}
+
+/// A one-shot event that any number of tasks can wait for.
+final class Signal: Sendable {
+    private struct State {
+        var fired = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+    private let state = Mutex(State())
+
+    /// Wakes every waiter, now and later.
+    func fire() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.fired = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns once `fire()` was called.
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let fired = state.withLock { state -> Bool in
+                if state.fired { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if fired { continuation.resume() }
+        }
+    }
+}

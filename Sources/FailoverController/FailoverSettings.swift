@@ -1,0 +1,79 @@
+/// The timing and identity a node's state machine runs with.
+public struct FailoverSettings: Sendable, Equatable {
+    /// The cluster's name: one lease row.
+    public var cluster: String
+    /// This node's name, unique in the cluster.
+    public var node: String
+    /// How often the active renews and a standby reads. Defaults to 5 seconds.
+    public var interval: Duration
+    /// How long the counter must stay unchanged before a standby takes over. Defaults to 60 seconds.
+    public var timeout: Duration
+    /// How long the active may go without a successful renew (counted from the renew's start)
+    /// before it demotes itself. Defaults to `timeout - 3 * interval`.
+    public var renewDeadline: Duration
+
+    /// Creates settings; `renewDeadline` defaults to `timeout - 3 * interval`.
+    public init(
+        cluster: String,
+        node: String,
+        interval: Duration = .seconds(5),
+        timeout: Duration = .seconds(60),
+        renewDeadline: Duration? = nil
+    ) {
+        self.cluster = cluster
+        self.node = node
+        self.interval = interval
+        self.timeout = timeout
+        self.renewDeadline = renewDeadline ?? (timeout - interval * 3)
+    }
+
+    /// The least room between `renewDeadline` and `timeout` that validation accepts: time for the
+    /// active to notice, release the address and for clocks to drift. One interval, at least 100 ms.
+    public var minimumDemoteMargin: Duration { max(interval, .milliseconds(100)) }
+
+    /// The problems with these settings, each naming its key; empty when they are usable.
+    public func problems() -> [String] {
+        var problems: [String] = []
+        if cluster.isEmpty { problems.append("cluster: must not be empty") }
+        if node.isEmpty { problems.append("node: must not be empty") }
+        if interval < .milliseconds(50) {
+            problems.append("heartbeat.interval: \(interval.text) is shorter than the least supported, 50ms")
+        }
+        if !(interval < renewDeadline) {
+            problems.append(
+                "heartbeat.renewDeadline: \(renewDeadline.text) must be longer than heartbeat.interval (\(interval.text))"
+            )
+        }
+        if !(renewDeadline < timeout) {
+            problems.append(
+                "heartbeat.renewDeadline: \(renewDeadline.text) must be shorter than heartbeat.timeout (\(timeout.text)): "
+                    + "the active must stop serving before a standby may take over"
+            )
+        } else if timeout - renewDeadline < minimumDemoteMargin {
+            problems.append(
+                "heartbeat.renewDeadline: \(renewDeadline.text) leaves \((timeout - renewDeadline).text) before "
+                    + "heartbeat.timeout (\(timeout.text)); at least \(minimumDemoteMargin.text) is needed to release "
+                    + "the address and allow for clock drift"
+            )
+        }
+        return problems
+    }
+}
+
+extension Duration {
+    /// A duration as written in the configuration: `250ms`, `5s`, `1m`, `1.5s`.
+    public var text: String {
+        let (seconds, attoseconds) = components
+        let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        if milliseconds >= 60_000 && milliseconds % 60_000 == 0 { return "\(milliseconds / 60_000)m" }
+        if milliseconds % 1000 == 0 { return "\(milliseconds / 1000)s" }
+        if milliseconds < 1000 { return "\(milliseconds)ms" }
+        return "\(Double(milliseconds) / 1000)s"
+    }
+
+    /// The duration in seconds as a `Double`.
+    public var secondsValue: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,95 @@
+/// What a standby reads from the lease row, plus what the store knows about the other standbys.
+public struct LeaseView: Sendable, Equatable, Codable {
+    /// The fencing token: grows with every change of active node.
+    public var epoch: Int64
+    /// The node that holds the lease, or `nil` when the lease was released.
+    public var activeNode: String?
+    /// The heartbeat counter; the active increments it every interval.
+    public var counter: Int64
+    /// True while an operator paused the cluster: no standby takes over.
+    public var paused: Bool
+    /// The node the operator asked the active to hand the lease to, if any.
+    public var handoverTo: String?
+    /// How many live standbys are preferred over this node (higher priority, or equal and a smaller name).
+    public var rank: Int
+
+    /// Creates a view.
+    public init(
+        epoch: Int64,
+        activeNode: String?,
+        counter: Int64,
+        paused: Bool = false,
+        handoverTo: String? = nil,
+        rank: Int = 0
+    ) {
+        self.epoch = epoch
+        self.activeNode = activeNode
+        self.counter = counter
+        self.paused = paused
+        self.handoverTo = handoverTo
+        self.rank = rank
+    }
+
+    /// True when the part of the view that shows the active is alive differs from `other`:
+    /// the epoch, the counter, the holder or the pause flag.
+    public func differsInLiveness(from other: LeaseView) -> Bool {
+        epoch != other.epoch || counter != other.counter || activeNode != other.activeNode || paused != other.paused
+    }
+}
+
+/// The outcome of the active's fenced renew.
+public enum RenewOutcome: Sendable, Equatable {
+    /// One row: the lease is renewed.
+    /// - Parameters:
+    ///   - counter: the new counter value.
+    ///   - paused: whether the cluster is paused.
+    ///   - handoverTo: a switchover target, if an operator asked for one.
+    ///   - standbyAge: seconds since any standby's row was last refreshed (database clock), `nil` when none exists.
+    case renewed(counter: Int64, paused: Bool, handoverTo: String?, standbyAge: Double?)
+    /// Zero rows: the epoch or the holder changed; this node was deposed.
+    case deposed
+}
+
+/// The role a node reports in its row.
+public enum NodeRole: String, Sendable, Codable, CaseIterable {
+    /// Watching the counter.
+    case standby
+    /// Holding the lease and serving.
+    case active
+    /// Named active, waiting for its first renew, or running its promotion actions.
+    case promoting
+    /// Running its demotion actions.
+    case demoting
+    /// Stopped gracefully.
+    case stopped
+}
+
+/// A request the state machine makes of the lease store; the run loop carries it out, one at a time.
+public enum LeaseCall: Sendable, Equatable {
+    /// Read the lease row and refresh this node's row with its role and a note.
+    case observe(role: NodeRole, note: String)
+    /// Increment the counter, fenced by the epoch and this node's name.
+    case renew(epoch: Int64)
+    /// The compare-and-set takeover on the values this standby saw.
+    case takeOver(seenEpoch: Int64, seenCounter: Int64)
+    /// Give the lease up after a graceful stop.
+    case release(epoch: Int64, counter: Int64)
+    /// Hand the lease to another node after a switchover request.
+    case handOff(to: String, epoch: Int64, counter: Int64)
+}
+
+/// What the lease store answered to a `LeaseCall`.
+public enum LeaseResult: Sendable, Equatable {
+    /// The answer to `.observe`.
+    case observed(LeaseView)
+    /// The answer to `.renew`.
+    case renew(RenewOutcome)
+    /// The answer to `.takeOver`: the new epoch when this node won, `nil` when it lost.
+    case tookOver(newEpoch: Int64?)
+    /// The answer to `.release`: whether the row was released by this call.
+    case released(Bool)
+    /// The answer to `.handOff`: whether the row now names the target.
+    case handedOff(Bool)
+    /// The call failed or ran past its deadline; the message names why (never a password).
+    case failed(String)
+}

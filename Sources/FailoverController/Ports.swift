@@ -1,0 +1,110 @@
+import Logging
+
+/// The lease in the database, as the run loop needs it. Implemented by `Heartbeat.PostgresLeaseStore`.
+///
+/// Every call carries its own deadline (shorter than the heartbeat interval for `renew`) and never
+/// throws: a failure or an expired deadline comes back as `.failed` with a message that holds no password.
+public protocol LeaseStore: Sendable {
+    /// Carries out one lease call.
+    func perform(_ call: LeaseCall) async -> LeaseResult
+    /// Calls `onChange` whenever the lease row changes (LISTEN/NOTIFY), until the task is cancelled.
+    /// Returns at once when change notifications are not available (a pooler in transaction mode).
+    func listen(onChange: @escaping @Sendable () -> Void) async
+}
+
+/// Appends events to the event log, off the heartbeat's path.
+public protocol EventRecorder: Sendable {
+    /// Records the event; failures are logged and retried or queued by the recorder, never thrown.
+    func record(_ event: ClusterEvent) async
+}
+
+/// The pre-promote check: may this node take over now?
+public protocol PromotionGate: Sendable {
+    /// Returns `nil` to allow the takeover, or the reason it is refused.
+    func check(_ context: RoleContext) async -> String?
+}
+
+/// One step of promotion and demotion: restoring files, a hook, binding an address, a DNS update.
+///
+/// Steps promote in the order given and demote in the reverse order, so the address bound last
+/// is released first. Each step enforces its own deadline.
+public protocol RoleStep: Sendable {
+    /// The step's name in logs, events and emails (`vip`, `hook.promote`, `dns`, `restore`).
+    var name: String { get }
+    /// Runs when the node starts, before its first read: drop anything a crashed run left behind.
+    func atStartup(_ context: RoleContext) async throws
+    /// Makes this node the one that serves.
+    func promote(_ context: RoleContext) async throws
+    /// Stops this node from serving. Must be idempotent: it also runs from `hotstandby release`.
+    func demote(_ context: RoleContext) async throws
+    /// Periodic work while active (gratuitous ARP refresh, DNS verification, snapshots); runs until cancelled.
+    func whileActive(_ context: RoleContext) async
+    /// Periodic work while standing by (pulling snapshots); runs until cancelled.
+    func whileStandby(_ context: RoleContext) async
+}
+
+extension RoleStep {
+    public func atStartup(_ context: RoleContext) async throws {}
+    public func whileActive(_ context: RoleContext) async {}
+    public func whileStandby(_ context: RoleContext) async {}
+}
+
+/// What a step or a hook is told about the role change it takes part in.
+public struct RoleContext: Sendable {
+    /// The cluster's name.
+    public var cluster: String
+    /// This node's name.
+    public var node: String
+    /// The epoch this node holds (or held, on demotion).
+    public var epoch: Int64
+    /// `active` when promoting, `standby` when demoting.
+    public var role: NodeRole
+    /// Why the change happens, in words.
+    public var reason: String
+    /// The logger to use.
+    public var logger: Logger
+    /// Records an event (a failed action, a rejected snapshot) from inside a step.
+    public var record: @Sendable (ClusterEvent) async -> Void
+
+    /// Creates a context.
+    public init(
+        cluster: String,
+        node: String,
+        epoch: Int64,
+        role: NodeRole,
+        reason: String,
+        logger: Logger,
+        record: @escaping @Sendable (ClusterEvent) async -> Void = { _ in }
+    ) {
+        self.cluster = cluster
+        self.node = node
+        self.epoch = epoch
+        self.role = role
+        self.reason = reason
+        self.logger = logger
+        self.record = record
+    }
+}
+
+/// A snapshot of what the node is doing, for `/health`, `/status`, metrics and sd_notify.
+public struct NodeStatus: Sendable, Equatable {
+    /// The role.
+    public var role: NodeRole
+    /// The epoch this node holds or last saw.
+    public var epoch: Int64
+    /// The last lease this node read or renewed.
+    public var view: LeaseView?
+    /// Why a standby is not taking over, or what the active is doing.
+    public var note: String
+    /// Seconds since the last successful lease call.
+    public var secondsSinceLastSuccess: Double
+
+    /// Creates a status.
+    public init(role: NodeRole, epoch: Int64, view: LeaseView?, note: String, secondsSinceLastSuccess: Double) {
+        self.role = role
+        self.epoch = epoch
+        self.view = view
+        self.note = note
+        self.secondsSinceLastSuccess = secondsSinceLastSuccess
+    }
+}

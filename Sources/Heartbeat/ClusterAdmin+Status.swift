@@ -1,0 +1,111 @@
+import FailoverController
+import Foundation
+
+/// The cluster as the database shows it: what `hotstandby status --json` prints.
+public struct ClusterStatus: Sendable, Codable, Equatable {
+    /// One node's row.
+    public struct Node: Sendable, Codable, Equatable {
+        public var node: String
+        public var role: String
+        public var lastSeenSeconds: Double
+        public var note: String
+        public var priority: Int
+        public var address: String?
+        public var version: String?
+        public var counter: Int64?
+    }
+
+    /// One event.
+    public struct Event: Sendable, Codable, Equatable {
+        public var id: Int64
+        public var at: String
+        public var epoch: Int64
+        public var node: String
+        public var kind: String
+        public var detail: JSONValue
+        public var notifiedAt: String?
+    }
+
+    public var cluster: String
+    public var epoch: Int64
+    public var activeNode: String?
+    public var counter: Int64
+    public var paused: Bool
+    public var handoverTo: String?
+    /// Seconds since the lease row last changed (database clock).
+    public var leaseAgeSeconds: Double
+    public var nodes: [Node]
+    public var events: [Event]
+}
+
+extension ClusterAdmin {
+    /// Reads the lease, every node's row and the newest `eventLimit` events.
+    public func status(cluster: String, eventLimit: Int = 20) async throws(PGError) -> ClusterStatus {
+        try await checkSchema()
+        let lease = try await querySlot(
+            """
+            SELECT epoch, active_node, counter, paused, handover_to,
+                   extract(epoch FROM now() - updated_at) AS age
+              FROM hotstandby_cluster WHERE cluster = $1
+            """,
+            [cluster]
+        )
+        guard lease.rows.count == 1 else {
+            throw PGError(
+                code: .queryFailed,
+                message: "cluster '\(cluster)' does not exist in this database: no node has run yet"
+            )
+        }
+        let nodes = try await querySlot(
+            """
+            SELECT node, role, note, priority, address, version, counter,
+                   extract(epoch FROM now() - updated_at) AS age
+              FROM hotstandby_node WHERE cluster = $1 ORDER BY node
+            """,
+            [cluster]
+        )
+        let events = try await querySlot(
+            """
+            SELECT id, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, epoch, node, kind,
+                   detail::text AS detail,
+                   to_char(notified_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS notified_at
+              FROM hotstandby_event WHERE cluster = $1 ORDER BY id DESC LIMIT $2::integer
+            """,
+            [cluster, String(eventLimit)]
+        )
+        return ClusterStatus(
+            cluster: cluster,
+            epoch: Int64(lease.value(0, "epoch") ?? "") ?? 0,
+            activeNode: lease.value(0, "active_node"),
+            counter: Int64(lease.value(0, "counter") ?? "") ?? 0,
+            paused: lease.value(0, "paused") == "t",
+            handoverTo: lease.value(0, "handover_to"),
+            leaseAgeSeconds: Double(lease.value(0, "age") ?? "") ?? 0,
+            nodes: nodes.rows.indices.map { row in
+                ClusterStatus.Node(
+                    node: nodes.value(row, "node") ?? "",
+                    role: nodes.value(row, "role") ?? "",
+                    lastSeenSeconds: ((Double(nodes.value(row, "age") ?? "") ?? 0) * 10).rounded() / 10,
+                    note: nodes.value(row, "note") ?? "",
+                    priority: Int(nodes.value(row, "priority") ?? "") ?? 100,
+                    address: nodes.value(row, "address"),
+                    version: nodes.value(row, "version"),
+                    counter: nodes.value(row, "counter").flatMap { Int64($0) }
+                )
+            },
+            events: events.rows.indices.map { row in
+                let detailText = events.value(row, "detail") ?? "{}"
+                let detail = (try? JSONDecoder().decode(JSONValue.self, from: Data(detailText.utf8))) ?? .object([:])
+                return ClusterStatus.Event(
+                    id: Int64(events.value(row, "id") ?? "") ?? 0,
+                    at: events.value(row, "at") ?? "",
+                    epoch: Int64(events.value(row, "epoch") ?? "") ?? 0,
+                    node: events.value(row, "node") ?? "",
+                    kind: events.value(row, "kind") ?? "",
+                    detail: detail,
+                    notifiedAt: events.value(row, "notified_at")
+                )
+            }
+        )
+    }
+}

@@ -1,0 +1,191 @@
+import FailoverController
+import Foundation
+
+/// What the CLI does with the database: migrations, the schema check, status, switchover, pause.
+/// Works from any host that reaches the database, whether the daemons run or not.
+public struct ClusterAdmin: Sendable {
+    private let database: DatabaseSettings
+    private let slot: ConnectionSlot
+
+    /// Creates an admin handle.
+    public init(database: DatabaseSettings) {
+        self.database = database
+        self.slot = ConnectionSlot(settings: database)
+    }
+
+    func querySlot(_ sql: String, _ parameters: [String?] = []) async throws(PGError) -> PGRows {
+        try await query(sql, parameters)
+    }
+
+    private func query(_ sql: String, _ parameters: [String?] = []) async throws(PGError) -> PGRows {
+        try await slot.with(timeout: database.callTimeout) { conn, left throws(PGError) in
+            try await conn.query(sql, parameters, timeout: left)
+        }
+    }
+
+    // MARK: - Schema
+
+    /// The schema version recorded in the database, or `nil` when hotstandby's schema is not there.
+    public func schemaVersion() async throws(PGError) -> Int? {
+        let exists = try await query("SELECT to_regclass('hotstandby_schema') IS NOT NULL AS present")
+        guard exists.value(0, "present") == "t" else { return nil }
+        let rows = try await query("SELECT max(version) AS version FROM hotstandby_schema")
+        return rows.value(0, "version").flatMap(Int.init)
+    }
+
+    /// Throws unless the database holds exactly the schema this binary was written for.
+    public func checkSchema() async throws(PGError) {
+        let version = try await schemaVersion()
+        guard let version else {
+            throw PGError(
+                code: .schemaMismatch,
+                message: "the database has no hotstandby schema: run `hotstandby init-db --config PATH` once"
+            )
+        }
+        if version > Schema.currentVersion {
+            throw PGError(
+                code: .schemaMismatch,
+                message: "the database schema is version \(version), newer than this binary supports "
+                    + "(\(Schema.currentVersion)): upgrade hotstandby on this host"
+            )
+        }
+        if version < Schema.currentVersion {
+            throw PGError(
+                code: .schemaMismatch,
+                message: "the database schema is version \(version); this binary needs \(Schema.currentVersion): "
+                    + "run `hotstandby init-db --config PATH` to upgrade it"
+            )
+        }
+    }
+
+    /// Applies the missing migrations, each in its own transaction, under an advisory lock.
+    /// - Returns: the versions applied (empty when the schema was current).
+    public func migrate() async throws(PGError) -> [Int] {
+        try await slot.with(timeout: database.callTimeout * 4) { conn, left throws(PGError) -> [Int] in
+            var applied: [Int] = []
+            _ = try await conn.query(
+                """
+                CREATE TABLE IF NOT EXISTS hotstandby_schema (
+                    version integer PRIMARY KEY,
+                    description text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now()
+                )
+                """,
+                timeout: left
+            )
+            for migration in Schema.migrations {
+                _ = try await conn.query("BEGIN", timeout: left)
+                do throws(PGError) {
+                    _ = try await conn.query("SELECT pg_advisory_xact_lock(7223419201)", timeout: left)
+                    let present = try await conn.query(
+                        "SELECT 1 FROM hotstandby_schema WHERE version = $1::integer",
+                        [String(migration.version)],
+                        timeout: left
+                    )
+                    if present.rows.isEmpty {
+                        _ = try await conn.query(migration.sql, timeout: left)
+                        _ = try await conn.query(
+                            "INSERT INTO hotstandby_schema (version, description) VALUES ($1::integer, $2)",
+                            [String(migration.version), migration.description],
+                            timeout: left
+                        )
+                        applied.append(migration.version)
+                    }
+                    _ = try await conn.query("COMMIT", timeout: left)
+                } catch {
+                    _ = try? await conn.query("ROLLBACK", timeout: left)
+                    throw error
+                }
+            }
+            return applied
+        }
+    }
+
+    // MARK: - Operator commands
+
+    /// Asks the active to hand the lease to `target`. Refuses, with the reason, when there is no
+    /// active, the target is the active already, or the target has not been seen within `seenWithin`.
+    public func requestSwitchover(cluster: String, to target: String, seenWithin: Duration) async throws(PGError) {
+        let lease = try await query(
+            "SELECT epoch, active_node, paused FROM hotstandby_cluster WHERE cluster = $1",
+            [cluster]
+        )
+        guard lease.rows.count == 1 else {
+            throw PGError(code: .queryFailed, message: "cluster '\(cluster)' does not exist in this database")
+        }
+        guard let active = lease.value(0, "active_node") else {
+            throw PGError(code: .queryFailed, message: "cluster '\(cluster)' has no active node to hand over from")
+        }
+        if active == target {
+            throw PGError(code: .queryFailed, message: "node '\(target)' is already the active node")
+        }
+        let seen = try await query(
+            """
+            SELECT extract(epoch FROM now() - updated_at) AS age, role FROM hotstandby_node
+             WHERE cluster = $1 AND node = $2
+            """,
+            [cluster, target]
+        )
+        guard let ageText = seen.value(0, "age"), let age = Double(ageText) else {
+            throw PGError(code: .queryFailed, message: "node '\(target)' has never been seen in cluster '\(cluster)'")
+        }
+        guard age <= seenWithin.secondsValue else {
+            throw PGError(
+                code: .queryFailed,
+                message: "node '\(target)' was last seen \(String(format: "%.1f", age)) s ago "
+                    + "(more than two intervals, \(seenWithin.text)): is its daemon running?"
+            )
+        }
+        let updated = try await query(
+            """
+            UPDATE hotstandby_cluster SET handover_to = $2
+             WHERE cluster = $1 AND active_node = $3 AND epoch = $4::bigint
+            RETURNING pg_notify('hotstandby_' || md5($1::text), 'switchover')
+            """,
+            [cluster, target, active, lease.value(0, "epoch")]
+        )
+        guard updated.rows.count == 1 else {
+            throw PGError(code: .queryFailed, message: "the active node changed meanwhile; look at `status` and retry")
+        }
+        try await recordEvent(
+            cluster: cluster,
+            epoch: Int64(lease.value(0, "epoch") ?? "") ?? 0,
+            node: active,
+            kind: .switchoverRequested,
+            detail: ["from": .string(active), "to": .string(target)]
+        )
+    }
+
+    /// Sets or clears the pause flag. While paused, no standby takes over.
+    public func setPaused(cluster: String, _ paused: Bool, by node: String) async throws(PGError) {
+        let rows = try await query(
+            """
+            UPDATE hotstandby_cluster SET paused = $2::boolean WHERE cluster = $1
+            RETURNING epoch, pg_notify('hotstandby_' || md5($1::text), 'pause')
+            """,
+            [cluster, paused ? "true" : "false"]
+        )
+        guard rows.rows.count == 1 else {
+            throw PGError(code: .queryFailed, message: "cluster '\(cluster)' does not exist in this database")
+        }
+        try await recordEvent(
+            cluster: cluster,
+            epoch: Int64(rows.value(0, "epoch") ?? "") ?? 0,
+            node: node,
+            kind: paused ? .paused : .unpaused,
+            detail: ["by": .string(node)]
+        )
+    }
+
+    /// Appends an event from the CLI.
+    public func recordEvent(
+        cluster: String,
+        epoch: Int64,
+        node: String,
+        kind: ClusterEvent.Kind,
+        detail: [String: JSONValue]
+    ) async throws(PGError) {
+        let json = (try? String(data: JSONEncoder().encode(detail), encoding: .utf8)) ?? "{}"
+        _ = try await query(SQL.recordEvent, [cluster, String(epoch), node, kind.rawValue, json])
+    }
+}

@@ -1,0 +1,312 @@
+import CLibPQ
+import FailoverController
+import Foundation
+import Dispatch
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One libpq connection. The only code that touches the libpq API.
+///
+/// Every use of the `PGconn` happens on `queue`, a serial dispatch queue of its own, so blocking
+/// libpq calls never run on Swift's cooperative pool and never run concurrently. Queries use the
+/// asynchronous API (`PQsendQueryParams`, `poll` on `PQsocket` until the deadline, `PQconsumeInput`),
+/// and a query that misses its deadline is cancelled with `PQcancel` on a separate queue (the server
+/// may be frozen, so the cancel is not waited for) and the connection is closed.
+final class PGConnection: @unchecked Sendable {
+    // @unchecked: `conn` is only read or written inside blocks on `queue` (a serial queue), and
+    // `broken` is a Mutex; no other stored state is mutable.
+    private var conn: OpaquePointer?
+    private let queue: DispatchQueue
+    private let redactor: Redactor
+    private let broken = Mutex(false)
+
+    private init(conn: OpaquePointer, queue: DispatchQueue, redactor: Redactor) {
+        self.conn = conn
+        self.queue = queue
+        self.redactor = redactor
+    }
+
+    deinit {
+        // Runs on whatever thread dropped the last reference; PQfinish only sends a Terminate
+        // message on an established socket, which does not block on a frozen server.
+        if let conn { PQfinish(conn) }
+    }
+
+    /// Whether a deadline or I/O error left the connection unusable.
+    var isBroken: Bool { broken.withLock { $0 } }
+
+    /// Opens a connection with libpq's own parsing of `conninfo` (keyword/value or URI, several hosts,
+    /// `target_session_attrs`, `PG*` variables, `.pgpass`, `sslmode`).
+    ///
+    /// `connect_timeout` defaults to the deadline (libpq applies it per host); a value in `conninfo` wins.
+    /// If the deadline passes first, the attempt goes on in the background and its connection is closed.
+    static func connect(conninfo: String, timeout: Duration, applicationName: String) async throws(PGError) -> PGConnection {
+        let redactor = Redactor(conninfo: conninfo)
+        let queue = DispatchQueue(label: "hotstandby.pg")
+        let connectTimeout = String(max(1, Int(timeout.components.seconds + (timeout.components.attoseconds > 0 ? 1 : 0))))
+        let outcome = OneShot<Result<PGConnection, PGError>>()
+        queue.async {
+            // Keywords are processed in order and later ones win, so the caller's conninfo (expanded
+            // from `dbname`) overrides our defaults for connect_timeout and application_name.
+            let keywords = ["connect_timeout", "application_name", "dbname"]
+            let values = [connectTimeout, applicationName, conninfo]
+            let conn = withCStrings(keywords) { keywordPointers in
+                withCStrings(values) { valuePointers in
+                    PQconnectdbParams(keywordPointers, valuePointers, 1)
+                }
+            }
+            guard let conn else {
+                outcome.complete(.failure(PGError(code: .connectionFailed, message: "out of memory")))
+                return
+            }
+            guard PQstatus(conn) == CONNECTION_OK else {
+                let message = redactor.clean(String(cString: PQerrorMessage(conn)))
+                PQfinish(conn)
+                let code: PGError.Code =
+                    message.contains("password authentication failed") || message.contains("no password supplied")
+                    ? .authenticationFailed : .connectionFailed
+                outcome.complete(.failure(PGError(code: code, message: message)))
+                return
+            }
+            PQsetnonblocking(conn, 1)
+            // Server notices ("relation already exists, skipping") are not errors: keep them off stderr.
+            PQsetNoticeProcessor(conn, { _, _ in }, nil)
+            let connection = PGConnection(conn: conn, queue: queue, redactor: redactor)
+            if !outcome.complete(.success(connection)) {
+                // The caller gave up; dropping `connection` here closes it.
+            }
+        }
+        let result = await outcome.value(timeout: timeout) {
+            .failure(PGError(code: .timedOut, message: "could not connect within \(timeout.text)"))
+        }
+        return try result.get()
+    }
+
+    /// Runs one statement with text parameters (bound, never interpolated) and returns its rows.
+    /// A statement without parameters may hold several commands (used by migrations).
+    func query(_ sql: String, _ parameters: [String?] = [], timeout: Duration) async throws(PGError) -> PGRows {
+        let outcome = OneShot<Result<PGRows, PGError>>()
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        queue.async { [self] in
+            outcome.complete(self.runQuery(sql, parameters, deadline: deadline, timeout: timeout))
+        }
+        // The queue enforces the deadline with poll; the extra second only covers a queue that is
+        // still busy with an earlier call.
+        let result = await outcome.value(timeout: timeout + .seconds(1)) {
+            .failure(PGError(code: .timedOut, message: "no answer within \(timeout.text)"))
+        }
+        if case .failure = result { broken.withLock { $0 = true } }
+        return try result.get()
+    }
+
+    /// Waits up to `timeout` for NOTIFY messages and returns their payloads (empty when none arrived).
+    func waitForNotifications(timeout: Duration) async throws(PGError) -> [String] {
+        let outcome = OneShot<Result<[String], PGError>>()
+        queue.async { [self] in
+            outcome.complete(self.runWait(timeout: timeout))
+        }
+        let result = await outcome.value(timeout: timeout + .seconds(1)) {
+            .failure(PGError(code: .timedOut, message: "notification wait overran"))
+        }
+        if case .failure = result { broken.withLock { $0 = true } }
+        return try result.get()
+    }
+
+    // MARK: - On the queue
+
+    private func runQuery(_ sql: String, _ parameters: [String?], deadline: ContinuousClock.Instant, timeout: Duration)
+        -> Result<PGRows, PGError>
+    {
+        guard let conn else { return .failure(PGError(code: .connectionFailed, message: "connection closed")) }
+        let sent: Int32
+        if parameters.isEmpty {
+            sent = PQsendQuery(conn, sql)
+        } else {
+            sent = withOptionalCStrings(parameters) { pointers in
+                PQsendQueryParams(conn, sql, Int32(parameters.count), nil, pointers, nil, nil, 0)
+            }
+        }
+        guard sent == 1 else { return .failure(fail(conn, .queryFailed)) }
+        // Flush the request (the socket is non-blocking).
+        while true {
+            let flushed = PQflush(conn)
+            if flushed == 0 { break }
+            if flushed < 0 { return .failure(fail(conn, .connectionFailed)) }
+            guard waitSocket(conn, events: Int16(POLLIN | POLLOUT), until: deadline) else {
+                return .failure(expire(conn, timeout: timeout))
+            }
+            if PQconsumeInput(conn) == 0 { return .failure(fail(conn, .connectionFailed)) }
+        }
+        var rows = PGRows()
+        var errorMessage: String?
+        var errorState: String?
+        while true {
+            while PQisBusy(conn) == 1 {
+                guard waitSocket(conn, events: Int16(POLLIN), until: deadline) else {
+                    return .failure(expire(conn, timeout: timeout))
+                }
+                if PQconsumeInput(conn) == 0 { return .failure(fail(conn, .connectionFailed)) }
+            }
+            guard let result = PQgetResult(conn) else { break }
+            defer { PQclear(result) }
+            switch PQresultStatus(result) {
+            case PGRES_TUPLES_OK, PGRES_COMMAND_OK:
+                rows = PGRows(result: result)
+            default:
+                if errorMessage == nil {
+                    errorMessage = redactor.clean(String(cString: PQresultErrorMessage(result)))
+                    if let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))) {
+                        errorState = String(cString: state)
+                    }
+                }
+            }
+        }
+        if let errorMessage {
+            return .failure(PGError(code: .queryFailed, message: errorMessage, sqlState: errorState))
+        }
+        return .success(rows)
+    }
+
+    private func runWait(timeout: Duration) -> Result<[String], PGError> {
+        guard let conn else { return .failure(PGError(code: .connectionFailed, message: "connection closed")) }
+        var payloads = drainNotifications(conn)
+        if !payloads.isEmpty { return .success(payloads) }
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        if waitSocket(conn, events: Int16(POLLIN), until: deadline) {
+            if PQconsumeInput(conn) == 0 { return .failure(fail(conn, .connectionFailed)) }
+            payloads = drainNotifications(conn)
+        }
+        return .success(payloads)
+    }
+
+    private func drainNotifications(_ conn: OpaquePointer) -> [String] {
+        var payloads: [String] = []
+        while let notify = PQnotifies(conn) {
+            payloads.append(String(cString: notify.pointee.extra))
+            PQfreemem(notify)
+        }
+        return payloads
+    }
+
+    /// Polls the connection's socket; false when the deadline passed first.
+    private func waitSocket(_ conn: OpaquePointer, events: Int16, until deadline: ContinuousClock.Instant) -> Bool {
+        let socket = PQsocket(conn)
+        guard socket >= 0 else { return false }
+        while true {
+            let left = ContinuousClock.now.duration(to: deadline)
+            if left <= .zero { return false }
+            let milliseconds = Int32(min(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1, 60_000))
+            var descriptor = pollfd(fd: socket, events: events, revents: 0)
+            let ready = poll(&descriptor, 1, milliseconds)
+            if ready > 0 { return true }
+            if ready < 0 && errno != EINTR { return true }  // let libpq report the error
+        }
+    }
+
+    private func fail(_ conn: OpaquePointer, _ code: PGError.Code) -> PGError {
+        broken.withLock { $0 = true }
+        return PGError(code: code, message: redactor.clean(String(cString: PQerrorMessage(conn))))
+    }
+
+    private func expire(_ conn: OpaquePointer, timeout: Duration) -> PGError {
+        broken.withLock { $0 = true }
+        if let cancel = PQgetCancel(conn) {
+            // PQcancel opens a new connection and waits for the server: never on this queue.
+            let handle = CancelHandle(cancel)
+            DispatchQueue.global().async {
+                handle.send()
+            }
+        }
+        PQfinish(conn)
+        self.conn = nil
+        return PGError(code: .timedOut, message: "no answer within \(timeout.text); the query was cancelled")
+    }
+}
+
+/// A `PGcancel` handed to another queue: it is used once there and then freed.
+private final class CancelHandle: @unchecked Sendable {
+    // @unchecked: the pointer is used by exactly one block (`send`), after the creating queue let go of it.
+    private let cancel: OpaquePointer
+    init(_ cancel: OpaquePointer) { self.cancel = cancel }
+    func send() {
+        var buffer = [CChar](repeating: 0, count: 256)
+        _ = PQcancel(cancel, &buffer, Int32(buffer.count))
+    }
+    deinit { PQfreeCancel(cancel) }
+}
+
+/// The rows of a result, as text.
+struct PGRows: Sendable {
+    /// Column names in order.
+    var columns: [String] = []
+    /// Each row's values; `nil` is SQL NULL.
+    var rows: [[String?]] = []
+
+    init() {}
+
+    init(result: OpaquePointer) {
+        let columnCount = PQnfields(result)
+        let rowCount = PQntuples(result)
+        columns = (0..<columnCount).map { String(cString: PQfname(result, $0)) }
+        rows = (0..<rowCount).map { row in
+            (0..<columnCount).map { column in
+                PQgetisnull(result, row, column) == 1 ? nil : String(cString: PQgetvalue(result, row, column))
+            }
+        }
+    }
+
+    /// The value of `column` in `row`, or `nil`.
+    func value(_ row: Int, _ column: String) -> String? {
+        guard row < rows.count, let index = columns.firstIndex(of: column) else { return nil }
+        return rows[row][index]
+    }
+}
+
+/// Removes the password of a connection string from messages before they reach a log or an error.
+struct Redactor: Sendable {
+    private let secrets: [String]
+
+    init(conninfo: String) {
+        var secrets: [String] = []
+        var errorPointer: UnsafeMutablePointer<CChar>?
+        if let options = PQconninfoParse(conninfo, &errorPointer) {
+            var option = options
+            while let keyword = option.pointee.keyword {
+                if String(cString: keyword) == "password", let value = option.pointee.val {
+                    secrets.append(String(cString: value))
+                }
+                option += 1
+            }
+            PQconninfoFree(options)
+        }
+        if let errorPointer { PQfreemem(errorPointer) }
+        if let environment = getenv("PGPASSWORD") { secrets.append(String(cString: environment)) }
+        self.secrets = secrets.filter { !$0.isEmpty }
+    }
+
+    func clean(_ message: String) -> String {
+        var cleaned = message.trimmingCharacters(in: .whitespacesAndNewlines)
+        for secret in secrets {
+            cleaned = cleaned.replacingOccurrences(of: secret, with: "********")
+        }
+        return cleaned
+    }
+}
+
+private func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    let duplicates = strings.map { strdup($0) }
+    defer { duplicates.forEach { free($0) } }
+    var pointers: [UnsafePointer<CChar>?] = duplicates.map { UnsafePointer($0) }
+    pointers.append(nil)
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+private func withOptionalCStrings<R>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    let duplicates = strings.map { $0.map { strdup($0) } ?? nil }
+    defer { duplicates.forEach { free($0) } }
+    let pointers: [UnsafePointer<CChar>?] = duplicates.map { $0.map { UnsafePointer($0) } }
+    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}

@@ -1,0 +1,79 @@
+/// The statements of the protocol. Every value is a bound parameter; none is interpolated.
+/// One statement per node per interval: the node's own row is folded into the renew and the read.
+enum SQL {
+    /// The standby's read: refreshes its row ($3 role, $4 note) and returns the lease and its rank
+    /// among live standbys ($8: how recent a row must be to count).
+    static let observe = """
+        WITH me AS (
+            INSERT INTO hotstandby_node (cluster, node, role, note, priority, address, version, counter, updated_at)
+            VALUES ($1, $2, $3, $4, $5::integer, $6, $7, NULL, now())
+            ON CONFLICT (cluster, node) DO UPDATE
+               SET role = EXCLUDED.role, note = EXCLUDED.note, priority = EXCLUDED.priority,
+                   address = EXCLUDED.address, version = EXCLUDED.version, counter = NULL, updated_at = now()
+        )
+        SELECT c.epoch, c.active_node, c.counter, c.paused, c.handover_to,
+               (SELECT count(*) FROM hotstandby_node n
+                 WHERE n.cluster = $1 AND n.node <> $2 AND n.role = 'standby'
+                   AND n.updated_at > now() - $8::interval
+                   AND (n.priority > $5::integer OR (n.priority = $5::integer AND n.node < $2))) AS rank
+          FROM hotstandby_cluster c
+         WHERE c.cluster = $1
+        """
+
+    /// Creates a cluster's row, released (no holder), if it does not exist.
+    static let createCluster = """
+        INSERT INTO hotstandby_cluster (cluster, epoch, active_node, counter, paused, updated_at)
+        VALUES ($1, 0, NULL, 0, false, now())
+        ON CONFLICT (cluster) DO NOTHING
+        """
+
+    /// The active's renew, fenced by epoch ($2) and holder ($3); refreshes its row and notifies standbys.
+    static let renew = """
+        WITH r AS (
+            UPDATE hotstandby_cluster SET counter = counter + 1, updated_at = now()
+             WHERE cluster = $1 AND epoch = $2::bigint AND active_node = $3
+            RETURNING counter, paused, handover_to
+        ), me AS (
+            INSERT INTO hotstandby_node (cluster, node, role, note, priority, address, version, counter, updated_at)
+            SELECT $1, $3, 'active', 'active in epoch ' || $2::bigint::text, $4::integer, $5, $6, r.counter, now() FROM r
+            ON CONFLICT (cluster, node) DO UPDATE
+               SET role = 'active', note = EXCLUDED.note, priority = EXCLUDED.priority, address = EXCLUDED.address,
+                   version = EXCLUDED.version, counter = EXCLUDED.counter, updated_at = now()
+        )
+        SELECT r.counter, r.paused, r.handover_to,
+               (SELECT extract(epoch FROM now() - max(n.updated_at)) FROM hotstandby_node n
+                 WHERE n.cluster = $1 AND n.node <> $3 AND n.role = 'standby') AS standby_age,
+               pg_notify('hotstandby_' || md5($1::text), r.counter::text)
+          FROM r
+        """
+
+    /// The compare-and-set takeover on the values the standby saw ($3 epoch, $4 counter).
+    static let takeOver = """
+        UPDATE hotstandby_cluster
+           SET epoch = epoch + 1, active_node = $2, counter = 0, handover_to = NULL, updated_at = now()
+         WHERE cluster = $1 AND epoch = $3::bigint AND counter = $4::bigint AND NOT paused
+        RETURNING epoch, pg_notify('hotstandby_' || md5($1::text), 'takeover')
+        """
+
+    /// The release after a graceful stop: only by the holder, in its epoch, at its last renewed counter.
+    static let release = """
+        UPDATE hotstandby_cluster
+           SET epoch = epoch + 1, active_node = NULL, counter = 0, handover_to = NULL, updated_at = now()
+         WHERE cluster = $1 AND epoch = $2::bigint AND active_node = $3 AND counter = $4::bigint
+        RETURNING epoch, pg_notify('hotstandby_' || md5($1::text), 'released')
+        """
+
+    /// The hand-off to $5 after a switchover request, with the same three conditions as the release.
+    static let handOff = """
+        UPDATE hotstandby_cluster
+           SET epoch = epoch + 1, active_node = $5, counter = 0, handover_to = NULL, updated_at = now()
+         WHERE cluster = $1 AND epoch = $2::bigint AND active_node = $3 AND counter = $4::bigint
+        RETURNING epoch, pg_notify('hotstandby_' || md5($1::text), 'handoff')
+        """
+
+    /// Appends an event ($5: the detail as JSON).
+    static let recordEvent = """
+        INSERT INTO hotstandby_event (cluster, epoch, node, kind, detail)
+        VALUES ($1, $2::bigint, $3, $4, $5::jsonb)
+        """
+}

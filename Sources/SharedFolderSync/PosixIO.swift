@@ -1,0 +1,170 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Thin, blocking wrappers over the POSIX calls the module needs. Run only on `IOLane` threads.
+enum PosixIO {
+    static let chunkSize = 1 << 20
+
+    /// `lstat`, or nil when the path does not exist.
+    static func lstatOrNil(_ path: String) throws -> stat? {
+        var info = stat()
+        if lstat(path, &info) == 0 { return info }
+        if errno == ENOENT || errno == ENOTDIR { return nil }
+        throw SharedFolderError.system("lstat", path, errno)
+    }
+
+    static func isDirectory(_ info: stat) -> Bool { (info.st_mode & S_IFMT) == S_IFDIR }
+    static func isRegular(_ info: stat) -> Bool { (info.st_mode & S_IFMT) == S_IFREG }
+
+    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    /// The names in a directory, without `.` and `..`.
+    static func list(_ path: String) throws -> [String] {
+        guard let dir = opendir(path) else { throw SharedFolderError.system("opendir", path, errno) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Creates `path` and missing parents with `mode`.
+    static func makeDirectories(_ path: String, mode: mode_t = 0o700) throws {
+        if let info = try lstatOrNil(path) {
+            if isDirectory(info) { return }
+            throw SharedFolderError(.ioFailed, "\(path) exists and is not a folder", path: path)
+        }
+        let parent = parentOf(path)
+        if parent != path { try makeDirectories(parent, mode: mode) }
+        if mkdir(path, mode) != 0 && errno != EEXIST { throw SharedFolderError.system("mkdir", path, errno) }
+    }
+
+    static func parentOf(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    static func baseName(_ path: String) -> String {
+        path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
+    }
+
+    static func openRead(_ path: String) throws -> Int32 {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw SharedFolderError.system("open", path, errno) }
+        return fd
+    }
+
+    /// Creates a new file (never replaces one) for writing.
+    static func createExclusive(_ path: String, mode: mode_t = 0o600) throws -> Int32 {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        if fd < 0 { throw SharedFolderError.system("create", path, errno) }
+        return fd
+    }
+
+    /// Reads up to `count` bytes, retrying on EINTR; an empty result means end of file.
+    static func read(_ fd: Int32, _ path: String, max count: Int, ticker: IOTicker) throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let got = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, count - filled) }
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw SharedFolderError.system("read", path, errno)
+            }
+            try ticker.tick()
+            if got == 0 { break }
+            filled += got
+        }
+        buffer.removeSubrange(filled...)
+        return buffer
+    }
+
+    static func writeAll(_ fd: Int32, _ path: String, _ bytes: [UInt8], ticker: IOTicker) throws {
+        var done = 0
+        while done < bytes.count {
+            let wrote = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, bytes.count - done) }
+            if wrote < 0 {
+                if errno == EINTR { continue }
+                throw SharedFolderError.system("write", path, errno)
+            }
+            done += wrote
+            try ticker.tick()
+        }
+    }
+
+    static func fsyncFile(_ fd: Int32, _ path: String) throws {
+        if fsync(fd) != 0 { throw SharedFolderError.system("fsync", path, errno) }
+    }
+
+    /// Closes, reporting a failed close (NFS reports write errors there).
+    static func closeChecked(_ fd: Int32, _ path: String) throws {
+        if close(fd) != 0 { throw SharedFolderError.system("close", path, errno) }
+    }
+
+    static func fsyncDirectory(_ path: String) throws {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd < 0 { throw SharedFolderError.system("open", path, errno) }
+        defer { close(fd) }
+        // Some file systems (SMB) reject fsync on a folder; the rename that follows is still atomic.
+        if fsync(fd) != 0 && errno != EINVAL && errno != EBADF { throw SharedFolderError.system("fsync", path, errno) }
+    }
+
+    static func rename(_ from: String, _ to: String) throws {
+        if Glibc.rename(from, to) != 0 { throw SharedFolderError.system("rename", "\(from) -> \(to)", errno) }
+    }
+
+    /// Writes a small file completely and durably under a new name.
+    static func writeNewFile(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600, ticker: IOTicker) throws {
+        let fd = try createExclusive(path, mode: mode)
+        do {
+            try writeAll(fd, path, bytes, ticker: ticker)
+            try fsyncFile(fd, path)
+        } catch {
+            close(fd)
+            throw error
+        }
+        try closeChecked(fd, path)
+    }
+
+    static func readWhole(_ path: String, ticker: IOTicker) throws -> [UInt8] {
+        let fd = try openRead(path)
+        defer { close(fd) }
+        var all: [UInt8] = []
+        while true {
+            let chunk = try read(fd, path, max: chunkSize, ticker: ticker)
+            if chunk.isEmpty { return all }
+            all += chunk
+        }
+    }
+
+    /// Removes a tree this module created (snapshots, staging, cache). Never used on protected files.
+    static func removeTree(_ path: String, ticker: IOTicker) throws {
+        guard let info = try lstatOrNil(path) else { return }
+        if isDirectory(info) {
+            for name in try list(path) { try removeTree(path + "/" + name, ticker: ticker) }
+            if rmdir(path) != 0 && errno != ENOENT { throw SharedFolderError.system("rmdir", path, errno) }
+        } else if unlink(path) != 0 && errno != ENOENT {
+            throw SharedFolderError.system("unlink", path, errno)
+        }
+        try ticker.tick()
+    }
+
+    /// A random hex string for unique temporary names.
+    static func randomToken() -> String {
+        (0..<8).map { _ in String(UInt8.random(in: 0...255), radix: 16) }.joined()
+    }
+
+    /// Modification time of a stat result, in seconds since 1970.
+    static func mtime(_ info: stat) -> Double {
+        Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
+    }
+}

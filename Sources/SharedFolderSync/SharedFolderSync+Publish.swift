@@ -1,0 +1,174 @@
+import Foundation
+
+extension SharedFolderSync {
+    private struct Staged: Sendable {
+        var staging: String
+        var name: SnapshotName
+        var info: SnapshotInfo
+        var hashes: [String: HashMemo]
+    }
+
+    /// Publishes a snapshot of `sharedFolder.paths` into the share, in the given epoch.
+    ///
+    /// Copies changed files (unchanged ones are hard-linked from the previous snapshot) into a
+    /// staging folder, fsyncs them, writes the manifest, then asks `leaseStillHeld()` and, if this
+    /// node still holds the lease and no newer epoch has published, renames the staging folder into
+    /// place and prunes to `sharedFolder.keep`. Local files are only read.
+    ///
+    /// - Throws: `SharedFolderError` with `.deposed` when a newer epoch published or the lease is
+    ///   lost, `.noSpace`/`.readOnly`/`.timedOut`/`.stuck` (retry at the next interval), `.notMounted`.
+    public func publish(
+        epoch: Int64,
+        node: String,
+        leaseStillHeld: @Sendable () async -> Bool
+    ) async throws -> SnapshotInfo {
+        try await exclusive("publish") {
+            let started = ContinuousClock.now
+            let knownHashes = memory.withLock { $0.hashes }
+            let staged = try await io("publish") { [self] ticker in
+                try stage(epoch: epoch, node: node, knownHashes: knownHashes, ticker: ticker)
+            }
+            memory.withLock { $0.hashes = staged.hashes }
+            guard await leaseStillHeld() else {
+                try? await io("publish (discard)") { ticker in try PosixIO.removeTree(staged.staging, ticker: ticker) }
+                throw SharedFolderError(
+                    .deposed, "publish of epoch \(epoch) abandoned: this node no longer holds the lease")
+            }
+            try await io("publish (commit)") { [self] ticker in
+                try commit(staged.staging, as: staged.name, ticker: ticker)
+            }
+            do {
+                try await io("prune") { [self] ticker in try prune(node: node, ticker: ticker) }
+            } catch {
+                logger.warning("shared folder: pruning old snapshots failed", metadata: ["error": "\(error)"])
+            }
+            logger.info(
+                "shared folder: published snapshot",
+                metadata: [
+                    "epoch": "\(epoch)", "sequence": "\(staged.name.sequence)", "files": "\(staged.info.fileCount)",
+                    "copied": "\(staged.info.filesCopied)", "linked": "\(staged.info.filesLinked)",
+                    "bytesCopied": "\(staged.info.bytesCopied)", "duration": "\(ContinuousClock.now - started)",
+                ])
+            return staged.info
+        }
+    }
+
+    private func refuseIfDeposed(_ names: [SnapshotName], epoch: Int64) throws {
+        if let newer = names.first(where: { $0.epoch > epoch }) {
+            throw SharedFolderError(
+                .deposed,
+                "publish refused: node \(newer.node) already published in epoch \(newer.epoch), newer than this node's "
+                    + "epoch \(epoch); this node has been deposed")
+        }
+    }
+
+    private func stage(epoch: Int64, node: String, knownHashes: [String: HashMemo], ticker: IOTicker) throws -> Staged {
+        try checkShare()
+        let names = try listSnapshots()
+        try refuseIfDeposed(names, epoch: epoch)
+        let sequence = (names.map(\.sequence).max() ?? 0) + 1
+        let name = SnapshotName(epoch: epoch, sequence: sequence, node: node)
+
+        // The previous snapshot, to link unchanged files from; a damaged one is simply not used.
+        var previous: (folder: String, bySHA: [String: String])?
+        for candidate in SnapshotName.usable(names) {
+            let folder = shareFolder(candidate)
+            if let manifest = try? SnapshotManifest.load(folder, key: cipher.key, ticker: ticker) {
+                previous = (folder, Dictionary(manifest.files.map { ($0.sha256, $0.stored) }) { first, _ in first })
+                break
+            }
+        }
+
+        let (directories, files) = try LocalTree.scan(config.paths, logger: logger, ticker: ticker)
+        let staging = config.path + "/" + SnapshotName.stagingPrefix + node + "-" + PosixIO.randomToken()
+        var hashes: [String: HashMemo] = [:]
+        do {
+            try PosixIO.makeDirectories(staging + "/" + SnapshotManifest.dataFolder)
+            var entries: [SnapshotManifest.File] = []
+            var info = (copied: 0, linked: 0, bytes: Int64(0))
+            let now = Date().timeIntervalSince1970
+            for (index, file) in files.enumerated() {
+                let stored = SnapshotManifest.dataFolder + "/\(index)"
+                let target = staging + "/" + stored
+                let stat = file.info
+                var memo = HashMemo(
+                    device: UInt64(stat.st_dev), inode: UInt64(stat.st_ino), size: Int64(stat.st_size),
+                    mtime: PosixIO.mtime(stat),
+                    ctime: Double(stat.st_ctim.tv_sec) + Double(stat.st_ctim.tv_nsec) / 1e9, sha256: "")
+                var sha: String?
+                if let known = knownHashes[file.path], known.device == memo.device, known.inode == memo.inode,
+                    known.size == memo.size, known.mtime == memo.mtime, known.ctime == memo.ctime, now - memo.mtime > 2
+                {
+                    sha = known.sha256
+                } else if previous != nil {
+                    sha = try SnapshotCipher.hashFile(file.path, ticker: ticker).sha256
+                }
+                var size = memo.size
+                if let sha, let source = previous?.bySHA[sha],
+                    link(previous!.folder + "/" + source, target) == 0
+                {
+                    info.linked += 1
+                } else {
+                    let copied = try cipher.store(file.path, to: target, ticker: ticker)
+                    sha = copied.sha256
+                    size = copied.size
+                    info.copied += 1
+                    info.bytes += copied.size
+                }
+                memo.sha256 = sha!
+                memo.size = size
+                hashes[file.path] = memo
+                entries.append(SnapshotManifest.File(
+                    path: file.path, size: size, mode: UInt32(stat.st_mode & 0o7777), mtime: memo.mtime,
+                    uid: stat.st_uid, gid: stat.st_gid, sha256: sha!, stored: stored))
+            }
+            try PosixIO.fsyncDirectory(staging + "/" + SnapshotManifest.dataFolder)
+            let manifest = SnapshotManifest(
+                epoch: epoch, sequence: sequence, node: node, createdAt: now, encrypted: cipher.key != nil,
+                roots: config.paths,
+                directories: directories.map {
+                    .init(path: $0.path, mode: UInt32($0.info.st_mode & 0o7777), uid: $0.info.st_uid, gid: $0.info.st_gid)
+                },
+                files: entries)
+            let (json, seal) = try manifest.encoded(key: cipher.key)
+            try PosixIO.writeNewFile(staging + "/" + SnapshotManifest.fileName, json, ticker: ticker)
+            try PosixIO.writeNewFile(staging + "/" + SnapshotManifest.sealName, seal, ticker: ticker)
+            try PosixIO.fsyncDirectory(staging)
+            var result = SnapshotInfo(manifest)
+            result.filesCopied = info.copied
+            result.filesLinked = info.linked
+            result.bytesCopied = info.bytes
+            return Staged(staging: staging, name: name, info: result, hashes: hashes)
+        } catch {
+            try? PosixIO.removeTree(staging, ticker: IOTicker())
+            throw error
+        }
+    }
+
+    private func commit(_ staging: String, as name: SnapshotName, ticker: IOTicker) throws {
+        do {
+            try refuseIfDeposed(try listSnapshots(), epoch: name.epoch)
+            try PosixIO.rename(staging, shareFolder(name))
+            try PosixIO.fsyncDirectory(config.path)
+        } catch {
+            try? PosixIO.removeTree(staging, ticker: IOTicker())
+            throw error
+        }
+    }
+
+    /// Keeps the newest `keep` snapshots; older ones are first renamed away (so no reader sees a
+    /// half-deleted snapshot), then removed. Also clears this node's leftover staging folders.
+    private func prune(node: String, ticker: IOTicker) throws {
+        let all = try PosixIO.list(config.path)
+        let snapshots = try listSnapshots().sorted(by: >)  // folders without a manifest are not ours to judge
+        var doomed = snapshots.dropFirst(config.keep).map { $0.folder }
+        doomed += all.filter { $0.hasPrefix(SnapshotName.stagingPrefix + node + "-") }
+        for folder in doomed {
+            let away = config.path + "/" + SnapshotName.deletingPrefix + PosixIO.randomToken()
+            try PosixIO.rename(config.path + "/" + folder, away)
+        }
+        for folder in try PosixIO.list(config.path) where folder.hasPrefix(SnapshotName.deletingPrefix) {
+            try PosixIO.removeTree(config.path + "/" + folder, ticker: ticker)
+        }
+    }
+}

@@ -1,0 +1,156 @@
+import Logging
+import Shell
+
+extension VIPManager {
+    /// What a burst of gratuitous ARP did.
+    public struct AnnounceReport: Sendable, Hashable {
+        /// Packets handed to `arping` (it exited 0, or was still waiting for replies when stopped).
+        public var sent: Int
+        /// Packets whose `arping` failed; see `firstError`.
+        public var failed: Int
+        /// The first failure, in words.
+        public var firstError: String?
+        /// Set when nothing was sent on purpose (IPv6, count 0).
+        public var note: String?
+        /// How long the burst took.
+        public var duration: Duration
+    }
+
+    /// What `takeOver(epoch:)` did.
+    public struct TakeoverReport: Sendable, Hashable {
+        /// The probe's answer, when a probe ran.
+        public var probe: ProbeResult?
+        /// Whether the address was added or already there.
+        public var bind: Change
+        /// The first gratuitous ARP packet.
+        public var announce: AnnounceReport
+    }
+
+    /// Sends `count` gratuitous ARP packets `interval` apart, each by its own
+    /// `arping -U -c 1 -I IF ADDR` (iputils-arping sends at once but only exits about a second later).
+    ///
+    /// No packet waits for an earlier `arping` to exit. Each `arping` is stopped at the latest
+    /// `sendGrace` after the last packet was due (by then it has sent; it is only waiting for replies that
+    /// `-U` never gets), so the call returns after about `(count - 1) * interval + sendGrace`.
+    /// IPv6 sends nothing (see docs/vip.md) and says so in `note`. Never throws: failures are counted.
+    public func announce(
+        count: Int,
+        interval: Duration,
+        sendGrace: Duration = .milliseconds(250)
+    ) async -> AnnounceReport {
+        let start = ContinuousClock.now
+        guard config.address.family == .ipv4 else {
+            return AnnounceReport(
+                sent: 0, failed: 0, firstError: nil,
+                note: "IPv6: no unsolicited neighbour advertisement is sent (see docs/vip.md)",
+                duration: .zero
+            )
+        }
+        guard count > 0 else {
+            return AnnounceReport(sent: 0, failed: 0, firstError: nil, note: "count is 0", duration: .zero)
+        }
+        let argv = [config.arpingPath, "-U", "-c", "1", "-I", config.interface.name, config.address.address]
+        let runner = self.runner
+        let outcomes = await withTaskGroup(of: String?.self) { group in
+            for index in 0..<count {
+                if index > 0 {
+                    do { try await Task.sleep(until: start + interval * index) } catch { break }
+                }
+                let deadline = interval * (count - 1 - index) + sendGrace
+                group.addTask {
+                    do throws(VIPError) {
+                        let result = try await runner.run(argv, timeout: deadline, killGrace: .milliseconds(50))
+                        return result.succeeded ? nil : "\(result.statusText): \(result.output.trimmingTrailingWhitespace)"
+                    } catch {
+                        // Stopped while waiting for replies: the packet went out at its start.
+                        return error.code == .timedOut ? nil : error.description
+                    }
+                }
+            }
+            var errors: [String?] = []
+            for await outcome in group { errors.append(outcome) }
+            return errors
+        }
+        let failures = outcomes.compactMap { $0 }
+        let report = AnnounceReport(
+            sent: outcomes.count - failures.count,
+            failed: failures.count,
+            firstError: failures.first,
+            note: nil,
+            duration: ContinuousClock.now - start
+        )
+        if let first = report.firstError {
+            logger.warning(
+                "gratuitous ARP failed",
+                metadata: ["failed": "\(report.failed)", "sent": "\(report.sent)", "error": "\(first)"]
+            )
+        } else {
+            logger.debug("gratuitous ARP sent", metadata: ["sent": "\(report.sent)"])
+        }
+        return report
+    }
+
+    /// The takeover step: probe (per `vip.probe`), bind, and send the first gratuitous ARP packet.
+    ///
+    /// Takes about 5 ms for `ip` plus `vip.probe-window` when probing plus `sendGrace` for the first packet.
+    /// The rest of the burst and the refresh are `keepAnnounced()`'s job, run while active.
+    ///
+    /// - Parameter epoch: the epoch this node is active in, for the log line.
+    /// - Throws: `.addressInUse` when `vip.probe` is `strict` and another host answers; errors of `ip`.
+    public func takeOver(epoch: Int64, sendGrace: Duration = .milliseconds(250)) async throws(VIPError)
+        -> TakeoverReport
+    {
+        var probeResult: ProbeResult?
+        let alreadyHeld = try await holds()
+        if !alreadyHeld, config.probe != .off, config.address.family == .ipv4 {
+            let result = try await probe()
+            probeResult = result
+            if result.answered, config.probe == .strict {
+                throw VIPError(
+                    code: .addressInUse,
+                    key: "vip.probe",
+                    message: "another host (\(result.answeredBy ?? "unknown MAC")) answers for \(config.address) "
+                        + "and vip.probe is strict, so this node does not bind it; find and stop that host, "
+                        + "or set vip.probe: on to bind anyway"
+                )
+            }
+        }
+        let change = try await bind()
+        let first = await announce(count: min(1, config.garpCount), interval: config.garpInterval, sendGrace: sendGrace)
+        logger.notice(
+            "holding the virtual IP",
+            metadata: [
+                "epoch": "\(epoch)", "bound": "\(change == .changed)",
+                "probe-answered": "\(probeResult?.answered.description ?? "not probed")",
+            ]
+        )
+        return TakeoverReport(probe: probeResult, bind: change, announce: first)
+    }
+
+    /// The duty while active: the rest of the gratuitous ARP burst after `takeOver`, then a full burst
+    /// every `vip.garp.refresh` (none when it is zero). Runs until cancelled.
+    ///
+    /// Before each refresh it checks that the address is still bound; if someone removed it, it logs an
+    /// error and does not announce an address this host no longer answers for.
+    public func keepAnnounced() async {
+        let clock = ContinuousClock()
+        if config.garpCount > 1 {
+            do { try await clock.sleep(for: config.garpInterval) } catch { return }
+            _ = await announce(count: config.garpCount - 1, interval: config.garpInterval)
+        }
+        guard config.garpRefresh > .zero else { return }
+        while !Task.isCancelled {
+            do { try await clock.sleep(for: config.garpRefresh) } catch { return }
+            do {
+                guard try await holds() else {
+                    logger.error("the virtual IP is no longer bound while this node is active; not announcing it")
+                    continue
+                }
+            } catch {
+                logger.warning("cannot check the virtual IP before the refresh", metadata: ["error": "\(error)"])
+                continue
+            }
+            _ = await announce(count: max(config.garpCount, 1), interval: config.garpInterval)
+        }
+    }
+}

@@ -1,0 +1,170 @@
+import ArgumentParser
+import FailoverController
+import Heartbeat
+
+/// `hotstandby init-db`: creates or upgrades the schema.
+struct InitDB: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init-db",
+        abstract: "Create or upgrade hotstandby's tables in the database (idempotent)."
+    )
+
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        let config = try options.load()
+        let admin = ClusterAdmin(database: config.database)
+        let existing: Int?
+        do throws(PGError) {
+            existing = try await admin.schemaVersion()
+        } catch {
+            throw ExitMessage(text: error.description)
+        }
+        if let version = existing, version > Schema.currentVersion {
+            throw ExitMessage(
+                text: "the database schema is version \(version), newer than this binary "
+                    + "supports (\(Schema.currentVersion)): upgrade hotstandby on this host"
+            )
+        }
+        do throws(PGError) {
+            let applied = try await admin.migrate()
+            if applied.isEmpty {
+                print("schema is current (version \(Schema.currentVersion)); nothing to do")
+            } else {
+                print("applied migrations \(applied.map(String.init).joined(separator: ", ")); schema version \(Schema.currentVersion)")
+            }
+        } catch {
+            throw ExitMessage(text: error.description)
+        }
+    }
+}
+
+/// `hotstandby check-config`: validates the file and exits.
+struct CheckConfig: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate the configuration file and print the effective timing."
+    )
+
+    @OptionGroup var options: ConfigOption
+
+    @Flag(help: "Also connect to the database and check its schema.")
+    var database = false
+
+    func run() async throws {
+        let config = try options.load()
+        let f = config.failover
+        print(
+            "\(config.path): OK — cluster '\(config.cluster)', node '\(config.node)', priority \(config.priority), "
+                + "interval \(f.interval.text), timeout \(f.timeout.text), renewDeadline \(f.renewDeadline.text), "
+                + "database call deadline \(config.database.callTimeout.text)"
+        )
+        if database {
+            do throws(PGError) {
+                try await ClusterAdmin(database: config.database).checkSchema()
+                print("database: reachable, schema version \(Schema.currentVersion)")
+            } catch {
+                throw ExitMessage(text: error.description)
+            }
+        }
+    }
+}
+
+/// `hotstandby switchover --to NODE`.
+struct Switchover: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Move the active role to another node by hand, without waiting for the timeout."
+    )
+
+    @OptionGroup var options: ConfigOption
+
+    @Option(help: "The node that should become active.")
+    var to: String
+
+    func run() async throws {
+        let config = try options.load()
+        do throws(PGError) {
+            try await ClusterAdmin(database: config.database).requestSwitchover(
+                cluster: config.cluster,
+                to: to,
+                seenWithin: config.failover.interval * 2 + .milliseconds(500)
+            )
+            print("switchover to '\(to)' requested; the active hands over at its next renew")
+        } catch {
+            throw ExitMessage(text: "switchover refused: \(error.message)")
+        }
+    }
+}
+
+/// `hotstandby pause`.
+struct Pause: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Maintenance: no standby takes over until `resume` (the active keeps serving and renewing)."
+    )
+
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        let config = try options.load()
+        do throws(PGError) {
+            try await ClusterAdmin(database: config.database).setPaused(cluster: config.cluster, true, by: config.node)
+            print("cluster '\(config.cluster)' paused: no takeover until `hotstandby resume`")
+        } catch {
+            throw ExitMessage(text: error.description)
+        }
+    }
+}
+
+/// `hotstandby resume`.
+struct Resume: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "End a pause: standbys start counting the timeout afresh."
+    )
+
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        let config = try options.load()
+        do throws(PGError) {
+            try await ClusterAdmin(database: config.database).setPaused(cluster: config.cluster, false, by: config.node)
+            print("cluster '\(config.cluster)' resumed: standbys count the timeout from now")
+        } catch {
+            throw ExitMessage(text: error.description)
+        }
+    }
+}
+
+/// `hotstandby release`: what a node does when it stops being active, for `ExecStopPost=`.
+struct Release: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Drop what this node holds (the address) and run the demote hook. Idempotent; for ExecStopPost=."
+    )
+
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        let config = try options.load()
+        let logger = makeLogger(label: "hotstandby.release", level: config.logLevel, node: config.node)
+        let steps = Wiring.roleSteps(config: config, hooks: HookStep(hooks: config.hooks))
+        let context = RoleContext(
+            cluster: config.cluster,
+            node: config.node,
+            epoch: 0,
+            role: .standby,
+            reason: "release",
+            logger: logger
+        )
+        var failures: [String] = []
+        for step in steps.reversed() {
+            do {
+                try await step.demote(context)
+            } catch {
+                failures.append("\(step.name): \(error)")
+            }
+        }
+        if !failures.isEmpty {
+            throw ExitMessage(text: "release finished with failures: " + failures.joined(separator: "; "))
+        }
+        print("released: nothing held by this node")
+    }
+}

@@ -1,0 +1,127 @@
+import FailoverController
+import Foundation
+import Heartbeat
+import Logging
+
+/// The whole configuration file (`/etc/hotstandby/hotstandby.yaml`), decoded and validated.
+struct Config: Sendable {
+    /// Hook argv arrays and their deadline.
+    struct Hooks: Sendable {
+        var prePromote: [String]?
+        var promote: [String]?
+        var demote: [String]?
+        var timeout: Duration
+    }
+
+    var path: String
+    var cluster: String
+    var node: String
+    var priority: Int
+    var address: String
+    var stateDirectory: String
+    var logLevel: Logger.Level
+    var database: DatabaseSettings
+    var failover: FailoverSettings
+    var hooks: Hooks
+
+    /// The default path of the configuration file.
+    static let defaultPath = "/etc/hotstandby/hotstandby.yaml"
+
+    /// Sections that later parts of the configuration own; parsed by their own readers.
+    static let sections: Set<String> = ["vip", "dns", "sharedFolder", "alerts", "http"]
+
+    /// Reads and validates the file; throws `ConfigError` listing every problem with its key.
+    static func load(path: String) throws -> Config {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read (permissions?)" : "does not exist"
+            throw ConfigError(problems: ["the configuration file \(reason); pass another with --config PATH"], file: path)
+        }
+        return try parse(yaml: text, path: path)
+    }
+
+    /// Decodes a document; `path` only names it in messages.
+    static func parse(yaml: String, path: String) throws -> Config {
+        let reader = try ConfigReader(yaml: yaml)
+        if !reader.problems.isEmpty { throw ConfigError(problems: reader.problems, file: path) }
+
+        let cluster = reader.requiredString("cluster", example: "cluster: billing")
+        let node = reader.requiredString("node", example: "node: host-a")
+        for (key, value) in [("cluster", cluster), ("node", node)] where !value.isEmpty {
+            if value.count > 200 || value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+                reader.problem("\(key): '\(value.prefix(40))' must be at most 200 characters without control characters")
+            }
+        }
+        let priority = reader.int("priority", default: 100, range: 0...1_000_000)
+        let address = reader.string("address") ?? ""
+        let stateDirectory = reader.string("stateDirectory") ?? "/var/lib/hotstandby"
+        let levelText = reader.string("logLevel") ?? "info"
+        let logLevel = Logger.Level(rawValue: levelText.lowercased()) ?? {
+            reader.problem("logLevel: '\(levelText)' is not one of trace, debug, info, notice, warning, error, critical")
+            return .info
+        }()
+
+        let conninfo = reader.requiredString(
+            "database.conninfo",
+            example: "database: {conninfo: \"host=db1,db2 dbname=hotstandby target_session_attrs=read-write\"}"
+        )
+        let interval = reader.duration("heartbeat.interval", default: .seconds(5)) ?? .seconds(5)
+        let timeout = reader.duration("heartbeat.timeout", default: .seconds(60)) ?? .seconds(60)
+        let renewDeadline = reader.duration("heartbeat.renewDeadline", default: nil)
+        let callTimeout = reader.duration("database.callTimeout", default: nil)
+        let listen = reader.bool("database.listen", default: true)
+
+        let hooks = Hooks(
+            prePromote: reader.stringList("hooks.prePromote"),
+            promote: reader.stringList("hooks.promote"),
+            demote: reader.stringList("hooks.demote"),
+            timeout: reader.duration("hooks.timeout", default: .seconds(30)) ?? .seconds(30)
+        )
+        for (key, argv) in [("hooks.prePromote", hooks.prePromote), ("hooks.promote", hooks.promote), ("hooks.demote", hooks.demote)] {
+            guard let argv else { continue }
+            if argv.isEmpty {
+                reader.problem("\(key): the list is empty; give the program and its arguments, or remove the key")
+            } else if !argv[0].hasPrefix("/") {
+                reader.problem("\(key): '\(argv[0])' must be an absolute path (hooks do not search PATH)")
+            } else if !FileManager.default.isExecutableFile(atPath: argv[0]) {
+                reader.problem("\(key): '\(argv[0])' is not an executable file on this host")
+            }
+        }
+
+        let failover = FailoverSettings(
+            cluster: cluster,
+            node: node,
+            interval: interval,
+            timeout: timeout,
+            renewDeadline: renewDeadline
+        )
+        for problem in failover.problems() where !(problem.hasPrefix("cluster:") || problem.hasPrefix("node:")) {
+            reader.problem(problem)
+        }
+        // Each call's deadline: shorter than the interval, so a renew never overlaps the next one.
+        let defaultCallTimeout = min(max(interval * 0.8, .milliseconds(100)), .seconds(5))
+        let calls = callTimeout ?? defaultCallTimeout
+        if calls >= interval || calls <= .zero {
+            reader.problem(
+                "database.callTimeout: \(calls.text) must be shorter than heartbeat.interval (\(interval.text))"
+            )
+        }
+
+        reader.reportUnknownKeys(opaque: sections)
+        if !reader.problems.isEmpty { throw ConfigError(problems: reader.problems, file: path) }
+        return Config(
+            path: path,
+            cluster: cluster,
+            node: node,
+            priority: priority,
+            address: address,
+            stateDirectory: stateDirectory,
+            logLevel: logLevel,
+            database: DatabaseSettings(conninfo: conninfo, callTimeout: calls, listen: listen),
+            failover: failover,
+            hooks: hooks
+        )
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import FailoverController
+import Heartbeat
+import Logging
+import ServiceLifecycle
+
+/// `hotstandby run`: the daemon.
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run this node: stand by, take over when the active's heartbeat stops, serve while active."
+    )
+
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        let config = try options.load()
+        let logger = makeLogger(label: "hotstandby", level: config.logLevel, node: config.node)
+        let admin = ClusterAdmin(database: config.database)
+        do {
+            try await admin.checkSchema()
+        } catch let error where error.code == .schemaMismatch || error.code == .authenticationFailed {
+            throw ExitMessage(text: error.description)
+        } catch {
+            logger.warning(
+                "database not reachable at start; standing by and retrying",
+                metadata: ["error": "\(error.description)"]
+            )
+        }
+        let parts = Wiring(config: config, logger: logger)
+        let loop = FailoverLoop(
+            settings: config.failover,
+            store: parts.store,
+            recorder: parts.recorder,
+            gate: parts.gate,
+            steps: parts.steps,
+            clock: ContinuousClock(),
+            logger: logger,
+            onStatus: parts.onStatus
+        )
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: loop, successTerminationBehavior: .gracefullyShutdownGroup)]
+                    + parts.services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+    }
+}
+
+/// An error whose description is the whole message: ArgumentParser prints it as one line.
+struct ExitMessage: Error, CustomStringConvertible {
+    var text: String
+    var description: String { text }
+}

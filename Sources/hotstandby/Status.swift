@@ -1,0 +1,82 @@
+import ArgumentParser
+import FailoverController
+import Foundation
+import Heartbeat
+
+/// `hotstandby status`: the cluster as the database shows it, from any host.
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the lease, every node and the latest events (works whether the daemons run or not)."
+    )
+
+    @OptionGroup var options: ConfigOption
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    @Option(help: "How many recent events to show.")
+    var events: Int = 10
+
+    func run() async throws {
+        let config = try options.load()
+        let status: ClusterStatus
+        do throws(PGError) {
+            status = try await ClusterAdmin(database: config.database).status(cluster: config.cluster, eventLimit: events)
+        } catch {
+            throw ExitMessage(text: error.description)
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(status), as: UTF8.self))
+        } else {
+            print(Self.table(status, timeout: config.failover.timeout))
+        }
+    }
+
+    /// The status as an operator reads it at a glance.
+    static func table(_ status: ClusterStatus, timeout: Duration) -> String {
+        var lines: [String] = []
+        let active = status.activeNode ?? "none (lease released)"
+        lines.append(
+            "cluster \(status.cluster)  epoch \(status.epoch)  active \(active)  counter \(status.counter)  "
+                + "paused \(status.paused ? "YES" : "no")  lease updated \(String(format: "%.1f", status.leaseAgeSeconds)) s ago"
+        )
+        if let target = status.handoverTo { lines.append("switchover to \(target) requested") }
+        lines.append("")
+        let header = ["NODE", "ROLE", "PRIO", "SEEN", "NOTE"]
+        var rows = [header]
+        for node in status.nodes {
+            let stale = node.lastSeenSeconds > timeout.secondsValue
+            rows.append([
+                node.node,
+                stale ? "\(node.role) (gone?)" : node.role,
+                String(node.priority),
+                String(format: "%.1f s ago", node.lastSeenSeconds),
+                node.note,
+            ])
+        }
+        let widths = (0..<header.count).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        for row in rows {
+            lines.append(
+                row.enumerated().map { column, value in
+                    column == row.count - 1 ? value : value.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                }.joined(separator: "  ")
+            )
+        }
+        if !status.events.isEmpty {
+            lines.append("")
+            lines.append("recent events (newest first):")
+            for event in status.events {
+                var detail = ""
+                if case .object(let fields) = event.detail {
+                    detail = fields.sorted { $0.key < $1.key }
+                        .filter { $0.key != "steps" }
+                        .map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                }
+                lines.append("  \(event.at)  epoch \(event.epoch)  \(event.node)  \(event.kind)  \(detail)")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import Testing
+
+@testable import Alerts
+
+/// Configuration, message text and the local spool: no server needed.
+@Suite struct AlertsUnitTests {
+    @Test func anInvalidRecipientIsRefusedWithTheKeyNamed() throws {
+        for bad in ["ops", "ops@", "@example.com", "ops@example", "o ps@example.com", "a@b.c,d@e.f", "x@y.z\r\nBcc: e@f.g"] {
+            let settings = EmailSettings(url: "smtp://127.0.0.1:25", from: "h@example.com", to: ["ok@example.com", bad])
+            let error = #expect(throws: AlertsError.self) { try settings.validate() }
+            #expect(error?.code == .invalidConfiguration)
+            #expect(error?.description.hasPrefix("alerts.email.to: '\(bad)'") == true, "\(String(describing: error))")
+        }
+        try EmailSettings(url: "smtps://mail.example.com:465", from: "h@example.com", to: ["a.b+c@example.co.uk"])
+            .validate()
+    }
+
+    @Test func badURLsAndKeysAreNamed() {
+        let cases: [(AlertsSettings, String)] = [
+            (AlertsSettings(email: EmailSettings(url: "http://x:25", from: "h@e.com", to: ["a@e.com"])), "alerts.email.url"),
+            (AlertsSettings(email: EmailSettings(url: "smtp://u:p@x:25", from: "h@e.com", to: ["a@e.com"])), "alerts.email.url"),
+            (AlertsSettings(email: EmailSettings(url: "smtp://x:25", from: "nope", to: ["a@e.com"])), "alerts.email.from"),
+            (AlertsSettings(email: EmailSettings(url: "smtp://x:25", from: "h@e.com", to: [])), "alerts.email.to"),
+            (AlertsSettings(email: EmailSettings(url: "smtp://x:25", user: "u", from: "h@e.com", to: ["a@e.com"])), "alerts.email.passwordFile"),
+            (AlertsSettings(webhook: WebhookSettings(url: "ftp://x/")), "alerts.webhook.url"),
+            (AlertsSettings(events: ["takeover", "takover"]), "alerts.events"),
+            (AlertsSettings(maxPerMinute: 0), "alerts.maxPerMinute"),
+        ]
+        for (settings, key) in cases {
+            let error = #expect(throws: AlertsError.self) { try settings.validate() }
+            #expect(error?.description.hasPrefix(key + ":") == true, "\(String(describing: error))")
+        }
+    }
+
+    @Test func aPasswordFileOthersCanReadIsRefusedWithChmodAdvice() throws {
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/password"
+        try writeFile(path, "s3cret-value\n", mode: 0o644)
+        let settings = EmailSettings(
+            url: "smtp://127.0.0.1:25", user: "alerts", passwordFile: path, from: "h@example.com", to: ["a@example.com"]
+        )
+        let error = #expect(throws: AlertsError.self) { try settings.validate() }
+        #expect(error?.code == .passwordFile)
+        #expect(error?.description.contains("chmod 600 \(path)") == true)
+        #expect(error?.description.contains("s3cret") == false)
+
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        try settings.validate()
+        #expect(try PasswordFile.read(path) == "s3cret-value")
+    }
+
+    @Test func everyKnownKindHasItsOwnText() {
+        var headlines: Set<String> = []
+        for kind in AlertEvent.knownKinds {
+            let message = AlertMessage.single(event(1, cluster: "shop", kind: kind, detail: [:]), sentBy: "a")
+            #expect(message.subject.hasPrefix("[hotstandby] shop: "))
+            #expect(!message.subject.contains("\(kind) on b"), "\(kind) fell back to the generic text")
+            for section in ["WHAT HAPPENED", "WHEN", "HOSTS", "THE CLUSTER NOW", "WHAT TO DO"] {
+                #expect(message.text.contains(section), "\(kind) lacks \(section)")
+            }
+            headlines.insert(message.subject)
+        }
+        #expect(headlines.count == AlertEvent.knownKinds.count)
+        let other = AlertMessage.single(event(1, cluster: "shop", kind: "new-kind", detail: ["x": 1]), sentBy: "a")
+        #expect(other.subject == "[hotstandby] shop: new-kind on b")
+        #expect(other.text.contains("  x: 1"))
+    }
+
+    @Test func theEmailHasHeadersAndCRLFLines() {
+        let message = AlertMessage.single(event(42, cluster: "shöp"), sentBy: "b")
+        let email = String(decoding: message.email(from: "h@example.com", to: ["a@example.com"], date: Date(timeIntervalSince1970: 0)), as: UTF8.self)
+        #expect(email.contains("Date: Thu, 01 Jan 1970 00:00:00 +0000\r\n"))
+        #expect(email.contains("Message-ID: <hotstandby.shöp.42@example.com>\r\n") || email.contains("Message-ID: <hotstandby.sh"))
+        #expect(email.contains("Subject: =?utf-8?B?"))
+        #expect(!email.replacingOccurrences(of: "\r\n", with: "").contains("\n"))
+    }
+
+    @Test func theSpoolIsBoundedAndDrainsInOrder() async throws {
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let spool = try LocalSpool(directory: folder + "/alert-spool", maxEvents: 3)
+        for kind in ["takeover", "action-failed", "database-unreachable"] {
+            try await spool.add(event(0, cluster: "shop", kind: kind))
+        }
+        let error = await #expect(throws: AlertsError.self) { try await spool.add(event(0, cluster: "shop", kind: "fenced")) }
+        #expect(error?.code == .spool)
+
+        // A new spool on the same folder (a restart) sees the same events.
+        let reopened = try LocalSpool(directory: folder + "/alert-spool", maxEvents: 3)
+        #expect(await reopened.count() == 3)
+        let collected = Collected()
+        let failing = await #expect(throws: AlertsError.self) {
+            _ = try await reopened.drain { event in
+                if event.kind == "action-failed" { throw AlertsError(code: .transferFailed, message: "db down") }
+                await collected.add(event.kind)
+            }
+        }
+        #expect(failing != nil)
+        #expect(await reopened.count() == 2)
+        let written = try await reopened.drain { await collected.add($0.kind) }
+        #expect(written == 2)
+        #expect(await collected.kinds == ["takeover", "action-failed", "database-unreachable"])
+        #expect(await reopened.count() == 0)
+    }
+
+    @Test func eventsNotInTheFilterAreMarkedWithoutSending() async throws {
+        let outbox = InMemoryOutbox([event(1, cluster: "c", kind: "started"), event(2, cluster: "c", kind: "paused")])
+        let settings = AlertsSettings(events: ["takeover"])
+        let notifier = try AlertNotifier(settings: settings, node: "a", outbox: outbox, logger: quietLogger)
+        #expect(try await notifier.deliverPending() == .delivered(2))
+        #expect(await outbox.allSent)
+    }
+
+    @Test func decodesTheJSONBDetail() throws {
+        let detail = try AlertValue.decodeObject(json: #"{"from":"a","counter":412,"steps":[{"ok":true}],"x":null}"#)
+        #expect(detail["from"] == "a")
+        #expect(detail["counter"] == 412)
+        #expect(detail["steps"] == .array([.object(["ok": true])]))
+        #expect(detail["x"] == AlertValue.null)
+    }
+}
+
+actor Collected {
+    var kinds: [String] = []
+    func add(_ kind: String) { kinds.append(kind) }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import Synchronization
+import Testing
+
+/// Two or more real `hotstandby run` processes on one database, with hooks that write marker files
+/// (`<node>.role` holds `active` or `standby`) and a sampler that checks, every 20 ms, that at most
+/// one running node's marker says active.
+final class TestCluster: Sendable {
+    let directory: String
+    let cluster: String
+    let conninfo: String
+    let interval: Duration
+    let timeout: Duration
+    private let nodes = Mutex<[String: NodeProcess]>([:])
+    private let samples = Mutex(SampleStats())
+
+    struct SampleStats {
+        var samples = 0
+        var doubleSamples = 0
+        var longestDouble: Duration = .zero
+        var doubleSince: ContinuousClock.Instant?
+    }
+
+    init(name: String, conninfo: String? = nil, interval: Duration = .milliseconds(200), timeout: Duration = .seconds(2)) throws {
+        self.cluster = "\(name)-\(UUID().uuidString.prefix(6))"
+        self.conninfo = conninfo ?? TestEnvironment.conninfo!
+        self.interval = interval
+        self.timeout = timeout
+        directory = NSTemporaryDirectory() + "hs-it-" + cluster
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let hook = """
+            #!/bin/sh
+            echo "$1" > "\(directory)/$HOTSTANDBY_NODE.role"
+            echo "$(date +%s.%N) $HOTSTANDBY_NODE $1 $HOTSTANDBY_EPOCH" >> "\(directory)/hooks.log"
+            """
+        try write(hook, to: "hook.sh", mode: 0o755)
+        try write("#!/bin/sh\necho \"replica is 40 s behind\" >&2\nexit 3\n", to: "veto.sh", mode: 0o755)
+        try runHotstandby(["init-db", "--config", try config(for: "init")])
+    }
+
+    func write(_ text: String, to name: String, mode: Int) throws {
+        let path = directory + "/" + name
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+    }
+
+    /// Writes `<node>.yaml` and returns its path.
+    @discardableResult
+    func config(for node: String, priority: Int = 100, extra: String = "", prePromote: String? = nil) throws -> String {
+        let yaml = """
+            cluster: "\(cluster)"
+            node: "\(node)"
+            priority: \(priority)
+            logLevel: info
+            database:
+              conninfo: "\(conninfo)"
+            heartbeat:
+              interval: \(Int(interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000))ms
+              timeout: \(Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))ms
+            hooks:
+              promote: ["\(directory)/hook.sh", "active"]
+              demote: ["\(directory)/hook.sh", "standby"]
+            \(prePromote.map { "  prePromote: [\"\($0)\"]" } ?? "")
+            \(extra)
+            """
+        let path = directory + "/\(node).yaml"
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @discardableResult
+    func runHotstandby(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        try runProgram(TestEnvironment.binary!, arguments)
+    }
+
+    /// Starts `hotstandby run` for `node` (writing its config unless one exists).
+    @discardableResult
+    func start(_ node: String, priority: Int = 100, extra: String = "", prePromote: String? = nil) throws -> NodeProcess {
+        let path = directory + "/\(node).yaml"
+        if !FileManager.default.fileExists(atPath: path) || !extra.isEmpty || priority != 100 || prePromote != nil {
+            try config(for: node, priority: priority, extra: extra, prePromote: prePromote)
+        }
+        let process = NodeProcess(name: node, configPath: path, logPath: directory + "/\(node).log")
+        try process.start()
+        nodes.withLock { $0[node] = process }
+        return process
+    }
+
+    func node(_ name: String) -> NodeProcess? { nodes.withLock { $0[name] } }
+
+    /// What `<node>.role` says: `active`, `standby`, or nil before any hook ran.
+    func marker(_ node: String) -> String? {
+        (try? String(contentsOfFile: directory + "/\(node).role", encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Nodes whose marker says active and whose process is alive (a SIGSTOPped one still counts:
+    /// it still holds what it held).
+    func activeNodes() -> [String] {
+        let processes = nodes.withLock { $0 }
+        return processes.keys.sorted().filter { name in
+            marker(name) == "active" && (processes[name]?.isRunning ?? false)
+        }
+    }
+
+    var hooksLog: String { (try? String(contentsOfFile: directory + "/hooks.log", encoding: .utf8)) ?? "" }
+
+    /// Samples every 20 ms until cancelled.
+    func sample() async {
+        while !Task.isCancelled {
+            let active = activeNodes().count
+            let now = ContinuousClock.now
+            samples.withLock { stats in
+                stats.samples += 1
+                if active > 1 {
+                    stats.doubleSamples += 1
+                    if stats.doubleSince == nil { stats.doubleSince = now }
+                    stats.longestDouble = max(stats.longestDouble, stats.doubleSince!.duration(to: now))
+                } else {
+                    stats.doubleSince = nil
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    var stats: SampleStats { samples.withLock { $0 } }
+
+    /// Waits until `condition` holds, polling every 10 ms; returns the instant it held, or nil on timeout.
+    func waitUntil(_ timeout: Duration, _ condition: () -> Bool) async -> ContinuousClock.Instant? {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            if condition() { return .now }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return condition() ? .now : nil
+    }
+
+    /// `status --json`, decoded loosely.
+    func statusJSON() throws -> [String: Any] {
+        let (status, output) = try runHotstandby(["status", "--json", "--config", directory + "/init.yaml"])
+        guard status == 0, let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any] else {
+            throw HarnessError("status --json failed (\(status)): \(output)")
+        }
+        return object
+    }
+
+    func logs() -> String {
+        nodes.withLock { $0 }.values.map { "--- \($0.name)\n\($0.log.suffix(3000))" }.joined(separator: "\n")
+    }
+
+    func stopAll() {
+        for process in nodes.withLock({ Array($0.values) }) {
+            process.signal(SIGCONT)
+            process.signal(SIGKILL)
+        }
+    }
+
+    deinit {
+        stopAll()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+extension Duration {
+    var ms: Int { Int(components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000) }
+}

@@ -1,0 +1,96 @@
+"""A real SMTP server for hotstandby's tests (aiosmtpd), storing each message in DIR/mail/.
+
+Started by scripts/smtp-server; not for production. Each message is one file: two envelope lines
+(X-Envelope-From, X-Envelope-To) followed by the message exactly as received. While the file DIR/refuse
+exists, MAIL FROM is answered with 451 (a temporary refusal), so tests can make the server refuse.
+"""
+
+import argparse
+import asyncio
+import os
+import ssl
+import time
+
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+
+class Store:
+    def __init__(self, directory):
+        self.directory = directory
+        self.count = 0
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if os.path.exists(os.path.join(self.directory, "refuse")):
+            return "451 4.3.0 Temporarily refusing mail (test switch DIR/refuse)"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.count += 1
+        name = "%d-%06d.eml" % (time.time_ns(), self.count)
+        mail = os.path.join(self.directory, "mail")
+        temporary = os.path.join(mail, "." + name)
+        with open(temporary, "wb") as f:
+            f.write(b"X-Envelope-From: " + envelope.mail_from.encode() + b"\r\n")
+            f.write(b"X-Envelope-To: " + ", ".join(envelope.rcpt_tos).encode() + b"\r\n")
+            f.write(envelope.original_content)
+            f.flush()
+            os.fsync(f.fileno())
+        os.rename(temporary, os.path.join(mail, name))
+        return "250 2.0.0 Stored"
+
+
+class Authenticator:
+    def __init__(self, user, password):
+        self.user = user.encode()
+        self.password = password.encode()
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        ok = auth_data.login == self.user and auth_data.password == self.password
+        return AuthResult(success=ok, handled=False)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dir", required=True)
+    parser.add_argument("--tls-auth", action="store_true")
+    parser.add_argument("--user")
+    parser.add_argument("--password-file")
+    parser.add_argument("--cert")
+    parser.add_argument("--key")
+    args = parser.parse_args()
+
+    handler = Store(args.dir)
+    options = {"hostname": "hotstandby-test-smtp"}
+    if args.tls_auth:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.cert, args.key)
+        with open(args.password_file) as f:
+            password = f.readline().strip()
+        options.update(
+            tls_context=context,
+            require_starttls=True,
+            authenticator=Authenticator(args.user, password),
+            auth_required=True,
+            auth_require_tls=True,
+        )
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    server = loop.run_until_complete(
+        loop.create_server(lambda: SMTP(handler, loop=loop, **options), host="127.0.0.1", port=0)
+    )
+    port = server.sockets[0].getsockname()[1]
+    temporary = os.path.join(args.dir, ".port")
+    with open(temporary, "w") as f:
+        f.write("%d\n" % port)
+    os.rename(temporary, os.path.join(args.dir, "port"))
+    print("listening on 127.0.0.1:%d" % port, flush=True)
+    loop.run_forever()
+
+
+if __name__ == "__main__":
+    main()
