@@ -104,7 +104,7 @@ public struct AlertMessage: Sendable, Equatable {
             "X-Hotstandby-Cluster: \(Self.encodeHeader(cluster))",
             "X-Hotstandby-Events: \(events.map { String($0.id) }.joined(separator: " "))",
         ]
-        let body = text.split(separator: "\n", omittingEmptySubsequences: false).flatMap { Self.wrap(String($0)) }
+        let body = text.replacingOccurrences(of: "\r", with: "").split(separator: "\n", omittingEmptySubsequences: false).flatMap { Self.wrap(String($0)) }
         return Array((headers + [""] + body).joined(separator: "\r\n").appending("\r\n").utf8)
     }
 

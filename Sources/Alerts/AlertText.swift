@@ -43,7 +43,7 @@ struct AlertText: Sendable, Equatable {
                     "Find out why \($0) stopped renewing: is the host up, is hotstandby running there, "
                         + "can it reach the database? Read its log."
                 } ?? "Find out why the lease was released (a graceful stop or `hotstandby release`).",
-                "If any action below FAILED, fix it on \(to) now: the service may be only partly up.",
+                "If any action under ACTIONS FAILED, fix it on \(to) now: the service may be only partly up.",
                 "Once \(from ?? "the other node") is healthy, move the role back if you want with "
                     + "`hotstandby switchover --to \(from ?? "NODE")`.",
             ]
@@ -93,7 +93,7 @@ struct AlertText: Sendable, Equatable {
             happened = ["Node \(node) ran its demotion actions. Why: \(reason ?? "not recorded")."]
             now = ["\(node) is standby or stopped."]
             todo = [
-                "If any action below FAILED, the service or the address may still be on \(node): remove it by hand.",
+                "If any action under ACTIONS FAILED, the service or the address may still be on \(node): remove it by hand.",
                 "Run `hotstandby status` to see which node is active.",
             ]
         case "released":

@@ -74,25 +74,41 @@ extension DNSUpdater {
 
     /// The active node's periodic duty: every `dns.verifyInterval`, `verify` the record (repairing drift).
     ///
-    /// Returns when the task is cancelled, when `stillActive()` turns false, or when the record shows
-    /// this node was deposed (reported through `onResult` first).
+    /// After a failed check the next one comes sooner, with the back-off of `policy` (never later than
+    /// `dns.verifyInterval`), so a takeover whose update failed (server down, BADSIG fixed by the
+    /// operator) is completed as soon as the server accepts it. Returns when the task is cancelled,
+    /// when `stillActive()` turns false, or when the record shows this node was deposed or the
+    /// configuration cannot work (reported through `onResult` first).
+    ///
+    /// - Parameter checkFirst: verify at once instead of after the first interval (use it when the
+    ///   promotion's own `point` failed).
     public func keepVerified(
         epoch: Int64,
         node: String,
+        checkFirst: Bool = false,
+        policy: DNSRetryPolicy = DNSRetryPolicy(),
         stillActive: @escaping @Sendable () async -> Bool,
         onResult: @escaping @Sendable (Result<DNSUpdateReport, DNSError>) async -> Void = { _ in }
     ) async {
+        var wait: Duration? = checkFirst ? nil : config.verifyInterval
+        var backoff = policy.first
         while !Task.isCancelled {
-            do { try await clock.sleep(for: config.verifyInterval, tolerance: nil) } catch { return }
+            if let wait {
+                do { try await clock.sleep(for: wait, tolerance: nil) } catch { return }
+            }
             guard await stillActive() else { return }
             do {
                 let report = try await verify(epoch: epoch, node: node)
                 if report.changed { await onResult(.success(report)) }
+                wait = config.verifyInterval
+                backoff = policy.first
             } catch {
                 logger.warning(
                     "DNS verify failed", metadata: [LogKey.name: "\(config.nameFQDN)", LogKey.error: "\(error.message)"])
                 await onResult(.failure(error))
                 if !error.isRetryable { return }
+                wait = min(backoff, config.verifyInterval)
+                backoff = min(backoff * policy.multiplier, policy.maximum)
             }
         }
     }

@@ -292,15 +292,16 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
         // A standby's (or a starting node's) read.
         case (.starting, .observe, .observed(let view)):
             state = .standby(Watch(view: view, changedAt: now, veto: nil))
-            actions += afterObservation(view: view, now: now)
+            actions += afterObservation(view: view, previous: nil, now: now)
         case (.standby(var watch), .observe, .observed(let view)):
+            let previous = watch.view
             if view.differsInLiveness(from: watch.view) {
                 watch.changedAt = now
                 watch.veto = nil
             }
             watch.view = view
             state = .standby(watch)
-            actions += afterObservation(view: view, now: now)
+            actions += afterObservation(view: view, previous: previous, now: now)
         case (.vetting(var watch, let aborted), .observe, .observed(let view)):
             let changed = view.differsInLiveness(from: watch.view)
             if changed { watch.changedAt = now }
@@ -411,11 +412,13 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
     }
 
     /// Decides what a standby does after a successful read.
-    private mutating func afterObservation(view: LeaseView, now: Instant) -> [Action] {
+    private mutating func afterObservation(view: LeaseView, previous: LeaseView?, now: Instant) -> [Action] {
         var actions: [Action] = []
         if view.activeNode == settings.node {
+            // Named in a newer epoch than the one this standby watched: a hand-off. Otherwise this
+            // node held the lease before it restarted (or fenced itself): a resume.
             let reason: ConfirmReason
-            if case .standby(let watch) = state, watch.view.epoch < view.epoch, watch.view.activeNode != settings.node {
+            if let previous, previous.epoch < view.epoch, previous.activeNode != settings.node {
                 reason = .handover
             } else {
                 reason = .resume
@@ -574,6 +577,12 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
 
     /// Starts the lease call that is due, if none is in flight.
     private mutating func nextCalls(now: Instant) -> [Action] {
+        // A takeover that is due starts even while a read is in flight (the read may be stuck
+        // until its deadline); the compare-and-set itself waits for the call slot.
+        if case .standby(let watch) = state, let eligible = eligibleAt(watch), now >= eligible {
+            state = .vetting(watch, aborted: false)
+            return [.checkGate(watch.view)] + nextCalls(now: now)
+        }
         guard callInFlight == nil else { return [] }
         let due = now >= nextCallAt || readSoon
         switch state {
@@ -582,10 +591,6 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
         case .starting:
             return [issue(.observe(role: .standby, note: "starting"), now: now)]
         case .standby(let watch):
-            if let eligible = eligibleAt(watch), now >= eligible {
-                state = .vetting(watch, aborted: false)
-                return [.checkGate(watch.view)]
-            }
             guard due else { return [] }
             return [issue(.observe(role: .standby, note: standbyNote(watch, now: now)), now: now)]
         case .vetting:

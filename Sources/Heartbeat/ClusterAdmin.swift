@@ -8,9 +8,13 @@ public struct ClusterAdmin: Sendable {
     private let slot: ConnectionSlot
 
     /// Creates an admin handle.
+    /// Creates an admin handle. The CLI is not on any heartbeat's path: its calls get at least 5 seconds.
     public init(database: DatabaseSettings) {
-        self.database = database
-        self.slot = ConnectionSlot(settings: database)
+        var settings = database
+        settings.callTimeout = max(database.callTimeout, .seconds(5))
+        settings.connectTimeout = max(database.connectTimeout, .seconds(5))
+        self.database = settings
+        self.slot = ConnectionSlot(settings: settings)
     }
 
     func querySlot(_ sql: String, _ parameters: [String?] = []) async throws(PGError) -> PGRows {

@@ -9,13 +9,24 @@ public struct DatabaseSettings: Sendable {
     public var callTimeout: Duration
     /// Whether to LISTEN for changes (off behind a pooler in transaction mode). Defaults to on.
     public var listen: Bool
+    /// The deadline for opening a connection (TCP, TLS, authentication), which may take longer than
+    /// one statement. Safety does not depend on it: the active fences itself by the clock.
+    /// Defaults to the call deadline, at least 1 second.
+    public var connectTimeout: Duration
     /// The `application_name` the server shows for our connections.
     public var applicationName: String
 
     /// Creates settings.
-    public init(conninfo: String, callTimeout: Duration, listen: Bool = true, applicationName: String = "hotstandby") {
+    public init(
+        conninfo: String,
+        callTimeout: Duration,
+        connectTimeout: Duration? = nil,
+        listen: Bool = true,
+        applicationName: String = "hotstandby"
+    ) {
         self.conninfo = conninfo
         self.callTimeout = callTimeout
+        self.connectTimeout = connectTimeout ?? max(callTimeout, .seconds(1))
         self.listen = listen
         self.applicationName = applicationName
     }
@@ -47,12 +58,13 @@ final class ConnectionSlot: Sendable {
         } else {
             conn = try await PGConnection.connect(
                 conninfo: settings.conninfo,
-                timeout: timeout,
+                timeout: max(timeout, settings.connectTimeout),
                 applicationName: settings.applicationName
             )
             connection.withLock { $0 = conn }
         }
-        let left = max(timeout - started.duration(to: .now), .milliseconds(10))
+        // A fresh connection gets the statement's full deadline; a reused one what is left of it.
+        let left = existing == nil ? timeout : max(timeout - started.duration(to: .now), .milliseconds(10))
         do {
             return try await body(conn, left)
         } catch {

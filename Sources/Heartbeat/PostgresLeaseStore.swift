@@ -161,7 +161,7 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
         while attempt < 3 && !Task.isCancelled {
             attempt += 1
             do {
-                _ = try await events.with(timeout: database.callTimeout * 2) { conn, left throws(PGError) in
+                _ = try await events.with(timeout: max(database.callTimeout * 2, .seconds(2))) { conn, left throws(PGError) in
                     try await conn.query(
                         SQL.recordEvent,
                         [identity.cluster, String(event.epoch), identity.node, event.kind.rawValue, detail],

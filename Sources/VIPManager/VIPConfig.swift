@@ -95,8 +95,9 @@ public struct VIPConfig: Sendable, Hashable {
         }
         if let label {
             let name = interface.name
-            let ok = label.utf8.count <= 15 && (label == name || label.hasPrefix(name + ":"))
-                && InterfaceName.problem(label.replacingOccurrences(of: ":", with: "_")) == nil
+            let suffix = label.hasPrefix(name + ":") ? String(label.dropFirst(name.count + 1)) : nil
+            let suffixIsPlain = suffix.map { InterfaceName.problem($0) == nil } ?? false
+            let ok = label.utf8.count <= 15 && (label == name || suffixIsPlain)
             guard ok else {
                 throw invalid(
                     "vip.label",

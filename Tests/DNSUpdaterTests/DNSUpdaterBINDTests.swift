@@ -130,6 +130,38 @@ struct DNSUpdaterBINDTests {
     }
 
     @Test(.enabled(if: TestDNSServer.available, "needs HOTSTANDBY_TEST_DNS_* from scripts/bind start"))
+    func keepVerifiedRepairsDriftAndStopsWhenDeposed() async throws {
+        let name = fqdn("watch.t")
+        try await dns.reset(name)
+        var config = dns.config(name: "watch.t", address: "10.0.6.1")
+        config.verifyInterval = .milliseconds(100)
+        let updater = try DNSUpdater(config: config, runtimeDirectory: scratch(), logger: quietLogger)
+        let results = Shared<[String]>([])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                // checkFirst: the promotion's own update "failed", so the duty does it at once.
+                await updater.keepVerified(epoch: 7, node: "a", checkFirst: true, stillActive: { true }) { result in
+                    switch result {
+                    case .success(let report): results.update { $0.append("repaired \(report.address)") }
+                    case .failure(let error): results.update { $0.append("\(error.code)") }
+                    }
+                }
+            }
+            try await waitUntil { results.current.count == 1 }
+            #expect(try await dns.dig(name, "A") == ["10.0.6.1"])
+            try await dns.rawUpdate(["update delete \(name) A", "update add \(name) 30 A 10.9.9.9"])
+            try await waitUntil { results.current.count == 2 }
+            #expect(try await dns.dig(name, "A") == ["10.0.6.1"])
+            // Another node takes over in a newer epoch: the duty reports it and ends by itself.
+            try await dns.rawUpdate([
+                "update delete _hotstandby.\(name) TXT", "update add _hotstandby.\(name) 30 TXT \"epoch=8 node=b\"",
+            ])
+            try await group.next()
+        }
+        #expect(results.current == ["repaired 10.0.6.1", "repaired 10.0.6.1", "deposed"])
+    }
+
+    @Test(.enabled(if: TestDNSServer.available, "needs HOTSTANDBY_TEST_DNS_* from scripts/bind start"))
     func secretFileConfigurationUpdates() async throws {
         let name = fqdn("secret.t")
         try await dns.reset(name)

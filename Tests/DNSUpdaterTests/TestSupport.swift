@@ -149,3 +149,12 @@ final class Shared<Value: Sendable>: Sendable {
     func update<R: Sendable>(_ body: @Sendable (inout Value) -> R) -> R { value.withLock { body(&$0) } }
     var current: Value { value.withLock { $0 } }
 }
+
+/// Polls `condition` every 20 ms for up to `limit`.
+func waitUntil(limit: Duration = .seconds(5), _ condition: @Sendable () -> Bool) async throws {
+    let deadline = ContinuousClock.now + limit
+    while !condition() {
+        guard ContinuousClock.now < deadline else { throw TestFailure("condition not met within \(limit)") }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+}

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 
-@Suite("Database faults and bad input", .enabled(if: TestEnvironment.available, TestEnvironment.skipReason))
+extension IntegrationSuite {
+@Suite("Database faults and bad input")
 struct DatabaseFaultTests {
     @Test("PostgreSQL stopped: the active demotes by renewDeadline + 1 interval, the standby never takes over; restarted: one active")
     func databaseDown() async throws {
@@ -11,7 +12,7 @@ struct DatabaseFaultTests {
         try await withSampling(cluster) {
             try await startPair(cluster)
             let stopped = ContinuousClock.now
-            try database.stop()
+            try await database.stop()
             let demoted = await cluster.waitUntil(.seconds(5)) { cluster.marker("a") == "standby" }
             let at = try #require(demoted, "a never demoted:\n\(cluster.logs())")
             print("database down → a demoted after \(stopped.duration(to: at).ms) ms (renewDeadline \(renewDeadline.ms) ms)")
@@ -19,7 +20,7 @@ struct DatabaseFaultTests {
             #expect(stopped.duration(to: at) <= renewDeadline + cluster.interval + .milliseconds(300))
             try await Task.sleep(for: cluster.timeout * 2)
             #expect(cluster.activeNodes().isEmpty, "nobody may serve without the database")
-            try database.restart()
+            try await database.restart()
             let one = await cluster.waitUntil(cluster.timeout * 3) { cluster.activeNodes().count == 1 }
             try #require(one != nil, "no active after the database returned:\n\(cluster.logs())")
             try await Task.sleep(for: cluster.timeout)
@@ -37,7 +38,7 @@ struct DatabaseFaultTests {
             // Kill the active and the database together: the standby sees the counter stop but can
             // never confirm it with a compare-and-set.
             cluster.node("a")!.signal(SIGKILL)
-            try database.stop()
+            try await database.stop()
             try await Task.sleep(for: cluster.timeout * 2)
             #expect(cluster.marker("b") != "active")
         }
@@ -47,7 +48,7 @@ struct DatabaseFaultTests {
         "a configuration missing a key names it",
         arguments: ["cluster", "node", "database"]
     )
-    func missingKey(key: String) throws {
+    func missingKey(key: String) async throws {
         let cluster = try TestCluster(name: "badcfg")
         let path = try cluster.config(for: "x")
         let text = try String(contentsOfFile: path, encoding: .utf8)
@@ -58,7 +59,7 @@ struct DatabaseFaultTests {
             lines.removeAll { $0.hasPrefix(key + ":") }
         }
         try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        let result = try cluster.runHotstandby(["check-config", "--config", path])
+        let result = try await cluster.runHotstandby(["check-config", "--config", path])
         #expect(result.status != 0)
         let expected = key == "database" ? "database.conninfo: missing" : "\(key): missing"
         #expect(result.output.contains(expected), "\(result.output)")
@@ -79,7 +80,7 @@ struct DatabaseFaultTests {
             ("node: 'a: [\n", "not valid YAML"),
         ]
     )
-    func wrongValue(snippet: String, message: String) throws {
+    func wrongValue(snippet: String, message: String) async throws {
         let cluster = try TestCluster(name: "badval")
         let path = cluster.directory + "/bad.yaml"
         var document = "cluster: x\nnode: y\ndatabase:\n  conninfo: \"host=127.0.0.1\"\n"
@@ -88,18 +89,18 @@ struct DatabaseFaultTests {
             document = document.split(separator: "\n").filter { !$0.hasPrefix(key + ":") }.joined(separator: "\n") + "\n"
         }
         try (document + snippet).write(toFile: path, atomically: true, encoding: .utf8)
-        let result = try cluster.runHotstandby(["check-config", "--config", path])
+        let result = try await cluster.runHotstandby(["check-config", "--config", path])
         #expect(result.status != 0)
         #expect(result.output.contains(message), "\(result.output)")
     }
 
     @Test("an unreachable database gives one clear line")
-    func unreachable() throws {
+    func unreachable() async throws {
         let cluster = try TestCluster(name: "unreach")
         let path = cluster.directory + "/unreach.yaml"
         try "cluster: x\nnode: y\ndatabase:\n  conninfo: \"host=127.0.0.1 port=1 dbname=x user=x\"\n"
             .write(toFile: path, atomically: true, encoding: .utf8)
-        let result = try cluster.runHotstandby(["status", "--config", path])
+        let result = try await cluster.runHotstandby(["status", "--config", path])
         #expect(result.status != 0)
         let lines = result.output.split(separator: "\n")
         #expect(lines.count == 1, "\(result.output)")
@@ -107,14 +108,14 @@ struct DatabaseFaultTests {
     }
 
     @Test("a wrong password gives one clear line that does not contain the password")
-    func wrongPassword() throws {
+    func wrongPassword() async throws {
         let conninfo = try #require(TestEnvironment.conninfo)
         let wrong = conninfo.replacingOccurrences(of: #"password=\S+"#, with: "password=Secret-Wrong-42", options: .regularExpression)
         let cluster = try TestCluster(name: "badpw")
         let path = cluster.directory + "/badpw.yaml"
         try "cluster: x\nnode: y\ndatabase:\n  conninfo: \"\(wrong)\"\n".write(toFile: path, atomically: true, encoding: .utf8)
         for command in ["status", "run"] {
-            let result = try cluster.runHotstandby([command, "--config", path])
+            let result = try await cluster.runHotstandby([command, "--config", path])
             #expect(result.status != 0)
             #expect(result.output.contains("password authentication failed"), "\(result.output)")
             #expect(!result.output.contains("Secret-Wrong-42"))
@@ -127,13 +128,14 @@ struct DatabaseFaultTests {
         let database = try OwnPostgres()
         let cluster = try TestCluster(name: "newer", conninfo: database.conninfo)
         let psql = "/usr/lib/postgresql/15/bin/psql"
-        let insert = try runProgram(psql, [database.conninfo, "-c", "INSERT INTO hotstandby_schema (version, description) VALUES (999, 'future')"])
+        let insert = try await runProgram(psql, [database.conninfo, "-c", "INSERT INTO hotstandby_schema (version, description) VALUES (999, 'future')"])
         #expect(insert.status == 0, "\(insert.output)")
         for command in ["run", "init-db"] {
-            let result = try cluster.runHotstandby([command, "--config", cluster.directory + "/init.yaml"])
+            let result = try await cluster.runHotstandby([command, "--config", cluster.directory + "/init.yaml"])
             #expect(result.status != 0)
             #expect(result.output.contains("schema is version 999, newer than this binary"), "\(result.output)")
             #expect(result.output.split(separator: "\n").count == 1, "\(result.output)")
         }
     }
+}
 }

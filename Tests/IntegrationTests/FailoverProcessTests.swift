@@ -25,14 +25,20 @@ func startPair(_ cluster: TestCluster, standbys: [(String, Int)] = [("b", 100)])
     }
     // Standbys are seen once their row is fresh.
     let seen = await cluster.waitUntil(.seconds(10)) {
-        guard let status = try? cluster.statusJSON(), let nodes = status["nodes"] as? [[String: Any]] else { return false }
+        guard let status = try? await cluster.statusJSON(), let nodes = status["nodes"] as? [[String: Any]] else { return false }
         let fresh = nodes.filter { ($0["role"] as? String) == "standby" && (($0["lastSeenSeconds"] as? Double) ?? 99) < 1 }
         return fresh.count == standbys.count
     }
     try #require(seen != nil, "standbys never seen:\n\(cluster.logs())")
 }
 
-@Suite("Failover with real processes and a real PostgreSQL", .enabled(if: TestEnvironment.available, TestEnvironment.skipReason))
+/// Every test that runs real processes, one at a time: on 2 cores, parallel daemons and samplers would
+/// measure the machine's load rather than the protocol.
+@Suite("Integration (real PostgreSQL, real processes)", .serialized, .enabled(if: TestEnvironment.available, TestEnvironment.skipReason))
+struct IntegrationSuite {}
+
+extension IntegrationSuite {
+@Suite("Failover with real processes and a real PostgreSQL")
 struct FailoverProcessTests {
     @Test("kill -9 of the active: the standby is active within timeout + 1 s; the old node returns as standby")
     func killActive() async throws {
@@ -41,6 +47,10 @@ struct FailoverProcessTests {
             try await startPair(cluster)
             let killed = ContinuousClock.now
             cluster.node("a")!.signal(SIGKILL)
+            // What systemd's ExecStopPost= runs however the daemon ended: drop what it held.
+            let release = try await cluster.runHotstandby(["release", "--config", cluster.directory + "/a.yaml"])
+            #expect(release.status == 0, "\(release.output)")
+            #expect(cluster.marker("a") == "standby")
             let took = await cluster.waitUntil(cluster.timeout + .seconds(3)) { cluster.marker("b") == "active" }
             let elapsed = try #require(took, "b never took over:\n\(cluster.logs())").duration(to: .now)
             let takeover = killed.duration(to: took!)
@@ -53,7 +63,7 @@ struct FailoverProcessTests {
             try cluster.start("a")
             try await Task.sleep(for: cluster.timeout * 2)
             #expect(cluster.marker("b") == "active")
-            let status = try cluster.statusJSON()
+            let status = try await cluster.statusJSON()
             #expect(status["activeNode"] as? String == "b")
             let nodes = status["nodes"] as? [[String: Any]] ?? []
             #expect(nodes.first { $0["node"] as? String == "a" }?["role"] as? String == "standby")
@@ -87,7 +97,7 @@ struct FailoverProcessTests {
         let window = cluster.stats.longestDouble
         print("SIGSTOP double-holder window: \(window.ms) ms (process stopped \(stoppedFor.ms) ms)")
         #expect(window <= stoppedFor)
-        let events = try cluster.statusJSON()["events"] as? [[String: Any]] ?? []
+        let events = try await cluster.statusJSON()["events"] as? [[String: Any]] ?? []
         #expect(events.contains { $0["kind"] as? String == "fenced" && $0["node"] as? String == "a" })
     }
 
@@ -114,17 +124,17 @@ struct FailoverProcessTests {
         let cluster = try TestCluster(name: "switchover")
         try await withSampling(cluster) {
             try await startPair(cluster)
-            let refused = try cluster.runHotstandby(["switchover", "--to", "nobody", "--config", cluster.directory + "/a.yaml"])
+            let refused = try await cluster.runHotstandby(["switchover", "--to", "nobody", "--config", cluster.directory + "/a.yaml"])
             #expect(refused.status != 0)
             #expect(refused.output.contains("'nobody' has never been seen"))
             let asked = ContinuousClock.now
-            let result = try cluster.runHotstandby(["switchover", "--to", "b", "--config", cluster.directory + "/a.yaml"])
+            let result = try await cluster.runHotstandby(["switchover", "--to", "b", "--config", cluster.directory + "/a.yaml"])
             #expect(result.status == 0, "\(result.output)")
             let took = await cluster.waitUntil(.seconds(5)) { cluster.marker("b") == "active" && cluster.marker("a") == "standby" }
             let at = try #require(took, "no switchover:\n\(cluster.logs())")
             print("switchover took \(asked.duration(to: at).ms) ms")
             #expect(asked.duration(to: at) < .seconds(2))
-            let status = try cluster.statusJSON()
+            let status = try await cluster.statusJSON()
             #expect(status["activeNode"] as? String == "b")
             let events = status["events"] as? [[String: Any]] ?? []
             #expect(events.contains { $0["kind"] as? String == "handed-off" })
@@ -138,15 +148,15 @@ struct FailoverProcessTests {
         let cluster = try TestCluster(name: "pause")
         try await withSampling(cluster) {
             try await startPair(cluster)
-            let paused = try cluster.runHotstandby(["pause", "--config", cluster.directory + "/a.yaml"])
+            let paused = try await cluster.runHotstandby(["pause", "--config", cluster.directory + "/a.yaml"])
             #expect(paused.status == 0, "\(paused.output)")
             cluster.node("a")!.signal(SIGKILL)
             try await Task.sleep(for: cluster.timeout * 2)
             #expect(cluster.marker("b") != "active")
-            let note = (try cluster.statusJSON()["nodes"] as? [[String: Any]])?.first { $0["node"] as? String == "b" }?["note"] as? String
+            let note = (try await cluster.statusJSON()["nodes"] as? [[String: Any]])?.first { $0["node"] as? String == "b" }?["note"] as? String
             #expect(note?.contains("paused") == true, "note: \(note ?? "nil")")
             let resumedAt = ContinuousClock.now
-            #expect(try cluster.runHotstandby(["resume", "--config", cluster.directory + "/a.yaml"]).status == 0)
+            #expect(try await cluster.runHotstandby(["resume", "--config", cluster.directory + "/a.yaml"]).status == 0)
             let took = await cluster.waitUntil(cluster.timeout + .seconds(3)) { cluster.marker("b") == "active" }
             let at = try #require(took, "no takeover after resume:\n\(cluster.logs())")
             print("resume → takeover after \(resumedAt.duration(to: at).ms) ms")
@@ -168,7 +178,7 @@ struct FailoverProcessTests {
             cluster.node("a")!.signal(SIGKILL)
             try await Task.sleep(for: cluster.timeout * 2)
             #expect(cluster.marker("b") != "active")
-            let status = try cluster.statusJSON()
+            let status = try await cluster.statusJSON()
             let note = (status["nodes"] as? [[String: Any]])?.first { $0["node"] as? String == "b" }?["note"] as? String
             #expect(note?.contains("vetoed") == true && note?.contains("replica is 40 s behind") == true, "note: \(note ?? "nil")")
             let events = status["events"] as? [[String: Any]] ?? []
@@ -192,4 +202,5 @@ struct FailoverProcessTests {
         }
         #expect(cluster.stats.doubleSamples == 0)
     }
+}
 }

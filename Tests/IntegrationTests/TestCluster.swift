@@ -30,12 +30,12 @@ final class TestCluster: Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let hook = """
             #!/bin/sh
-            echo "$1" > "\(directory)/$HOTSTANDBY_NODE.role"
             echo "$(date +%s.%N) $HOTSTANDBY_NODE $1 $HOTSTANDBY_EPOCH" >> "\(directory)/hooks.log"
+            echo "$1" > "\(directory)/$HOTSTANDBY_NODE.role"
             """
         try write(hook, to: "hook.sh", mode: 0o755)
         try write("#!/bin/sh\necho \"replica is 40 s behind\" >&2\nexit 3\n", to: "veto.sh", mode: 0o755)
-        try runHotstandby(["init-db", "--config", try config(for: "init")])
+        try runProgramSync(TestEnvironment.binary!, ["init-db", "--config", try config(for: "init")])
     }
 
     func write(_ text: String, to name: String, mode: Int) throws {
@@ -69,8 +69,8 @@ final class TestCluster: Sendable {
     }
 
     @discardableResult
-    func runHotstandby(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        try runProgram(TestEnvironment.binary!, arguments)
+    func runHotstandby(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await runProgram(TestEnvironment.binary!, arguments)
     }
 
     /// Starts `hotstandby run` for `node` (writing its config unless one exists).
@@ -127,18 +127,18 @@ final class TestCluster: Sendable {
     var stats: SampleStats { samples.withLock { $0 } }
 
     /// Waits until `condition` holds, polling every 10 ms; returns the instant it held, or nil on timeout.
-    func waitUntil(_ timeout: Duration, _ condition: () -> Bool) async -> ContinuousClock.Instant? {
+    func waitUntil(_ timeout: Duration, _ condition: () async -> Bool) async -> ContinuousClock.Instant? {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while ContinuousClock.now < deadline {
-            if condition() { return .now }
+            if await condition() { return .now }
             try? await Task.sleep(for: .milliseconds(10))
         }
-        return condition() ? .now : nil
+        return await condition() ? .now : nil
     }
 
     /// `status --json`, decoded loosely.
-    func statusJSON() throws -> [String: Any] {
-        let (status, output) = try runHotstandby(["status", "--json", "--config", directory + "/init.yaml"])
+    func statusJSON() async throws -> [String: Any] {
+        let (status, output) = try await runHotstandby(["status", "--json", "--config", directory + "/init.yaml"])
         guard status == 0, let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any] else {
             throw HarnessError("status --json failed (\(status)): \(output)")
         }
@@ -153,6 +153,7 @@ final class TestCluster: Sendable {
         for process in nodes.withLock({ Array($0.values) }) {
             process.signal(SIGCONT)
             process.signal(SIGKILL)
+            _ = process.isRunning
         }
     }
 

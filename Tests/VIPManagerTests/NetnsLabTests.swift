@@ -63,6 +63,7 @@ struct NetnsLabTests {
             let moved = ContinuousClock.now - start
             #expect(seen == macB, "the client still has \(seen ?? "nothing") for the VIP after \(moved)")
             #expect(moved < .seconds(1))
+            print("VIP moved from A to B: the client's neighbour entry changed \(moved) after the release began")
             let burstReport = await burst
             #expect(burstReport.sent == 5 && burstReport.failed == 0, "\(burstReport)")
             #expect(burstReport.duration < .milliseconds(1_500), "the burst waited on arping: \(burstReport)")

@@ -35,16 +35,28 @@
 #define RENEW_DEADLINE 2    /* active: self-fence this long after the START of the last successful renew (default formula: TIMEOUT - 3*INTERVAL) */
 #endif
 #ifndef DEMOTE
-#define DEMOTE 1            /* the address is gone at most this many ticks after a demotion starts (0: before the next tick) */
+#define DEMOTE 0            /* the address is gone before the (DEMOTE+1)-th tick after a demotion starts (0: within the tick) */
 #endif
 #ifndef DRIFT
 #define DRIFT 1             /* over any stretch of time, one node's clock may run this many ticks ahead of the other's */
 #endif
 #ifndef CALLDL
-#define CALLDL 1            /* a lease call's deadline; after it the node gives up, the request may still commit later */
+#define CALLDL 2            /* a lease call's deadline; after it the node gives up, the request may still commit later */
+#endif
+#ifndef FAULTS
+#define FAULTS 1            /* at most this many crashes, SIGSTOPs, SIGTERMs and operator actions per run (message loss is unbounded) */
 #endif
 #ifndef LIVE_H
-#define LIVE_H (TIMEOUT + DEMOTE + DRIFT + 3)   /* liveness horizon in global ticks after the environment settles */
+#define LIVE_H (TIMEOUT + CALLDL + DRIFT + DEMOTE)   /* liveness horizon in global ticks after the environment settles */
+#endif
+
+/* -DREACH=n turns reaching situation n into an assertion failure: a check that the model gets there
+   (1 takeover from a live lease, 2 self-fencing, 3 release, 4 hand-off, 5 resume after restart,
+   6 a late request commits, 7 a node wakes holding the address past its deadline, 8 an active is deposed) */
+#ifdef REACH
+#define REACHED(n) assert(REACH != n)
+#else
+#define REACHED(n) skip
 #endif
 
 /* ---- constants ---- */
@@ -113,36 +125,72 @@ byte rel;
 
 #ifdef LIVENESS
 bit  settled;
+bit  won;
 byte survivor;
 byte liveTicks;
 #endif
 
+byte faults;        /* crashes, SIGSTOPs, SIGTERMs and operator actions so far */
+
 hidden byte tv, kv, av, fresh;
 hidden byte ok, differs, wasHandover;
+hidden byte nk, ne, nc, ba, baE, baC, sd;
 
 #define running(i) (!frozen[i] && !tail[i])
 #define twoServing (serving[0] && serving[1] && running(0) && running(1))
 
-inline check() {
-    assert(!twoServing)
+/* Values of epochs and counters are only ever compared for equality, so any renaming that keeps
+   equalities is the same state: after every step they are renamed 1, 2, 3... in order of first
+   appearance (a canonical form; without it the state space holds the same situation many times). */
+c_code {
+    static void hsRename(uchar *refs[], int n) {
+        uchar map[256];
+        uchar next = 1;
+        int j;
+        memset(map, 0, sizeof(map));
+        for (j = 0; j < n; j++) {
+            uchar v = *refs[j];
+            if (v == 0) continue;
+            if (map[v] == 0) map[v] = next++;
+            *refs[j] = map[v];
+        }
+    }
+    static void hsNormalize(void) {
+        uchar *e[11] = { &now.dE, &now.vE[0], &now.vE[1], &now.lE[0], &now.lE[1], &now.qE[0], &now.qE[1],
+                         &now.oE[0], &now.oE[1], &now.pE[0], &now.pE[1] };
+        uchar *c[11] = { &now.dC, &now.vC[0], &now.vC[1], &now.lC[0], &now.lC[1], &now.qC[0], &now.qC[1],
+                         &now.oC[0], &now.oC[1], &now.pC[0], &now.pC[1] };
+        hsRename(e, 11);
+        hsRename(c, 11);
+    }
 }
 
+/* after every event: canonical renaming, the safety assertion, and a line of trace for `spin -t` */
+inline showState() {
+    printf(" | n0 st=%d srv=%d frz=%d rAge=%d chAge=%d view=(e%d h%d c%d p%d) call=%d q=%d p=%d stale=%d",
+           st[0], serving[0], frozen[0], rAge[0], chAge[0], vE[0], vH[0], vC[0], vP[0], cK[0], qK[0], pK[0], oK[0]);
+    printf(" | n1 st=%d srv=%d frz=%d rAge=%d chAge=%d view=(e%d h%d c%d p%d) call=%d q=%d p=%d stale=%d",
+           st[1], serving[1], frozen[1], rAge[1], chAge[1], vE[1], vH[1], vC[1], vP[1], cK[1], qK[1], pK[1], oK[1]);
+    printf(" | db e%d h%d c%d p%d ho%d | rel=%d\n", dE, dH, dC, dP, dHo, rel)
+}
+#define check(label) c_code { hsNormalize(); }; printf(label); showState(); assert(!twoServing)
+
 /* ---- renaming: a value not referenced anywhere (0 means "none") ---- */
+#define usedE(x) (x == dE || x == vE[0] || x == vE[1] || x == lE[0] || x == lE[1] || \
+                  x == qE[0] || x == qE[1] || x == oE[0] || x == oE[1] || x == pE[0] || x == pE[1])
+#define usedC(x) (x == dC || x == vC[0] || x == vC[1] || x == lC[0] || x == lC[1] || \
+                  x == qC[0] || x == qC[1] || x == oC[0] || x == oC[1] || x == pC[0] || x == pC[1])
 inline freshEpoch() {
     fresh = 1;
     do
-    :: (fresh == dE || fresh == vE[0] || fresh == vE[1] || fresh == lE[0] || fresh == lE[1] ||
-        fresh == qE[0] || fresh == qE[1] || fresh == oE[0] || fresh == oE[1] || fresh == pE[0] || fresh == pE[1]) ->
-        fresh++
+    :: usedE(fresh) -> fresh++
     :: else -> break
     od
 }
 inline freshCounter() {
     fresh = 1;
     do
-    :: (fresh == dC || fresh == vC[0] || fresh == vC[1] || fresh == lC[0] || fresh == lC[1] ||
-        fresh == qC[0] || fresh == qC[1] || fresh == oC[0] || fresh == oC[1] || fresh == pC[0] || fresh == pC[1]) ->
-        fresh++
+    :: usedC(fresh) -> fresh++
     :: else -> break
     od
 }
@@ -152,19 +200,19 @@ inline clearLease(i) { lE[i] = 0; lC[i] = 0; rAge[i] = 0 }
 inline clearAnswer(i) { pK[i] = NONE; pOk[i] = 0; pE[i] = 0; pH[i] = 0; pC[i] = 0; pP[i] = 0; pHo[i] = 0 }
 
 /* The node stops waiting for its current call: a request still in the network becomes stale
-   (it may commit later; its answer goes nowhere).  One stale request per node: av newer one replaces it. */
+   (it may commit later; its answer goes nowhere).  One stale request per node: a newer one replaces it. */
 inline abandonCall(i) {
     if
-    :: qK[i] != NONE -> oK[i] = qK[i]; oE[i] = qE[i]; oC[i] = qC[i]; qK[i] = NONE; qE[i] = 0; qC[i] = 0
-    :: else -> skip
+    :: qK[i] == TKO || qK[i] == RELS || qK[i] == HOFF -> oK[i] = qK[i]; oE[i] = qE[i]; oC[i] = qC[i]
+    :: else -> skip     /* a stale read changes nothing; a stale renew only delays a takeover (see README) */
     fi;
+    qK[i] = NONE; qE[i] = 0; qC[i] = 0;
     clearAnswer(i);
     cK[i] = NONE; cAge[i] = 0
 }
 
-/* issue(): a new call; one still running into its deadline is abandoned (its result would be ignored) */
-inline issue(i, kind, e, c) {
-    abandonCall(i);
+/* a new call (the caller abandons any call still running into its deadline first) */
+inline send(i, kind, e, c) {
     cK[i] = kind; cAge[i] = 0; qK[i] = kind; qE[i] = e; qC[i] = c;
     readSoon[i] = 0
 }
@@ -188,13 +236,14 @@ inline becomeActive(i, e, c, age) {
 }
 
 /* fenceIfDeadlinePassed: runs first on every input */
+#ifdef MUT_NO_FENCE_PAUSED
+#define mustFence(i) (st[i] == ACTIVE && rAge[i] >= RENEW_DEADLINE && !lP[i])
+#else
+#define mustFence(i) (st[i] == ACTIVE && rAge[i] >= RENEW_DEADLINE)
+#endif
 inline fence(i) {
     if
-#ifdef MUT_NO_FENCE_PAUSED
-    :: st[i] == ACTIVE && rAge[i] >= RENEW_DEADLINE && !lP[i] -> startDemote(i, AD_WATCH)
-#else
-    :: st[i] == ACTIVE && rAge[i] >= RENEW_DEADLINE -> startDemote(i, AD_WATCH)
-#endif
+    :: mustFence(i) -> REACHED(2); startDemote(i, AD_WATCH)
     :: else -> skip
     fi
 }
@@ -204,43 +253,32 @@ inline exitNode(i) {
 }
 
 /* nextCalls: start the call that is due, if none is in flight */
+#define due(i) (since[i] >= INTERVAL || readSoon[i])
 inline nextCalls(i) {
+    nk = NONE; ne = 0; nc = 0;
     if
-    :: cK[i] == NONE ->
-        if
-        :: st[i] == STARTING -> issue(i, OBS, 0, 0)
-        :: st[i] == STANDBY && eligibleNow(i) -> st[i] = CLAIMING; issue(i, TKO, vE[i], vC[i])
-        :: st[i] == STANDBY && !eligibleNow(i) && (since[i] >= INTERVAL || readSoon[i]) -> issue(i, OBS, 0, 0)
-        :: st[i] == CLAIMING -> issue(i, TKO, vE[i], vC[i])
-        :: st[i] == CONFIRMING && (since[i] >= INTERVAL || readSoon[i]) -> issue(i, REN, lE[i], 0)
-        :: st[i] == ACTIVE && since[i] >= INTERVAL -> issue(i, REN, lE[i], 0)
-        :: else -> skip
-        fi
+    :: cK[i] != NONE -> skip
+    :: cK[i] == NONE && st[i] == STARTING -> nk = OBS
+    :: cK[i] == NONE && st[i] == STANDBY && eligibleNow(i) -> st[i] = CLAIMING; nk = TKO; ne = vE[i]; nc = vC[i]
+    :: cK[i] == NONE && st[i] == STANDBY && !eligibleNow(i) && due(i) -> nk = OBS
+    :: cK[i] == NONE && st[i] == CLAIMING -> nk = TKO; ne = vE[i]; nc = vC[i]
+    :: cK[i] == NONE && st[i] == CONFIRMING && due(i) -> nk = REN; ne = lE[i]
+    :: cK[i] == NONE && st[i] == ACTIVE && since[i] >= INTERVAL -> nk = REN; ne = lE[i]
+    :: else -> skip
+    fi;
+    if
+    :: nk != NONE -> send(i, nk, ne, nc)
     :: else -> skip
     fi
 }
 
-/* afterObservation: a standby's successful read */
-inline afterObservation(i) {
-    if
-    :: vH[i] == i ->
-#ifdef MUT_HANDOFF_SERVE
-        if
-        :: wasHandover -> becomeActive(i, vE[i], vC[i], av)      /* relaxation: serve on reading the hand-off */
-        :: else -> tv = vE[i]; st[i] = CONFIRMING; clearView(i); lE[i] = tv; readSoon[i] = 1
-        fi
-#else
-        tv = vE[i]; st[i] = CONFIRMING; clearView(i); lE[i] = tv; readSoon[i] = 1
-#endif
-    :: else -> skip   /* eligibility is checked in nextCalls, which follows */
-    fi
-}
-
-/* handleLeaseResult: kv = the call, a = its age (now - startedAt), ok = whether an answer arrived */
+/* handleLeaseResult: kv = the call, av = its age (now - startedAt); answered: an answer arrived
+   (otherwise the call failed: lost, or past its deadline) */
 inline handleResult(i, answered) {
     kv = cK[i]; av = cAge[i];
     cK[i] = NONE; cAge[i] = 0; qK[i] = NONE; qE[i] = 0; qC[i] = 0;
     since[i] = MIN(av, INTERVAL);
+    ba = 0; sd = 0;
     if
     :: st[i] == STOPPED -> skip
     /* a standby's read */
@@ -249,66 +287,82 @@ inline handleResult(i, answered) {
         wasHandover = (st[i] == STANDBY && vE[i] != pE[i] && vH[i] != i);
         vE[i] = pE[i]; vH[i] = pH[i]; vC[i] = pC[i]; vP[i] = pP[i];
         st[i] = STANDBY;
-        if
 #ifdef MUT_FIRST_SEEN_SEND
-        :: differs -> chAge[i] = av     /* relaxation: first seen = when the read was sent */
+        chAge[i] = (differs -> av : chAge[i]);     /* relaxation: first seen = when the read was sent */
 #else
-        :: differs -> chAge[i] = 0     /* first seen = when the read's result arrived */
+        chAge[i] = (differs -> 0 : chAge[i]);      /* first seen = when the read's result arrived */
 #endif
+        /* afterObservation: a node the lease names confirms with a renew (eligibility: nextCalls) */
+#ifdef MUT_HANDOFF_SERVE
+        if
+        :: vH[i] == i && wasHandover -> ba = 1; baE = vE[i]; baC = vC[i]     /* relaxation: serve on reading the hand-off */
+        :: vH[i] == i && !wasHandover -> tv = vE[i]; st[i] = CONFIRMING; clearView(i); lE[i] = tv; readSoon[i] = 1
         :: else -> skip
-        fi;
-        afterObservation(i)
+        fi
+#else
+        if
+        :: vH[i] == i -> tv = vE[i]; st[i] = CONFIRMING; clearView(i); lE[i] = tv; readSoon[i] = 1
+        :: else -> skip
+        fi
+#endif
     /* the compare-and-set */
-    :: st[i] == CLAIMING && kv == TKO && answered && pOk[i] -> becomeActive(i, pE[i], pC[i], av)
+    :: st[i] == CLAIMING && kv == TKO && answered && pOk[i] -> ba = 1; baE = pE[i]; baC = pC[i]
     :: st[i] == CLAIMING && kv == TKO && answered && !pOk[i] -> st[i] = STANDBY; readSoon[i] = 1
     :: st[i] == CLAIMING && kv == TKO && !answered -> st[i] = STANDBY
     /* the first renew of a node the lease names */
-    :: st[i] == CONFIRMING && kv == REN && answered && pOk[i] -> becomeActive(i, lE[i], pC[i], av)
+    :: st[i] == CONFIRMING && kv == REN && answered && pOk[i] -> REACHED(5); ba = 1; baE = lE[i]; baC = pC[i]
     :: st[i] == CONFIRMING && kv == REN && answered && !pOk[i] -> st[i] = STARTING; clearLease(i); readSoon[i] = 1
     /* the active's renew */
     :: st[i] == ACTIVE && kv == REN && answered && pOk[i] ->
 #ifdef MUT_DEADLINE_FROM_ACK
         rAge[i] = 0;                   /* relaxation: the deadline counts from the ack */
 #else
-        rAge[i] = MIN(rAge[i], av);     /* from the start of the last successful renew */
+        rAge[i] = MIN(rAge[i], av);    /* from the start of the last successful renew */
 #endif
         lC[i] = pC[i];
 #ifdef MUT_NO_FENCE_PAUSED
         lP[i] = pP[i];
 #endif
-        if
-        :: pHo[i] != NOBODY && pHo[i] != i -> startDemote(i, AD_HANDOFF)
-        :: else -> skip
-        fi
-    :: st[i] == ACTIVE && kv == REN && answered && !pOk[i] -> startDemote(i, AD_WATCH)
+        sd = ((pHo[i] != NOBODY && pHo[i] != i) -> AD_HANDOFF + 1 : 0)
+    :: st[i] == ACTIVE && kv == REN && answered && !pOk[i] -> REACHED(8); sd = AD_WATCH + 1
     /* hand-off and release after demotion */
-    :: st[i] != STOPPED && kv == HOFF ->
-        if
-        :: shut[i] -> exitNode(i)
-        :: else -> readSoon[i] = 1
-        fi
+    :: st[i] != STOPPED && kv == HOFF && shut[i] -> exitNode(i)
+    :: st[i] != STOPPED && kv == HOFF && !shut[i] -> readSoon[i] = 1
     :: st[i] == DEMOTING && after[i] == AD_RELEASE && kv == RELS -> exitNode(i)
     :: else -> skip   /* a failure, or a result that no longer matters */
+    fi;
+    if
+    :: ba -> becomeActive(i, baE, baC, av)
+    :: else -> skip
+    fi;
+    if
+    :: sd -> startDemote(i, sd - 1)
+    :: else -> skip
     fi;
     clearAnswer(i)
 }
 
-/* handleDemotionFinished */
+/* handleDemotionFinished: issues the hand-off or the release even if a renew is still in flight */
 inline demotionFinished(i) {
+    nk = NONE;
     if
     :: after[i] == AD_WATCH -> st[i] = STARTING; clearLease(i); readSoon[i] = 1
-    :: after[i] == AD_HANDOFF -> st[i] = STARTING; tv = lE[i]; kv = lC[i]; clearLease(i); issue(i, HOFF, tv, kv)
-    :: after[i] == AD_RELEASE -> issue(i, RELS, lE[i], lC[i])   /* stays DEMOTING until the answer */
+    :: after[i] == AD_HANDOFF -> st[i] = STARTING; nk = HOFF; ne = lE[i]; nc = lC[i]; clearLease(i)
+    :: after[i] == AD_RELEASE -> nk = RELS; ne = lE[i]; nc = lC[i]    /* stays DEMOTING until the answer */
     :: after[i] == AD_STOP -> exitNode(i)
     fi;
-    if :: after[i] != AD_RELEASE -> after[i] = 0 :: else -> skip fi
+    after[i] = (after[i] == AD_RELEASE -> AD_RELEASE : 0);
+    if
+    :: nk != NONE -> abandonCall(i); send(i, nk, ne, nc)
+    :: else -> skip
+    fi
 }
 
 /* the address is gone */
 inline finishDrop(i) {
     serving[i] = 0; dropping[i] = 0; dropAge[i] = 0; tail[i] = 0;
     if
-    :: st[i] == DEMOTING -> fence(i); demotionFinished(i); nextCalls(i)
+    :: st[i] == DEMOTING -> demotionFinished(i); nextCalls(i)
     :: else -> skip
     fi
 }
@@ -318,49 +372,54 @@ inline handleShutdown(i) {
     if
     :: st[i] == ACTIVE -> startDemote(i, AD_RELEASE)     /* release(epoch, counter of the last renew) */
     :: st[i] == DEMOTING && after[i] == AD_WATCH -> after[i] = AD_STOP
-    :: st[i] == DEMOTING || st[i] == STOPPED -> skip
+    :: st[i] == DEMOTING && after[i] != AD_WATCH -> skip
+    :: st[i] == STOPPED -> skip
     :: else -> exitNode(i)
     fi
 }
 
 /* the node's monotonic clock advances one tick */
 inline ageUp(i) {
-    if :: st[i] == STANDBY || st[i] == CLAIMING -> chAge[i] = MIN(chAge[i] + 1, TIMEOUT) :: else -> skip fi;
-    if :: st[i] == ACTIVE -> rAge[i] = MIN(rAge[i] + 1, RENEW_DEADLINE) :: else -> skip fi;
-    if :: cK[i] != NONE -> cAge[i] = MIN(cAge[i] + 1, CALLDL) :: else -> skip fi;
+    chAge[i] = ((st[i] == STANDBY || st[i] == CLAIMING) -> MIN(chAge[i] + 1, TIMEOUT) : chAge[i]);
+    rAge[i] = (st[i] == ACTIVE -> MIN(rAge[i] + 1, RENEW_DEADLINE) : rAge[i]);
+    cAge[i] = (cK[i] != NONE -> MIN(cAge[i] + 1, CALLDL) : 0);
     since[i] = MIN(since[i] + 1, INTERVAL)
 }
 
+/* the store's deadline: the call failed; its request may still be in the network */
 inline callFailed(i) {
-    abandonCall(i);             /* keeps the request in the network as a stale one */
-    cK[i] = kv; cAge[i] = av;     /* restore for handleResult (abandonCall cleared them) */
+    if
+    :: qK[i] == TKO || qK[i] == RELS || qK[i] == HOFF -> oK[i] = qK[i]; oE[i] = qE[i]; oC[i] = qC[i]
+    :: else -> skip
+    fi;
+    qK[i] = NONE; qE[i] = 0; qC[i] = 0;
+    clearAnswer(i);
     handleResult(i, 0)
 }
 
 inline ltick(i) {
     if
     :: st[i] == DOWN || st[i] == STOPPED ->
-        if   /* ExecStopPost's `hotstandby release` after a crash */
-        :: dropping[i] && dropAge[i] >= DEMOTE -> finishDrop(i)
+        /* ExecStopPost's `hotstandby release` after a crash */
+        if
+        :: dropping[i] && dropAge[i] >= DEMOTE -> serving[i] = 0; dropping[i] = 0; dropAge[i] = 0; tail[i] = 0
         :: dropping[i] && dropAge[i] < DEMOTE -> dropAge[i]++
         :: else -> skip
         fi
-    :: else ->
+    :: st[i] != DOWN && st[i] != STOPPED && frozen[i] ->
+        ageUp(i)    /* the clock runs; the process (and its demotion) does not */
+    :: st[i] != DOWN && st[i] != STOPPED && !frozen[i] ->
         if
-        :: frozen[i] -> ageUp(i)    /* the clock runs; the process (and its demotion) does not */
-        :: else ->
-            if
-            :: dropping[i] && dropAge[i] >= DEMOTE -> finishDrop(i)
-            :: dropping[i] && dropAge[i] < DEMOTE -> dropAge[i]++
-            :: else -> skip
-            fi;
-            ageUp(i);
-            if
-            :: cK[i] != NONE && cAge[i] >= CALLDL -> kv = cK[i]; av = cAge[i]; callFailed(i)
-            :: else -> skip
-            fi;
-            fence(i); nextCalls(i)      /* handle(.tick) */
-        fi
+        :: dropping[i] && dropAge[i] >= DEMOTE -> finishDrop(i)
+        :: dropping[i] && dropAge[i] < DEMOTE -> dropAge[i]++
+        :: else -> skip
+        fi;
+        ageUp(i);
+        if
+        :: cK[i] != NONE && cAge[i] >= CALLDL -> callFailed(i)
+        :: else -> skip
+        fi;
+        fence(i); nextCalls(i)      /* handle(.tick) */
     fi
 }
 
@@ -376,24 +435,24 @@ inline dbApply(i, kind, e, c, reply) {
         fi
     :: kind == TKO ->
         if
-        :: dE == e && dC == c && !dP -> freshEpoch(); dE = fresh; freshCounter(); dC = fresh; dH = i; dHo = NOBODY; ok = 1
+        :: dE == e && dC == c && !dP -> if :: dH != NOBODY -> REACHED(1) :: else -> skip fi; freshEpoch(); dE = fresh; freshCounter(); dC = fresh; dH = i; dHo = NOBODY; ok = 1
         :: else -> skip
         fi
     :: kind == RELS ->
 #ifdef MUT_RELEASE_NO_COUNTER
         if
-        :: dE == e && dH == i -> freshEpoch(); dE = fresh; dH = NOBODY; ok = 1
+        :: dE == e && dH == i -> freshEpoch(); dE = fresh; freshCounter(); dC = fresh; dH = NOBODY; dHo = NOBODY; ok = 1
         :: else -> skip
         fi
 #else
         if
-        :: dE == e && dH == i && dC == c -> freshEpoch(); dE = fresh; dH = NOBODY; ok = 1
+        :: dE == e && dH == i && dC == c -> REACHED(3); freshEpoch(); dE = fresh; freshCounter(); dC = fresh; dH = NOBODY; dHo = NOBODY; ok = 1
         :: else -> skip
         fi
 #endif
     :: kind == HOFF ->
         if
-        :: dE == e && dH == i && dC == c ->
+        :: dE == e && dH == i && dC == c -> REACHED(4);
             freshEpoch(); dE = fresh; freshCounter(); dC = fresh; dH = 1 - i; dHo = NOBODY; ok = 1
         :: else -> skip
         fi
@@ -420,6 +479,7 @@ inline applyCurrent(i) {
 inline applyStale(i) {
     tv = oK[i]; oK[i] = NONE;
     dbApply(i, tv, oE[i], oC[i], 0);
+    if :: ok -> REACHED(6) :: else -> skip fi;
     oE[i] = 0; oC[i] = 0
 }
 inline deliver(i) {
@@ -445,11 +505,14 @@ inline restart(i) {
 inline wake(i) {
     frozen[i] = 0;
     if   /* the store's deadline passed while frozen: the call failed */
-    :: cK[i] != NONE && cAge[i] >= CALLDL -> kv = cK[i]; av = cAge[i]; callFailed(i)
+    :: cK[i] != NONE && cAge[i] >= CALLDL -> callFailed(i)
     :: else -> skip
     fi;
-    fence(i);
+#ifndef MUT_NO_WAKE_FENCE
+    fence(i);           /* the deadline first: a node that slept through it drops the address */
+#endif
     tail[i] = serving[i] && dropping[i];
+    if :: tail[i] -> REACHED(7) :: else -> skip fi;
     nextCalls(i)
 }
 
@@ -461,15 +524,21 @@ inline wake(i) {
 #define mayRestart(i) 1
 #endif
 
-inline globalTick() {
-    ltick(0); ltick(1);
 #ifdef LIVENESS
-    if
-    :: settled -> liveTicks++; assert(liveTicks <= LIVE_H)
-    :: else -> skip
+/* after the environment settled, every answer arrives before the next tick, and systemd restarts
+   the survivor if it is down (once its address is gone) before time goes on */
+#define TIMEOK (!settled || (quiet(survivor) && !won && st[survivor] != DOWN && st[survivor] != STOPPED))
+/* at each tick after the environment settled: has the survivor taken over yet? */
+#define LIVECOUNT \
+    if \
+    :: settled && !won && st[survivor] == ACTIVE && serving[survivor] -> won = 1 \
+    :: settled && !won && !(st[survivor] == ACTIVE && serving[survivor]) -> liveTicks++; assert(liveTicks <= LIVE_H) \
+    :: else -> skip \
     fi
+#else
+#define TIMEOK 1
+#define LIVECOUNT skip
 #endif
-}
 
 #ifdef LIVENESS
 inline settle(h, s) {
@@ -479,64 +548,60 @@ inline settle(h, s) {
     if :: frozen[s] -> wake(s) :: else -> skip fi;
     oK[0] = NONE; oE[0] = 0; oC[0] = 0; oK[1] = NONE; oE[1] = 0; oC[1] = 0   /* no stale requests left */
 }
-#define settledFor(s) (settled && survivor == s)
 #define quiet(s) (qK[s] == NONE && pK[s] == NONE)
 #endif
 
 active proctype world() {
     do
     /* time */
-#ifdef LIVENESS
-    :: d_step { !settled || quiet(survivor) -> globalTick(); check() }
-#else
-    :: d_step { globalTick(); check() }
-#endif
+    :: d_step { TIMEOK -> ltick(0); ltick(1); LIVECOUNT; check("tick") }
 #if DRIFT > 0
-    :: d_step { rel < DRIFT -> rel++; ltick(0); check() }
-    :: d_step { rel > 0 -> rel--; ltick(1); check() }
+    /* node 0's clock runs ahead of node 1's by rel ticks, 0..DRIFT; global time is node 1's clock */
+    :: d_step { rel < DRIFT && TIMEOK -> rel++; ltick(0); check("tick0") }
+    :: d_step { rel > 0 && TIMEOK -> rel--; ltick(1); LIVECOUNT; check("tick1") }
 #endif
     /* the database applies a request */
-    :: d_step { qK[0] != NONE -> applyCurrent(0); check() }
-    :: d_step { qK[1] != NONE -> applyCurrent(1); check() }
-    :: d_step { oK[0] != NONE -> applyStale(0); check() }
-    :: d_step { oK[1] != NONE -> applyStale(1); check() }
+    :: d_step { qK[0] != NONE -> applyCurrent(0); check("db<-0") }
+    :: d_step { qK[1] != NONE -> applyCurrent(1); check("db<-1") }
+    :: d_step { oK[0] != NONE -> applyStale(0); check("db<-0late") }
+    :: d_step { oK[1] != NONE -> applyStale(1); check("db<-1late") }
     /* an answer arrives */
-    :: d_step { pK[0] != NONE && cK[0] != NONE && !frozen[0] && st[0] != DOWN -> deliver(0); check() }
-    :: d_step { pK[1] != NONE && cK[1] != NONE && !frozen[1] && st[1] != DOWN -> deliver(1); check() }
+    :: d_step { pK[0] != NONE && cK[0] != NONE && !frozen[0] && st[0] != DOWN -> deliver(0); check("ans->0") }
+    :: d_step { pK[1] != NONE && cK[1] != NONE && !frozen[1] && st[1] != DOWN -> deliver(1); check("ans->1") }
     /* the address removal finishes early */
-    :: d_step { dropping[0] && !frozen[0] -> finishDrop(0); check() }
-    :: d_step { dropping[1] && !frozen[1] -> finishDrop(1); check() }
+    :: d_step { dropping[0] && !frozen[0] -> finishDrop(0); check("dropped0") }
+    :: d_step { dropping[1] && !frozen[1] -> finishDrop(1); check("dropped1") }
     /* restart (systemd) after a crash or a stop, once the address is gone */
-    :: d_step { (st[0] == DOWN || st[0] == STOPPED) && !serving[0] && mayRestart(0) -> restart(0); check() }
-    :: d_step { (st[1] == DOWN || st[1] == STOPPED) && !serving[1] && mayRestart(1) -> restart(1); check() }
+    :: d_step { (st[0] == DOWN || st[0] == STOPPED) && !serving[0] && mayRestart(0) -> restart(0); check("restart0") }
+    :: d_step { (st[1] == DOWN || st[1] == STOPPED) && !serving[1] && mayRestart(1) -> restart(1); check("restart1") }
 #ifdef LIVENESS
-    :: d_step { !settled && dH != NOBODY -> settle(dH, 1 - dH); check() }
-    :: d_step { !settled && dH == NOBODY -> settle(1, 0); check() }
-    :: d_step { !settled && dH == NOBODY -> settle(0, 1); check() }
-    :: settled && st[survivor] == ACTIVE && serving[survivor] -> break
+    :: d_step { !settled && dH != NOBODY -> settle(dH, 1 - dH); check("settle") }
+    :: d_step { !settled && dH == NOBODY -> settle(1, 0); check("settle") }
+    :: d_step { !settled && dH == NOBODY -> settle(0, 1); check("settle") }
+    :: won -> break      /* the survivor took over in time: this run is done */
 #endif
     /* faults and operators (not after the environment settled) */
     /* the network loses a request or an answer */
-    :: d_step { FAULT && qK[0] != NONE -> qK[0] = NONE; qE[0] = 0; qC[0] = 0 }
-    :: d_step { FAULT && qK[1] != NONE -> qK[1] = NONE; qE[1] = 0; qC[1] = 0 }
-    :: d_step { FAULT && oK[0] != NONE -> oK[0] = NONE; oE[0] = 0; oC[0] = 0 }
-    :: d_step { FAULT && oK[1] != NONE -> oK[1] = NONE; oE[1] = 0; oC[1] = 0 }
-    :: d_step { FAULT && pK[0] != NONE -> clearAnswer(0) }
-    :: d_step { FAULT && pK[1] != NONE -> clearAnswer(1) }
+    :: d_step { FAULT && qK[0] != NONE -> qK[0] = NONE; qE[0] = 0; qC[0] = 0; check("lost q0") }
+    :: d_step { FAULT && qK[1] != NONE -> qK[1] = NONE; qE[1] = 0; qC[1] = 0; check("lost q1") }
+    :: d_step { FAULT && oK[0] != NONE -> oK[0] = NONE; oE[0] = 0; oC[0] = 0; check("lost late0") }
+    :: d_step { FAULT && oK[1] != NONE -> oK[1] = NONE; oE[1] = 0; oC[1] = 0; check("lost late1") }
+    :: d_step { FAULT && pK[0] != NONE -> clearAnswer(0); check("lost p0") }
+    :: d_step { FAULT && pK[1] != NONE -> clearAnswer(1); check("lost p1") }
     /* kill -9 or host death */
-    :: d_step { FAULT && st[0] != DOWN && st[0] != STOPPED -> crash(0); check() }
-    :: d_step { FAULT && st[1] != DOWN && st[1] != STOPPED -> crash(1); check() }
+    :: d_step { FAULT && faults < FAULTS && st[0] != DOWN && st[0] != STOPPED -> faults++; crash(0); check("crash0") }
+    :: d_step { FAULT && faults < FAULTS && st[1] != DOWN && st[1] != STOPPED -> faults++; crash(1); check("crash1") }
     /* SIGSTOP / SIGCONT */
-    :: d_step { FAULT && !frozen[0] && st[0] != DOWN && st[0] != STOPPED -> frozen[0] = 1 }
-    :: d_step { FAULT && !frozen[1] && st[1] != DOWN && st[1] != STOPPED -> frozen[1] = 1 }
-    :: d_step { FAULT && frozen[0] -> wake(0); check() }
-    :: d_step { FAULT && frozen[1] -> wake(1); check() }
+    :: d_step { FAULT && faults < FAULTS && !frozen[0] && st[0] != DOWN && st[0] != STOPPED -> faults++; frozen[0] = 1; check("SIGSTOP0") }
+    :: d_step { FAULT && faults < FAULTS && !frozen[1] && st[1] != DOWN && st[1] != STOPPED -> faults++; frozen[1] = 1; check("SIGSTOP1") }
+    :: d_step { FAULT && frozen[0] -> wake(0); check("SIGCONT0") }
+    :: d_step { FAULT && frozen[1] -> wake(1); check("SIGCONT1") }
     /* SIGTERM */
-    :: d_step { FAULT && !frozen[0] && !shut[0] && st[0] != DOWN && st[0] != STOPPED -> fence(0); handleShutdown(0); nextCalls(0); check() }
-    :: d_step { FAULT && !frozen[1] && !shut[1] && st[1] != DOWN && st[1] != STOPPED -> fence(1); handleShutdown(1); nextCalls(1); check() }
+    :: d_step { FAULT && faults < FAULTS && !frozen[0] && !shut[0] && st[0] != DOWN && st[0] != STOPPED -> faults++; fence(0); handleShutdown(0); nextCalls(0); check("SIGTERM0") }
+    :: d_step { FAULT && faults < FAULTS && !frozen[1] && !shut[1] && st[1] != DOWN && st[1] != STOPPED -> faults++; fence(1); handleShutdown(1); nextCalls(1); check("SIGTERM1") }
     /* operator: pause, resume, switchover */
-    :: d_step { FAULT && !dP -> dP = 1 }
-    :: d_step { FAULT && dP -> dP = 0 }
-    :: d_step { FAULT && dH != NOBODY && dHo == NOBODY -> dHo = 1 - dH }
+    :: d_step { FAULT && faults < FAULTS && !dP -> faults++; dP = 1; check("pause") }
+    :: d_step { FAULT && dP -> dP = 0; check("resume") }     /* a resume follows a pause: not counted */
+    :: d_step { FAULT && faults < FAULTS && dH != NOBODY && dHo == NOBODY -> faults++; dHo = 1 - dH; check("switchover") }
     od
 }
