@@ -21,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
     ],
     targets: [
         .systemLibrary(
@@ -95,10 +98,17 @@ let package = Package(
                 "Heartbeat",
                 "FailoverController",
                 "Shell",
+                "VIPManager",
+                "DNSUpdater",
+                "SharedFolderSync",
+                "Alerts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: strict
         ),
@@ -125,6 +135,11 @@ let package = Package(
         .testTarget(
             name: "SharedFolderSyncTests",
             dependencies: ["SharedFolderSync"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "OperatorTests",
+            dependencies: [],
             swiftSettings: strict
         ),
         .testTarget(

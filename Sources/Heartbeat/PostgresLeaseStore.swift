@@ -156,6 +156,12 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
     // MARK: - EventRecorder
 
     public func record(_ event: ClusterEvent) async {
+        _ = await write(event)
+    }
+
+    /// Writes an event, retrying briefly; returns false when the database could not take it
+    /// (the caller may spool it locally).
+    public func write(_ event: ClusterEvent, node: String? = nil) async -> Bool {
         let detail = (try? String(data: JSONEncoder().encode(event.detail), encoding: .utf8)) ?? "{}"
         var attempt = 0
         while attempt < 3 && !Task.isCancelled {
@@ -164,11 +170,11 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
                 _ = try await events.with(timeout: max(database.callTimeout * 2, .seconds(2))) { conn, left throws(PGError) in
                     try await conn.query(
                         SQL.recordEvent,
-                        [identity.cluster, String(event.epoch), identity.node, event.kind.rawValue, detail],
+                        [identity.cluster, String(event.epoch), node ?? identity.node, event.kind.rawValue, detail],
                         timeout: left
                     )
                 }
-                return
+                return true
             } catch {
                 logger.warning(
                     "could not write event to the database",
@@ -177,6 +183,7 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
                 try? await Task.sleep(for: .milliseconds(200 * attempt))
             }
         }
+        return false
     }
 }
 

@@ -145,7 +145,7 @@ struct Release: AsyncParsableCommand {
     func run() async throws {
         let config = try options.load()
         let logger = makeLogger(label: "hotstandby.release", level: config.logLevel, node: config.node)
-        let steps = Wiring.roleSteps(config: config, hooks: HookStep(hooks: config.hooks))
+        let steps = try Wiring.roleSteps(config: config, hooks: HookStep(hooks: config.hooks), logger: logger, activeEpoch: ActiveEpoch())
         let context = RoleContext(
             cluster: config.cluster,
             node: config.node,

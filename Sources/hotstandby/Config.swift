@@ -23,12 +23,12 @@ struct Config: Sendable {
     var database: DatabaseSettings
     var failover: FailoverSettings
     var hooks: Hooks
+    var http: HTTPSettings
+    var parts: PartsConfig
 
     /// The default path of the configuration file.
     static let defaultPath = "/etc/hotstandby/hotstandby.yaml"
 
-    /// Sections that later parts of the configuration own; parsed by their own readers.
-    static let sections: Set<String> = ["vip", "dns", "sharedFolder", "alerts", "http"]
 
     /// Reads and validates the file; throws `ConfigError` listing every problem with its key.
     static func load(path: String) throws -> Config {
@@ -109,7 +109,10 @@ struct Config: Sendable {
             )
         }
 
-        reader.reportUnknownKeys(opaque: sections)
+        let http = HTTPSettings.parse(reader)
+        let parts = PartsConfig.parse(reader, stateDirectory: stateDirectory)
+
+        reader.reportUnknownKeys()
         if !reader.problems.isEmpty { throw ConfigError(problems: reader.problems, file: path) }
         return Config(
             path: path,
@@ -121,7 +124,9 @@ struct Config: Sendable {
             logLevel: logLevel,
             database: DatabaseSettings(conninfo: conninfo, callTimeout: calls, listen: listen),
             failover: failover,
-            hooks: hooks
+            hooks: hooks,
+            http: http,
+            parts: parts
         )
     }
 }

@@ -37,9 +37,13 @@ final class ConfigReader {
 
     func problem(_ text: String) { problems.append(text) }
 
-    /// The node at a dotted key, or nil when absent.
+    /// The node at a dotted key, or nil when absent; the key counts as known.
     func node(_ key: String) -> Yams.Node? {
         consumed.insert(key)
+        return lookup(key)
+    }
+
+    private func lookup(_ key: String) -> Yams.Node? {
         var current = root
         for part in key.split(separator: ".") {
             guard let mapping = current?.mapping else { return nil }
@@ -51,7 +55,8 @@ final class ConfigReader {
         return current
     }
 
-    func has(_ key: String) -> Bool { node(key) != nil }
+    /// Whether the key is present (without marking it known: its own keys are still checked).
+    func has(_ key: String) -> Bool { lookup(key) != nil }
 
     func string(_ key: String) -> String? {
         guard let node = node(key) else { return nil }
@@ -130,7 +135,7 @@ final class ConfigReader {
             for (keyNode, value) in mapping {
                 let key = prefix.isEmpty ? (keyNode.string ?? "?") : prefix + "." + (keyNode.string ?? "?")
                 if opaque.contains(key) { continue }
-                if let child = value.mapping, !consumed.contains(key) {
+                if let child = value.mapping {
                     walk(child, prefix: key)
                 } else if !consumed.contains(key) {
                     problem("\(key): unknown key (check its spelling and indentation)")

@@ -31,7 +31,7 @@ struct HookStep: RoleStep, PromotionGate {
             throw HookError(key: key, message: error.message, output: error.output)
         }
         if !result.output.isEmpty {
-            context.logger.info("hook output", metadata: ["hook": "\(key)", "output": "\(result.output.suffix(2000))"])
+            context.logger.notice("hook output", metadata: ["hook": "\(key)", "output": "\(result.output.suffix(2000))"])
         }
         guard result.succeeded else {
             throw HookError(key: key, message: "ended with \(result.statusText)", output: result.output)

@@ -26,7 +26,7 @@ struct Run: AsyncParsableCommand {
                 metadata: ["error": "\(error.description)"]
             )
         }
-        let parts = Wiring(config: config, logger: logger)
+        let parts = try Wiring(config: config, logger: logger)
         let loop = FailoverLoop(
             settings: config.failover,
             store: parts.store,

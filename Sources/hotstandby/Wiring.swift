@@ -1,7 +1,11 @@
+import Alerts
+import DNSUpdater
 import FailoverController
 import Heartbeat
 import Logging
 import ServiceLifecycle
+import SharedFolderSync
+import VIPManager
 
 /// The one place that wires concrete parts to FailoverController's ports.
 struct Wiring {
@@ -12,7 +16,7 @@ struct Wiring {
     var services: [any Service]
     var onStatus: @Sendable (NodeStatus) -> Void
 
-    init(config: Config, logger: Logger) {
+    init(config: Config, logger: Logger) throws {
         let store = PostgresLeaseStore(
             database: config.database,
             identity: .init(
@@ -26,17 +30,57 @@ struct Wiring {
             logger: logger
         )
         self.store = store
-        self.recorder = store
+        var services: [any Service] = []
+        let spool = try? LocalSpool(directory: config.stateDirectory + "/alert-spool")
+        if spool == nil {
+            logger.warning(
+                "no local event spool: cannot create \(config.stateDirectory)/alert-spool; events raised while the database is down are lost"
+            )
+        }
+        if let spool { services.append(SpoolDrainService(store: store, spool: spool, logger: logger)) }
+        self.recorder = SpoolingRecorder(store: store, spool: spool, cluster: config.cluster, node: config.node, logger: logger)
+        if let alerts = config.parts.alerts {
+            let notifier = try AlertNotifier(
+                settings: alerts,
+                node: config.node,
+                outbox: PGAlertOutbox(outbox: EventOutbox(database: config.database, cluster: config.cluster)),
+                logger: logger
+            )
+            services.append(NotifierService(notifier: notifier))
+        }
         let hooks = HookStep(hooks: config.hooks)
         self.gate = hooks
-        self.steps = Self.roleSteps(config: config, hooks: hooks)
-        self.services = []
-        self.onStatus = { _ in }
+        let activeEpoch = ActiveEpoch()
+        self.steps = try Self.roleSteps(config: config, hooks: hooks, logger: logger, activeEpoch: activeEpoch)
+        let surface = OperatorSurface(config: config, logger: logger)
+        self.services = services + surface.services
+        let surfaceStatus = surface.onStatus
+        self.onStatus = { status in
+            activeEpoch.update(status)
+            surfaceStatus(status)
+        }
     }
 
-    /// The promotion steps in order: restore files, start the service, then take the address.
-    /// Demotion runs them in reverse: release the address first, then stop the service.
-    static func roleSteps(config: Config, hooks: HookStep) -> [any RoleStep] {
-        [hooks]
+    /// The promotion steps in order: restore files, start the service, then take the address and
+    /// the name. Demotion runs them in reverse: the address goes first, then the service stops.
+    static func roleSteps(config: Config, hooks: HookStep, logger: Logger, activeEpoch: ActiveEpoch) throws -> [any RoleStep] {
+        var steps: [any RoleStep] = []
+        if let shared = config.parts.sharedFolder {
+            steps.append(
+                SharedFolderStep(
+                    sync: try SharedFolderSync(config: shared, logger: logger),
+                    interval: shared.interval,
+                    activeEpoch: activeEpoch
+                )
+            )
+        }
+        steps.append(hooks)
+        if let vip = config.parts.vip {
+            steps.append(VIPStep(vip: VIPManager(config: vip, logger: logger)))
+        }
+        if let dns = config.parts.dns {
+            steps.append(DNSStep(updater: try DNSUpdater(config: dns, runtimeDirectory: config.stateDirectory + "/run", logger: logger)))
+        }
+        return steps
     }
 }

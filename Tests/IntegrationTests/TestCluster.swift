@@ -52,11 +52,14 @@ final class TestCluster: Sendable {
             node: "\(node)"
             priority: \(priority)
             logLevel: info
+            stateDirectory: "\(directory)/\(node)-state"
             database:
               conninfo: "\(conninfo)"
             heartbeat:
               interval: \(Int(interval.components.seconds * 1000 + interval.components.attoseconds / 1_000_000_000_000_000))ms
               timeout: \(Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))ms
+            http:
+              enabled: false
             hooks:
               promote: ["\(directory)/hook.sh", "active"]
               demote: ["\(directory)/hook.sh", "standby"]

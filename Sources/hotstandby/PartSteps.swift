@@ -1,0 +1,157 @@
+import DNSUpdater
+import FailoverController
+import Logging
+import SharedFolderSync
+import Synchronization
+import VIPManager
+
+/// Which epoch this node serves in, as the run loop last reported it (for steps that must check
+/// their lease before a write, such as publishing a snapshot).
+final class ActiveEpoch: Sendable {
+    private let epoch = Mutex<Int64?>(nil)
+    func update(_ status: NodeStatus) {
+        epoch.withLock { $0 = status.role == .active || status.role == .promoting ? status.epoch : nil }
+    }
+    func holds(_ candidate: Int64) -> Bool { epoch.withLock { $0 == candidate } }
+}
+
+/// The virtual IP: released at start and first on demotion; bound, announced and re-announced while active.
+struct VIPStep: RoleStep {
+    let vip: VIPManager
+    var name: String { "vip" }
+
+    func atStartup(_ context: RoleContext) async throws {
+        // Nobody is active here until a renew in the epoch succeeds: a rebooted or restarted node
+        // must not answer for the address before that, so drop it; promotion binds it again.
+        _ = try await vip.release()
+    }
+
+    func promote(_ context: RoleContext) async throws {
+        let result = try await vip.takeOver(epoch: context.epoch)
+        if let probe = result.probe, probe.answered {
+            await context.record(
+                ClusterEvent(
+                    kind: .actionFailed,
+                    epoch: context.epoch,
+                    detail: [
+                        "step": "vip.probe", "node": .string(context.node),
+                        "error": .string(
+                            "another host (\(probe.answeredBy ?? "unknown MAC")) answered for \(vip.config.address.cidr) "
+                                + "before it was bound here; bound anyway (vip.probe: on)"
+                        ),
+                    ]
+                )
+            )
+        }
+    }
+
+    func demote(_ context: RoleContext) async throws {
+        _ = try await vip.release()
+    }
+
+    func whileActive(_ context: RoleContext) async {
+        await vip.keepAnnounced()
+    }
+}
+
+/// The DNS record: pointed at this node on promotion (fenced by the epoch record), verified while active.
+/// A failed update is reported and retried; it never stops the failover.
+struct DNSStep: RoleStep {
+    let updater: DNSUpdater
+    var name: String { "dns" }
+
+    func promote(_ context: RoleContext) async throws {
+        do {
+            let report = try await updater.point(epoch: context.epoch, node: context.node)
+            context.logger.notice("dns record updated", metadata: ["report": "\(report)"])
+        } catch {
+            // whileActive retries at once with back-off (checkFirst), so the failover goes on.
+            await context.record(
+                ClusterEvent(
+                    kind: .actionFailed,
+                    epoch: context.epoch,
+                    detail: ["step": "dns", "node": .string(context.node), "error": .string(error.description)]
+                )
+            )
+        }
+    }
+
+    func demote(_ context: RoleContext) async throws {
+        // Nothing: the next active overwrites the record, fenced by its newer epoch.
+    }
+
+    func whileActive(_ context: RoleContext) async {
+        await updater.keepVerified(epoch: context.epoch, node: context.node, checkFirst: true, stillActive: { true }) {
+            result in
+            if case .failure(let error) = result {
+                context.logger.warning("dns verification failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
+
+/// Snapshots of local files in the shared folder: restored before the promote hook, published while
+/// active, pulled into the local cache while standing by.
+struct SharedFolderStep: RoleStep {
+    let sync: SharedFolderSync
+    let interval: Duration
+    let activeEpoch: ActiveEpoch
+    var name: String { "restore" }
+
+    func promote(_ context: RoleContext) async throws {
+        let report = try await sync.restore()
+        for rejected in report.rejected {
+            await alert(context, "snapshot rejected: \(rejected)")
+        }
+        if let shareError = report.shareError {
+            await alert(context, "the share could not be read; restored from the local cache: \(shareError)")
+        }
+        context.logger.notice(
+            "restored from the shared folder",
+            metadata: ["files": "\(report.filesWritten)", "unchanged": "\(report.filesUnchanged)"]
+        )
+    }
+
+    func demote(_ context: RoleContext) async throws {}
+
+    func whileActive(_ context: RoleContext) async {
+        let flag = activeEpoch
+        let epoch = context.epoch
+        var failing = false
+        while !Task.isCancelled {
+            do {
+                let info = try await sync.publish(epoch: epoch, node: context.node, leaseStillHeld: { flag.holds(epoch) })
+                context.logger.debug("snapshot published", metadata: ["snapshot": "\(info)"])
+                failing = false
+            } catch {
+                context.logger.warning("snapshot publish failed", metadata: ["error": "\(error)"])
+                // One alert when publishing starts failing, not one per interval; it is retried regardless.
+                if !failing { await alert(context, "publishing a snapshot failed (retrying every interval): \(error)") }
+                failing = true
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    func whileStandby(_ context: RoleContext) async {
+        while !Task.isCancelled {
+            do {
+                let report = try await sync.pull()
+                for rejected in report.rejected { await alert(context, "snapshot rejected: \(rejected)") }
+            } catch {
+                context.logger.warning("snapshot pull failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    private func alert(_ context: RoleContext, _ text: String) async {
+        await context.record(
+            ClusterEvent(
+                kind: .actionFailed,
+                epoch: context.epoch,
+                detail: ["step": "sharedFolder", "node": .string(context.node), "error": .string(text)]
+            )
+        )
+    }
+}

@@ -1,0 +1,251 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+import Testing
+
+/// One network-namespace lab (`scripts/netns-lab` with a unique `HS_LAB_PREFIX`): PostgreSQL inside
+/// `PREFIX-db` on 10.77.0.10, `hotstandby run` daemons inside `PREFIX-a` and `PREFIX-b` holding the VIP
+/// 10.77.0.100/24 on their `eth0`, a client `PREFIX-c`. Use it through `withVIPLab`, which always tears
+/// it down (daemons, PostgreSQL, namespaces), also when the test fails or throws.
+final class VIPLab: Sendable {
+    static let vip = "10.77.0.100"
+    static let ip = "/usr/sbin/ip"
+    static let macs = ["a": "02:77:00:00:00:01", "b": "02:77:00:00:00:02"]
+
+    let prefix: String
+    let directory: String
+    let interval: Duration
+    let timeout: Duration
+    let refresh: Duration
+    private let mutable = Mutex<(conninfo: String, daemons: [String: LabDaemon], tornDown: Bool)>(("", [:], false))
+
+    /// Root, `ip netns` and the lab script: what the lab tests need beyond `scripts/test`'s environment.
+    static let unavailableReason: String? = {
+        if getuid() != 0 { return "the namespace lab needs root (ip netns needs CAP_SYS_ADMIN and CAP_NET_ADMIN)" }
+        guard let result = try? runProgramSync(ip, ["netns", "list"]), result.status == 0 else {
+            return "`ip netns list` does not work here (iproute2 missing or no network namespaces)"
+        }
+        for tool in ["/usr/bin/ping", "/usr/sbin/nft"] where !FileManager.default.isExecutableFile(atPath: tool) {
+            return "\(tool) is missing (apt-get install iputils-ping nftables)"
+        }
+        return nil
+    }()
+
+    init(name: String, interval: Duration = .milliseconds(200), timeout: Duration = .seconds(2), refresh: Duration = .seconds(1)) {
+        prefix = "vl\(name.prefix(6))-" + UUID().uuidString.prefix(4).lowercased()
+        directory = NSTemporaryDirectory() + "hs-viplab-" + prefix
+        self.interval = interval
+        self.timeout = timeout
+        self.refresh = refresh
+    }
+
+    var conninfo: String { mutable.withLock { $0.conninfo } }
+    func ns(_ node: String) -> String { "\(prefix)-\(node)" }
+
+    /// Builds the namespaces, starts PostgreSQL inside `db`, writes `a.yaml`/`b.yaml` and creates the schema.
+    func setUp() throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        chmod(directory, 0o755)
+        let up = try lab(["up"])
+        guard up.status == 0 else { throw HarnessError("netns-lab up failed (\(up.status)): \(up.output)") }
+        let pg = try lab(["exec", "db", "env", "PG_LISTEN=10.77.0.10", TestEnvironment.repository + "/scripts/postgres", "start", directory + "/pg"])
+        guard pg.status == 0, let line = pg.output.split(separator: "\n").first(where: { $0.contains("PG_CONNINFO") }) else {
+            throw HarnessError("scripts/postgres start inside \(ns("db")) failed: \(pg.output)")
+        }
+        mutable.withLock { $0.conninfo = String(line.split(separator: "'")[1]) }
+        for node in ["a", "b"] { try writeConfig(node) }
+        let initialized = try hotstandbySync(in: "a", ["init-db", "--config", directory + "/a.yaml"])
+        guard initialized.status == 0 else { throw HarnessError("init-db failed: \(initialized.output)") }
+    }
+
+    /// Ends the daemons, stops PostgreSQL and deletes the namespaces; idempotent.
+    func tearDown() {
+        let daemons: [LabDaemon]? = mutable.withLock { state in
+            if state.tornDown { return nil }
+            state.tornDown = true
+            return Array(state.daemons.values)
+        }
+        guard let daemons else { return }
+        for daemon in daemons { daemon.signal(SIGCONT); daemon.signal(SIGKILL); _ = daemon.isRunning }
+        _ = try? runProgramSync(TestEnvironment.repository + "/scripts/postgres", ["stop", directory + "/pg"])
+        _ = try? lab(["down"])
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    deinit { tearDown() }
+
+    @discardableResult
+    func lab(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        try runProgramSync(TestEnvironment.repository + "/scripts/netns-lab", arguments, environment: ["HS_LAB_PREFIX": prefix])
+    }
+
+    /// Runs a program inside `node`'s namespace.
+    @discardableResult
+    func exec(in node: String, _ argv: [String]) async throws -> (status: Int32, output: String) {
+        try await runProgram(Self.ip, ["netns", "exec", ns(node)] + argv)
+    }
+
+    func hotstandbySync(in node: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        try runProgramSync(Self.ip, ["netns", "exec", ns(node), TestEnvironment.binary!] + arguments)
+    }
+
+    @discardableResult
+    func hotstandby(in node: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await exec(in: node, [TestEnvironment.binary!] + arguments)
+    }
+
+    func configPath(_ node: String) -> String { directory + "/\(node).yaml" }
+
+    private func writeConfig(_ node: String) throws {
+        let yaml = """
+            cluster: "viplab-\(prefix)"
+            node: "\(node)"
+            logLevel: info
+            stateDirectory: "\(directory)/\(node)-state"
+            database:
+              conninfo: "\(conninfo)"
+            heartbeat:
+              interval: \(interval.ms)ms
+              timeout: \(timeout.ms)ms
+            vip:
+              address: \(Self.vip)/24
+              interface: eth0
+              garp: {count: 5, interval: 200ms, refresh: \(refresh.ms)ms}
+              probe: on
+
+            """
+        try yaml.write(toFile: configPath(node), atomically: true, encoding: .utf8)
+    }
+
+    /// Starts `hotstandby run` inside `node`'s namespace (`ip netns exec` execs, so the PID is the daemon's).
+    @discardableResult
+    func start(_ node: String) throws -> LabDaemon {
+        let daemon = LabDaemon(name: node, logPath: directory + "/\(node).log")
+        try daemon.start([Self.ip, "netns", "exec", ns(node), TestEnvironment.binary!, "run", "--config", configPath(node)])
+        mutable.withLock { $0.daemons[node] = daemon }
+        return daemon
+    }
+
+    func daemon(_ node: String) -> LabDaemon { mutable.withLock { $0.daemons[node]! } }
+
+    /// Which of `a`, `b` hold the VIP now, read with `ip -n NS -json addr` (blocking). An address on a link
+    /// that is down (a dead host's kernel keeps it) answers nobody, so it does not count.
+    func holdersSync() -> Set<String> {
+        var holders = Set<String>()
+        for node in ["a", "b"] {
+            guard let result = try? runProgramSync(Self.ip, ["-n", ns(node), "-json", "addr", "show", "dev", "eth0"]) else { continue }
+            if result.output.contains("\"local\":\"\(Self.vip)\""), result.output.contains("\"UP\"") { holders.insert(node) }
+        }
+        return holders
+    }
+
+    /// The MAC the client's neighbour table has for the VIP (nil when there is no usable entry).
+    func clientNeighbourMAC() async -> String? {
+        guard let result = try? await runProgram(Self.ip, ["-n", ns("c"), "-json", "neigh", "show", Self.vip, "dev", "eth0"]),
+            let entries = try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]]
+        else { return nil }
+        return entries.first?["lladdr"] as? String
+    }
+
+    /// Drops every packet `node` sends to the database (nftables inside its namespace).
+    func cutFromDatabase(_ node: String) async throws {
+        let rules = """
+            table inet viplab {
+              chain out { type filter hook output priority 0; policy accept; ip daddr 10.77.0.10 drop; }
+              chain in { type filter hook input priority 0; policy accept; ip saddr 10.77.0.10 drop; }
+            }
+
+            """
+        let path = directory + "/cut-\(node).nft"
+        try rules.write(toFile: path, atomically: true, encoding: .utf8)
+        let result = try await exec(in: node, ["/usr/sbin/nft", "-f", path])
+        guard result.status == 0 else { throw HarnessError("nft -f failed in \(ns(node)): \(result.output)") }
+    }
+
+    /// Waits until `a` holds the VIP alone and `b` is a standby whose row is fresh.
+    func startPair() async throws {
+        try start("a")
+        let aHolds = await waitUntil(.seconds(10)) { self.holdersSync() == ["a"] }
+        try #require(aHolds != nil, "a never bound the VIP:\n\(logs())")
+        try start("b")
+        let seen = await waitUntil(.seconds(10)) {
+            guard let result = try? await self.hotstandby(in: "a", ["status", "--json", "--config", self.configPath("a")]),
+                let status = try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any],
+                let nodes = status["nodes"] as? [[String: Any]]
+            else { return false }
+            return nodes.contains { ($0["node"] as? String) == "b" && ($0["role"] as? String) == "standby" && (($0["lastSeenSeconds"] as? Double) ?? 99) < 1 }
+        }
+        try #require(seen != nil, "b never seen as standby:\n\(logs())")
+    }
+
+    func waitUntil(_ limit: Duration, _ condition: () async -> Bool) async -> Double? {
+        let deadline = ContinuousClock.now.advanced(by: limit)
+        while ContinuousClock.now < deadline {
+            if await condition() { return now() }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return await condition() ? now() : nil
+    }
+
+    func logs() -> String {
+        mutable.withLock { $0.daemons }.values.sorted { $0.name < $1.name }
+            .map { "--- \($0.name)\n\($0.log.suffix(3000))" }.joined(separator: "\n")
+    }
+}
+
+/// Wall-clock seconds, the clock `ping -D` stamps its replies with.
+func now() -> Double { Date().timeIntervalSince1970 }
+
+/// Builds a lab, runs `body`, and always tears the lab down.
+func withVIPLab(_ name: String, refresh: Duration = .seconds(1), _ body: (VIPLab) async throws -> Void) async throws {
+    let lab = VIPLab(name: name, refresh: refresh)
+    defer { lab.tearDown() }
+    try lab.setUp()
+    try await body(lab)
+}
+
+/// A process started inside a namespace, reaped by hand.
+final class LabDaemon: Sendable {
+    let name: String
+    let logPath: String
+    private let state = Mutex<(pid: pid_t, exited: Bool)>((0, false))
+
+    init(name: String, logPath: String) {
+        self.name = name
+        self.logPath = logPath
+    }
+
+    func start(_ argv: [String]) throws {
+        let child = try spawn(argv, outputPath: logPath)
+        state.withLock { $0 = (child, false) }
+    }
+
+    var isRunning: Bool {
+        state.withLock { state in
+            guard state.pid > 0, !state.exited else { return false }
+            var status: Int32 = 0
+            let reaped = waitpid(state.pid, &status, WNOHANG)
+            if reaped == state.pid || reaped == -1 { state.exited = true }
+            return !state.exited
+        }
+    }
+
+    func signal(_ signal: Int32) {
+        let pid = state.withLock { $0.pid }
+        if pid > 0 && isRunning { kill(pid, signal) }
+    }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    deinit {
+        let (pid, exited) = state.withLock { $0 }
+        if pid > 0 && !exited {
+            kill(pid, SIGCONT)
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+    }
+}

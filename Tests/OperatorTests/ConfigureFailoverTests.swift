@@ -1,0 +1,99 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `scripts/configure-failover` into a staging root, against the real test database.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct ConfigureFailoverTests {
+    static let script = OpsEnvironment.repository + "/scripts/configure-failover"
+
+    func configure(_ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
+        try await run("/bin/bash", [Self.script, "--binary", OpsEnvironment.binary!] + arguments, environment: environment)
+    }
+
+    /// A PATH with everything in /usr/bin and /usr/sbin except `without`.
+    func pathWithout(_ without: [String], in directory: String) throws -> String {
+        let bin = directory + "/restricted-bin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        for folder in ["/usr/bin", "/usr/sbin"] {
+            for name in try FileManager.default.contentsOfDirectory(atPath: folder) where !without.contains(name) {
+                _ = try? FileManager.default.createSymbolicLink(atPath: bin + "/" + name, withDestinationPath: folder + "/" + name)
+            }
+        }
+        return bin
+    }
+
+    @Test(.enabled(if: OpsEnvironment.daemons, OpsEnvironment.daemonsReason))
+    func installsIntoRootAndIsIdempotent() async throws {
+        let work = try OpsEnvironment.workDirectory("configure")
+        let root = work + "/root", share = work + "/share"
+        try FileManager.default.createDirectory(atPath: share, withIntermediateDirectories: true)
+        let cluster = "cf-\(UUID().uuidString.prefix(6))"
+        let flags = [
+            "--root", root, "--cluster", cluster, "--node", "a", "--conninfo", OpsEnvironment.conninfo!,
+            "--interval", "1s", "--timeout", "10s", "--shared-folder", share, "--shared-path", "/etc/hostname",
+            "--init-db", "--no-start",
+        ]
+        let first = try await configure(flags)
+        #expect(first.status == 0, "\(first.output)")
+        let config = try String(contentsOfFile: root + "/etc/hotstandby/hotstandby.yaml", encoding: .utf8)
+        #expect(config.contains("cluster: \"\(cluster)\"") && config.contains("node: \"a\""))
+        let unit = try String(contentsOfFile: root + "/etc/systemd/system/hotstandby.service", encoding: .utf8)
+        #expect(unit.contains("Type=notify"))
+        let link = try FileManager.default.destinationOfSymbolicLink(atPath: root + "/etc/systemd/system/multi-user.target.wants/hotstandby.service")
+        #expect(link == "/etc/systemd/system/hotstandby.service")
+        let marker = try String(contentsOfFile: share + "/.hotstandby-share", encoding: .utf8)
+        #expect(marker == "cluster=\(cluster)\n")
+        let check = try await run(OpsEnvironment.binary!, ["check-config", "--database", "--config", root + "/etc/hotstandby/hotstandby.yaml"])
+        #expect(check.status == 0, "\(check.output)")
+
+        let before = try FileManager.default.attributesOfItem(atPath: root + "/etc/hotstandby/hotstandby.yaml")[.modificationDate] as? Date
+        let second = try await configure(flags)
+        #expect(second.status == 0 && second.output.contains("nothing to change"), "\(second.output)")
+        let after = try FileManager.default.attributesOfItem(atPath: root + "/etc/hotstandby/hotstandby.yaml")[.modificationDate] as? Date
+        #expect(before == after)
+        // Without flags, the existing configuration is kept and checked.
+        let keep = try await configure(["--root", root, "--no-start"])
+        #expect(keep.status == 0 && keep.output.contains("nothing to change"), "\(keep.output)")
+    }
+
+    @Test(.enabled(if: OpsEnvironment.daemons, OpsEnvironment.daemonsReason))
+    func eachMissingPrerequisiteIsNamed() async throws {
+        let work = try OpsEnvironment.workDirectory("configure-missing")
+        let root = work + "/root"
+        let cluster = "cf-\(UUID().uuidString.prefix(6))"
+        let deadPort = try freePort()
+        let base = ["--root", root, "--cluster", cluster, "--node", "a", "--no-start"]
+
+        let noDatabase = try await configure(base + ["--conninfo", "host=127.0.0.1 port=\(deadPort) dbname=x connect_timeout=2"])
+        #expect(noDatabase.status != 0)
+        #expect(noDatabase.output.contains("database not reachable or schema not current"), "\(noDatabase.output)")
+        #expect(noDatabase.output.contains("hotstandby init-db --config \(root)/etc/hotstandby/hotstandby.yaml"))
+
+        let good = ["--conninfo", OpsEnvironment.conninfo!, "--init-db"]
+        let noShare = try await configure(base + good + ["--shared-folder", work + "/not-mounted", "--shared-path", "/etc/hostname"])
+        #expect(noShare.status != 0)
+        #expect(noShare.output.contains("shared folder '\(work)/not-mounted' does not exist"), "\(noShare.output)")
+
+        let path = try pathWithout(["arping", "nsupdate"], in: work)
+        let vip = ["--vip", "192.0.2.10/24", "--vip-interface", "lo"]
+        let noArping = try await configure(base + good + vip, environment: ["PATH": path])
+        #expect(noArping.status != 0)
+        #expect(noArping.output.contains("'arping' not found on PATH (apt-get install iputils-arping); needed because vip is configured"), "\(noArping.output)")
+        #expect(!noArping.output.contains("'ip' not found"))
+
+        let keyFile = work + "/tsig.key"
+        try "key \"hs\" {\n\talgorithm hmac-sha256;\n\tsecret \"c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0\";\n};\n"
+            .write(toFile: keyFile, atomically: true, encoding: .utf8)
+        chmod(keyFile, 0o600)
+        let dns = ["--dns-server", "127.0.0.1", "--dns-zone", "example.test", "--dns-name", "svc", "--dns-address", "127.0.0.2", "--dns-key-file", keyFile]
+        let noNsupdate = try await configure(base + good + dns, environment: ["PATH": path])
+        #expect(noNsupdate.output.contains("'nsupdate' not found on PATH (apt-get install bind9-dnsutils); needed because dns is configured"), "\(noNsupdate.output)")
+
+        let missingFlag = try await configure(["--root", root, "--node", "a", "--no-start"])
+        #expect(missingFlag.status != 0 && missingFlag.output.contains("--cluster is missing"), "\(missingFlag.output)")
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The HTTP surface against real daemons and a real PostgreSQL.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct HTTPTests {
+    /// Waits until exactly one of the two nodes answers 200 on /health; returns (active, standby).
+    func settle(_ nodes: [(name: String, port: Int)]) async throws -> (active: (String, Int), standby: (String, Int)) {
+        var found: (active: (String, Int), standby: (String, Int))?
+        _ = try await eventually(.seconds(15)) {
+            let codes = try await nodes.asyncMap { try await get("http://127.0.0.1:\($0.port)/health").code }
+            if codes.sorted() == [200, 503] {
+                let active = codes[0] == 200 ? 0 : 1
+                found = (nodes[active], nodes[1 - active])
+                return true
+            }
+            return false
+        }
+        guard let found else { throw TestFailure("no node became active with the other standing by") }
+        return found
+    }
+
+    @Test(.enabled(if: OpsEnvironment.daemons, OpsEnvironment.daemonsReason))
+    func healthFlipsOnTakeover() async throws {
+        let cluster = try OpsCluster("health")
+        let ports = (try freePort(), try freePort())
+        try await cluster.initDB(config: try cluster.config(node: "a", port: ports.0))
+        let a = try cluster.start("a", port: ports.0)
+        let b = try cluster.start("b", port: ports.1)
+        let daemons = ["a": a, "b": b]
+        let (active, standby) = try await settle([("a", ports.0), ("b", ports.1)])
+        #expect(try await get("http://127.0.0.1:\(active.1)/health/active").code == 200)
+        #expect(try await get("http://127.0.0.1:\(active.1)/health/standby").code == 503)
+        #expect(try await get("http://127.0.0.1:\(standby.1)/health/standby").code == 200)
+        let body = try await get("http://127.0.0.1:\(standby.1)/health").body
+        #expect(body.hasPrefix("standby"), "body: \(body)")
+
+        let killedAt = ContinuousClock.now
+        daemons[active.0]!.stop(SIGKILL)
+        let flipped = try await eventually(.seconds(10)) {
+            try await get("http://127.0.0.1:\(standby.1)/health").code == 200
+        }
+        #expect(flipped, "the standby's /health never became 200; log:\n\(daemons[standby.0]!.log)")
+        let took = killedAt.duration(to: .now)
+        #expect(took >= .seconds(1), "took over in \(took), before the 2 s timeout could pass")
+
+        // /status: this node's view and the cluster from the database.
+        let status = try await get("http://127.0.0.1:\(standby.1)/status")
+        #expect(status.code == 200)
+        let json = try JSONSerialization.jsonObject(with: Data(status.body.utf8)) as? [String: Any]
+        let node = json?["node"] as? [String: Any]
+        #expect(node?["role"] as? String == "active")
+        #expect(node?["node"] as? String == standby.0)
+        _ = try await eventually(.seconds(3)) {
+            let again = try await get("http://127.0.0.1:\(standby.1)/status").body
+            return again.contains("\"activeNode\" : \"\(standby.0)\"")
+        }
+        let again = try await get("http://127.0.0.1:\(standby.1)/status").body
+        #expect(again.contains("\"activeNode\" : \"\(standby.0)\""), "cluster part: \(again)")
+
+        // No write endpoints without http.tokenFile.
+        let post = try await http("POST", "http://127.0.0.1:\(standby.1)/pause")
+        #expect(post.code == 404 || post.code == 405, "POST /pause answered \(post.code) without a token file")
+        daemons[standby.0]!.stop()
+    }
+
+    @Test(.enabled(if: OpsEnvironment.daemons, OpsEnvironment.daemonsReason))
+    func metricsParseAsPrometheusText() async throws {
+        let cluster = try OpsCluster("metrics")
+        let port = try freePort()
+        try await cluster.initDB(config: try cluster.config(node: "a", port: port))
+        let daemon = try cluster.start("a", port: port)
+        #expect(try await eventually(.seconds(10)) { try await get("http://127.0.0.1:\(port)/health").code == 200 })
+        let (code, text) = try await get("http://127.0.0.1:\(port)/metrics")
+        #expect(code == 200)
+        var samples: [String: Double] = [:]
+        var typed: Set<String> = []
+        let sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? (-?[0-9.eE+-]+|NaN|\+Inf|-Inf)$/
+        for line in text.split(separator: "\n") {
+            if line.hasPrefix("# TYPE ") {
+                let parts = line.split(separator: " ")
+                #expect(parts.count == 4 && ["counter", "gauge", "histogram", "summary", "untyped"].contains(String(parts[3])), "\(line)")
+                typed.insert(String(parts[2]))
+            } else if line.hasPrefix("# HELP ") {
+                continue
+            } else {
+                let match = try #require(try sample.wholeMatch(in: String(line)), "not Prometheus text: \(line)")
+                samples[String(line.split(separator: " ")[0]), default: 0] = Double(String(match.output.5)) ?? .nan
+            }
+        }
+        for name in ["hotstandby_role", "hotstandby_epoch", "hotstandby_takeovers_total", "hotstandby_last_lease_success_age_seconds"] {
+            #expect(typed.contains(name), "no # TYPE for \(name) in:\n\(text)")
+        }
+        #expect(samples["hotstandby_role{cluster=\"\(cluster.name)\",node=\"a\",role=\"active\"}"] == 1, "\(samples)")
+        #expect(samples.first { $0.key.hasPrefix("hotstandby_takeovers_total") }?.value == 1)
+        #expect((samples.first { $0.key.hasPrefix("hotstandby_epoch") }?.value ?? 0) >= 1)
+        #expect(text.contains("# HELP hotstandby_epoch "))
+        daemon.stop()
+    }
+
+    @Test(.enabled(if: OpsEnvironment.daemons, OpsEnvironment.daemonsReason))
+    func writeEndpointsNeedTheToken() async throws {
+        let cluster = try OpsCluster("token")
+        let tokenPath = cluster.directory + "/token"
+        let token = "t0ken-" + UUID().uuidString
+        try token.write(toFile: tokenPath, atomically: true, encoding: .utf8)
+        chmod(tokenPath, 0o644)
+        let port = try freePort()
+        let extra = "  tokenFile: \"\(tokenPath)\""
+        let config = try cluster.config(node: "a", port: port, extra: extra)
+        // A token file others can read is refused, naming the key.
+        let check = try await run(OpsEnvironment.binary!, ["check-config", "--config", config])
+        #expect(check.status != 0 && check.output.contains("http.tokenFile") && check.output.contains("chmod 0600"), "\(check.output)")
+        chmod(tokenPath, 0o600)
+        try await cluster.initDB(config: config)
+        let daemon = try cluster.start("a", port: port, extra: extra)
+        #expect(try await eventually(.seconds(10)) { try await get("http://127.0.0.1:\(port)/health").code == 200 })
+        #expect(try await http("POST", "http://127.0.0.1:\(port)/pause").code == 401)
+        #expect(try await http("POST", "http://127.0.0.1:\(port)/pause", headers: ["Authorization: Bearer wrong"]).code == 401)
+        let paused = try await http("POST", "http://127.0.0.1:\(port)/pause", headers: ["Authorization: Bearer \(token)"])
+        #expect(paused.code == 200, "\(paused.body)")
+        let status = try await run(OpsEnvironment.binary!, ["status", "--json", "--config", config])
+        #expect(status.output.contains("\"paused\" : true"), "\(status.output)")
+        let resumed = try await http("POST", "http://127.0.0.1:\(port)/resume", headers: ["Authorization: Bearer \(token)"])
+        #expect(resumed.code == 200)
+        let refused = try await http("POST", "http://127.0.0.1:\(port)/switchover?to=nobody", headers: ["Authorization: Bearer \(token)"])
+        #expect(refused.code == 409, "\(refused)")
+        daemon.stop()
+    }
+}
+
+extension Array {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var result: [T] = []
+        for element in self { result.append(try await transform(element)) }
+        return result
+    }
+}
