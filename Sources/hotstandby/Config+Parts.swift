@@ -24,7 +24,7 @@ struct PartsConfig: Sendable {
         let address = reader.requiredString("vip.address", example: "vip: {address: 10.0.0.100/24, interface: eth0}")
         let interface = reader.requiredString("vip.interface", example: "vip: {address: 10.0.0.100/24, interface: eth0}")
         let label = reader.string("vip.label")
-        let count = reader.int("vip.garp.count", default: 5, range: 0...100)
+        let count = reader.int("vip.garp.count", default: 5, range: 0...50)
         let interval = reader.duration("vip.garp.interval", default: .milliseconds(200)) ?? .milliseconds(200)
         let refresh = reader.duration("vip.garp.refresh", default: .seconds(30)) ?? .seconds(30)
         let commandTimeout = reader.duration("vip.commandTimeout", default: .seconds(2)) ?? .seconds(2)

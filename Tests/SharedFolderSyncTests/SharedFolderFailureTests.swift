@@ -75,7 +75,7 @@ import Glibc
         let error = await expectError(.timedOut) { try await standby.pull() }
         let took = ContinuousClock.now - started
         #expect(error != nil)
-        #expect(took >= .milliseconds(800) && took < .milliseconds(1500), "timed out after \(took)")
+        #expect(took >= .milliseconds(800) && took < .milliseconds(3000), "timed out after \(took)")
         // While the reader is stuck, new work is refused at once instead of piling up.
         let quick = ContinuousClock.now
         let stuck = await expectError(.stuck) { try await standby.pull() }
@@ -84,7 +84,9 @@ import Glibc
         try await Task.sleep(for: .milliseconds(200))
         ticking.cancel()
         let lateness = await ticking.value
-        #expect(lateness < .milliseconds(100), "timer was up to \(lateness) late")
+        // Below the 800 ms I/O deadline: a reader blocking the cooperative pool would make the timer
+        // at least that late; scheduling noise on a loaded 2-core machine stays well under it.
+        #expect(lateness < .milliseconds(600), "timer was up to \(lateness) late")
 
         // Unblock the reader (a writer opens and closes the FIFO): the thread ends and work resumes.
         let writer = open(fifo, O_WRONLY | O_NONBLOCK)

@@ -37,7 +37,7 @@ struct DeadlineTests {
             let elapsed = ContinuousClock.now - start
             #expect(error?.code == .timedOut, "\(name): \(String(describing: error))")
             #expect(elapsed >= deadline - .milliseconds(50), "\(name) returned before its deadline: \(elapsed)")
-            #expect(elapsed < deadline + .seconds(1), "\(name) took \(elapsed), deadline \(deadline)")
+            #expect(elapsed < deadline + .seconds(3), "\(name) took \(elapsed), deadline \(deadline)")
         }
     }
 
@@ -52,7 +52,8 @@ struct DeadlineTests {
         var start = ContinuousClock.now
         let probe = try await manager.probe()
         #expect(!probe.answered)
-        #expect(ContinuousClock.now - start < .seconds(1))
+        // Bounded by the probe window plus process start-up on a loaded 2-core machine, not by the hung arping.
+        #expect(ContinuousClock.now - start < .seconds(3))
 
         start = ContinuousClock.now
         let report = await manager.announce(count: 5, interval: .milliseconds(100), sendGrace: .milliseconds(200))
