@@ -29,6 +29,8 @@ struct PartsConfig: Sendable {
         let refresh = reader.duration("vip.garp.refresh", default: .seconds(30)) ?? .seconds(30)
         let commandTimeout = reader.duration("vip.commandTimeout", default: .seconds(2)) ?? .seconds(2)
         let probeWindow = reader.duration("vip.probeWindow", default: .milliseconds(300)) ?? .milliseconds(300)
+        let ipPath = reader.string("vip.ipPath") ?? "/usr/sbin/ip"
+        let arpingPath = reader.string("vip.arpingPath") ?? "/usr/bin/arping"
         var probe = VIPConfig.ProbeMode.on
         if let text = reader.string("vip.probe") {
             do {
@@ -48,6 +50,8 @@ struct PartsConfig: Sendable {
                 garpRefresh: refresh,
                 probe: probe,
                 probeWindow: probeWindow,
+                ipPath: ipPath,
+                arpingPath: arpingPath,
                 commandTimeout: commandTimeout
             )
         } catch {
