@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import ServiceLifecycle
 import Synchronization
 
@@ -147,6 +148,10 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
             group.addTask {
                 let startedAt = clock.now
                 let result = await store.perform(call)
+                let outcome: String
+                if case .failed = result { outcome = "failed" } else { outcome = "ok" }
+                Metrics.Timer(label: "hotstandby_lease_call_seconds", dimensions: [("call", call.name), ("outcome", outcome)])
+                    .recordNanoseconds(startedAt.duration(to: clock.now).nanoseconds)
                 switch result {
                 case .failed(let message):
                     logger.warning("lease call failed", metadata: ["call": "\(call.name)", "error": "\(message)"])
@@ -239,6 +244,10 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
                 try await step.demote(context)
             }
             let took = started.duration(to: clock.now)
+            Metrics.Timer(
+                label: "hotstandby_action_seconds",
+                dimensions: [("step", step.name), ("phase", promote ? "promote" : "demote"), ("outcome", "ok")]
+            ).recordNanoseconds(took.nanoseconds)
             logger.info(
                 "\(promote ? "promote" : "demote") step done",
                 metadata: ["step": "\(step.name)", "seconds": "\(took.secondsValue)"]
@@ -246,6 +255,10 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
             return .object(["step": .string(step.name), "ok": true, "seconds": took.jsonSeconds])
         } catch {
             let took = started.duration(to: clock.now)
+            Metrics.Timer(
+                label: "hotstandby_action_seconds",
+                dimensions: [("step", step.name), ("phase", promote ? "promote" : "demote"), ("outcome", "failed")]
+            ).recordNanoseconds(took.nanoseconds)
             logger.error(
                 "\(promote ? "promote" : "demote") step failed",
                 metadata: ["step": "\(step.name)", "error": "\(error)"]
@@ -354,5 +367,13 @@ final class Signal: Sendable {
             let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
             waiter?.resume()
         }
+    }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds, for metrics timers.
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -140,6 +140,9 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
     private var shuttingDown = false
     /// The identifier of the last lease call issued; results of older calls are ignored.
     private var lastCallID = 0
+    /// After a takeover attempt failed (the database did not answer), the next one waits until
+    /// this instant: one attempt per interval, not one per failed call.
+    private var takeoverBackoffUntil: Instant?
 
     /// Creates a state machine that starts at `now`.
     public init(settings: FailoverSettings, now: Instant) {
@@ -340,6 +343,12 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
             }
         case (.claiming(let watch), .takeOver, .failed):
             state = .standby(watch)
+            takeoverBackoffUntil = now.advanced(by: settings.interval)
+        case (.claiming(let watch), .observe, .failed), (.vetting(let watch, _), .observe, .failed):
+            // The read before the compare-and-set failed: the database is not answering; try again
+            // in an interval rather than at once.
+            state = .standby(watch)
+            takeoverBackoffUntil = now.advanced(by: settings.interval)
 
         // The first renew of a node the lease names.
         case (.confirming(let epoch, let reason), .renew, .renew(.renewed(let counter, _, _, _))):
@@ -440,8 +449,11 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
             return nil
         }
         let rankDelay = settings.interval * watch.view.rank
-        if watch.view.activeNode == nil { return watch.changedAt.advanced(by: rankDelay) }
-        return watch.changedAt.advanced(by: settings.timeout + rankDelay)
+        let due =
+            watch.view.activeNode == nil
+            ? watch.changedAt.advanced(by: rankDelay) : watch.changedAt.advanced(by: settings.timeout + rankDelay)
+        if let backoff = takeoverBackoffUntil, backoff > due { return backoff }
+        return due
     }
 
     private mutating func handleGateResult(veto: String?, now: Instant) -> [Action] {

@@ -1,6 +1,7 @@
 import DNSUpdater
 import FailoverController
 import Logging
+import Metrics
 import SharedFolderSync
 import Synchronization
 import VIPManager
@@ -129,6 +130,7 @@ struct SharedFolderStep: RoleStep {
                 if !failing { await alert(context, "publishing a snapshot failed (retrying every interval): \(error)") }
                 failing = true
             }
+            await exportAges()
             try? await Task.sleep(for: interval)
         }
     }
@@ -141,7 +143,19 @@ struct SharedFolderStep: RoleStep {
             } catch {
                 context.logger.warning("snapshot pull failed", metadata: ["error": "\(error)"])
             }
+            await exportAges()
             try? await Task.sleep(for: interval)
+        }
+    }
+
+    /// Exports the newest snapshot's age and the local cache's age.
+    private func exportAges() async {
+        let status = await sync.status()
+        if let age = status.newest?.ageSeconds {
+            Gauge(label: "hotstandby_snapshot_age_seconds").record(age)
+        }
+        if let age = status.cacheAgeSeconds {
+            Gauge(label: "hotstandby_snapshot_cache_age_seconds").record(age)
         }
     }
 

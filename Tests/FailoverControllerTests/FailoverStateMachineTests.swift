@@ -162,6 +162,31 @@ struct StandbyTakeoverTests {
         #expect(actions.contains { $0 == .call(id: driver.lastCall!.id, .takeOver(seenEpoch: 7, seenCounter: 42)) })
     }
 
+    @Test("a standby that cannot reach the database retries the takeover once per interval, not in a loop")
+    func takeoverRetryBackoff() {
+        var driver = Driver()
+        driver.feed(.tick, at: 0)
+        driver.answer(activeView(1, 5), at: 0)
+        #expect(hasGate(driver.feed(.tick, at: 10_000)))
+        if driver.callInFlight != nil { driver.answer(.failed("connection refused"), at: 10_001) }
+        driver.feed(.gateResult(veto: nil), at: 10_002)
+        // The compare-and-set fails at once (database unreachable).
+        if driver.callInFlight != nil { driver.answer(.failed("connection refused"), at: 10_003) }
+        var gates = 0
+        var now = 10_004
+        while now < 12_000 {
+            let actions = driver.callInFlight != nil ? driver.answer(.failed("connection refused"), at: now) : driver.feed(.tick, at: now)
+            if hasGate(actions) {
+                gates += 1
+                driver.feed(.gateResult(veto: nil), at: now)
+            }
+            now += 1
+        }
+        // Two seconds of instant failures with a 1 s interval: at most two more attempts.
+        #expect(gates <= 2, "\(gates) takeover attempts in 2 s")
+        #expect(gates >= 1, "it must keep trying while the lease looks stale")
+    }
+
     @Test("a released lease is taken at once; rank 1 waits one interval more")
     func releasedAndRank() {
         var first = Driver()

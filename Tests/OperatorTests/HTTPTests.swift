@@ -99,6 +99,9 @@ struct HTTPTests {
         #expect(samples.first { $0.key.hasPrefix("hotstandby_takeovers_total") }?.value == 1)
         #expect((samples.first { $0.key.hasPrefix("hotstandby_epoch") }?.value ?? 0) >= 1)
         #expect(text.contains("# HELP hotstandby_epoch "))
+        // Renew latency and promotion step durations, recorded through swift-metrics by the run loop.
+        #expect(samples.keys.contains { $0.hasPrefix("hotstandby_lease_call_seconds") && $0.contains("call=\"takeover\"") }, "\(samples.keys.sorted())")
+        #expect(samples.keys.contains { $0.hasPrefix("hotstandby_action_seconds") && $0.contains("phase=\"promote\"") })
         daemon.stop()
     }
 
