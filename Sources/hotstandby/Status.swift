@@ -2,6 +2,8 @@ import ArgumentParser
 import FailoverController
 import Foundation
 import Heartbeat
+import Logging
+import SharedFolderSync
 
 /// `hotstandby status`: the cluster as the database shows it, from any host.
 struct Status: AsyncParsableCommand {
@@ -25,12 +27,25 @@ struct Status: AsyncParsableCommand {
         } catch {
             throw ExitMessage(text: error.description)
         }
+        // The shared folder as this host sees it: the newest snapshot in the share, the local cache.
+        var shared: SharedFolderStatus?
+        if let sharedConfig = config.parts.sharedFolder,
+            let sync = try? SharedFolderSync(config: sharedConfig, logger: Logger(label: "hotstandby.status"))
+        {
+            shared = await sync.status()
+        }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(status), as: UTF8.self))
+            var object = try JSONSerialization.jsonObject(with: try encoder.encode(status)) as? [String: Any] ?? [:]
+            if let shared {
+                object["sharedFolder"] = try JSONSerialization.jsonObject(with: try encoder.encode(shared))
+            }
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
         } else {
             print(Self.table(status, timeout: config.failover.timeout))
+            if let shared { print(Self.sharedFolderLines(shared)) }
         }
     }
 
@@ -77,6 +92,24 @@ struct Status: AsyncParsableCommand {
                 lines.append("  \(event.at)  epoch \(event.epoch)  \(event.node)  \(event.kind)  \(detail)")
             }
         }
+        return lines.joined(separator: "\n")
+    }
+
+    /// The shared folder's lines of the table.
+    static func sharedFolderLines(_ shared: SharedFolderStatus) -> String {
+        var lines = ["", "shared folder:"]
+        if let newest = shared.newest {
+            lines.append(
+                "  newest snapshot: sequence \(newest.sequence), epoch \(newest.epoch), by \(newest.node), "
+                    + String(format: "%.1f s old, %d files, %lld bytes", newest.ageSeconds, newest.fileCount, newest.totalBytes)
+            )
+        } else {
+            lines.append("  newest snapshot: none yet")
+        }
+        if let age = shared.cacheAgeSeconds {
+            lines.append(String(format: "  local cache: %.1f s old", age))
+        }
+        if let error = shared.shareError { lines.append("  share problem: \(error)") }
         return lines.joined(separator: "\n")
     }
 }
