@@ -338,8 +338,19 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
                     event: ClusterEvent(kind: .takeover, epoch: newEpoch, detail: detail)
                 )
             } else {
-                state = .standby(watch)
+                // Another node changed the lease first: read it afresh before deciding anything.
+                _ = watch
+                state = .starting
                 readSoon = true
+            }
+        case (.claiming(var watch), .observe, .observed(let view)):
+            // A read that was in flight when the gate passed: if the lease moved, the claim is void.
+            if view.differsInLiveness(from: watch.view) {
+                watch.view = view
+                watch.changedAt = now
+                watch.veto = nil
+                state = .standby(watch)
+                actions += afterObservation(view: view, previous: nil, now: now)
             }
         case (.claiming(let watch), .takeOver, .failed):
             state = .standby(watch)

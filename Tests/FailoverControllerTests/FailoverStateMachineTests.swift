@@ -187,6 +187,43 @@ struct StandbyTakeoverTests {
         #expect(gates >= 1, "it must keep trying while the lease looks stale")
     }
 
+    @Test("losing the race for a released lease: read again, then stand by; no loop of compare-and-sets")
+    func lostRaceReadsAgain() {
+        var driver = Driver()
+        driver.feed(.tick, at: 0)
+        #expect(hasGate(driver.answer(activeView(0, 0, holder: nil), at: 5)))
+        if driver.callInFlight != nil { driver.answer(activeView(0, 0, holder: nil), at: 6) }
+        driver.feed(.gateResult(veto: nil), at: 7)
+        // The other node won epoch 1.
+        let lost = driver.answer(.tookOver(newEpoch: nil), at: 8)
+        #expect(lost.contains { if case .call(_, .observe) = $0 { return true } else { return false } })
+        #expect(!hasGate(driver.answer(activeView(1, 0, holder: "a"), at: 9)))
+        var attempts = 0
+        var now = 10
+        while now < 5000 {
+            let actions = driver.callInFlight != nil ? driver.answer(activeView(1, Int64(now / 200), holder: "a"), at: now) : driver.feed(.tick, at: now)
+            if actions.contains(where: { if case .call(_, .takeOver) = $0 { return true } else { return false } }) { attempts += 1 }
+            if hasGate(actions) { driver.feed(.gateResult(veto: nil), at: now) }
+            now += 1
+        }
+        #expect(attempts == 0, "\(attempts) compare-and-sets against a live active")
+        #expect(driver.machine.role == .standby)
+    }
+
+    @Test("a read that arrives while claiming and shows a new holder voids the claim")
+    func readDuringClaim() {
+        var driver = Driver()
+        driver.feed(.tick, at: 0)
+        #expect(hasGate(driver.answer(activeView(0, 0, holder: nil), at: 5)))
+        // A notification starts a read; the gate passes while it is in flight.
+        driver.feed(.notified, at: 6)
+        let issued = driver.feed(.gateResult(veto: nil), at: 7)
+        #expect(!issued.contains { if case .call(_, .takeOver) = $0 { return true } else { return false } } || driver.callInFlight != nil)
+        let after = driver.answer(activeView(1, 0, holder: "a"), at: 8)
+        #expect(!after.contains { if case .call(_, .takeOver) = $0 { return true } else { return false } })
+        #expect(driver.machine.role == .standby)
+    }
+
     @Test("a released lease is taken at once; rank 1 waits one interval more")
     func releasedAndRank() {
         var first = Driver()
