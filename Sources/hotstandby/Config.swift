@@ -79,6 +79,9 @@ struct Config: Sendable {
             demote: reader.stringList("hooks.demote"),
             timeout: reader.duration("hooks.timeout", default: .seconds(30)) ?? .seconds(30)
         )
+        if hooks.timeout < .milliseconds(100) {
+            reader.problem("hooks.timeout: \(hooks.timeout.text) leaves a hook no time to run; give at least 100ms (default 30s)")
+        }
         for (key, argv) in [("hooks.prePromote", hooks.prePromote), ("hooks.promote", hooks.promote), ("hooks.demote", hooks.demote)] {
             guard let argv else { continue }
             if argv.isEmpty {

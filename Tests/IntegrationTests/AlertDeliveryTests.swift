@@ -36,12 +36,9 @@ extension IntegrationSuite {
         @Test("kill -9 of the active: exactly one takeover e-mail, with who, why and what to do")
         func takeoverEmail() async throws {
             let cluster = try TestCluster(name: "mail")
-            try cluster.start("a", extra: TestSMTP.alertsConfig())
-            try #require(await cluster.waitUntil(.seconds(10)) { cluster.marker("a") == "active" } != nil)
-            try cluster.start("b", extra: TestSMTP.alertsConfig())
-            try await Task.sleep(for: cluster.interval * 4)
-            cluster.node("a")!.signal(SIGKILL)
-            try #require(await cluster.waitUntil(cluster.timeout + .seconds(3)) { cluster.marker("b") == "active" } != nil)
+            try await cluster.startActive("a", extra: TestSMTP.alertsConfig())
+            try await cluster.startStandby("b", extra: TestSMTP.alertsConfig())
+            try await cluster.killAndAwaitTakeover()
             let subject = "[hotstandby] \(cluster.cluster): b took over from a"
             let arrived = await cluster.waitUntil(.seconds(15)) { !TestSMTP.messages(containing: subject).isEmpty }
             try #require(arrived != nil, "no takeover e-mail:\n\(cluster.logs())")
@@ -61,12 +58,9 @@ extension IntegrationSuite {
             _ = FileManager.default.createFile(atPath: refuse, contents: Data())
             defer { try? FileManager.default.removeItem(atPath: refuse) }
             let cluster = try TestCluster(name: "maildown")
-            try cluster.start("a", extra: TestSMTP.alertsConfig())
-            try #require(await cluster.waitUntil(.seconds(10)) { cluster.marker("a") == "active" } != nil)
-            try cluster.start("b", extra: TestSMTP.alertsConfig())
-            try await Task.sleep(for: cluster.interval * 4)
-            cluster.node("a")!.signal(SIGKILL)
-            try #require(await cluster.waitUntil(cluster.timeout + .seconds(3)) { cluster.marker("b") == "active" } != nil)
+            try await cluster.startActive("a", extra: TestSMTP.alertsConfig())
+            try await cluster.startStandby("b", extra: TestSMTP.alertsConfig())
+            try await cluster.killAndAwaitTakeover()
             let subject = "[hotstandby] \(cluster.cluster): b took over from a"
             try await Task.sleep(for: .seconds(4))
             #expect(TestSMTP.messages(containing: subject).isEmpty, "sent while the server refused")

@@ -49,15 +49,12 @@ extension IntegrationSuite {
         func dnsTakeover() async throws {
             let cluster = try TestCluster(name: "dns")
             let name = "\(cluster.cluster.lowercased()).t"
-            try cluster.start("a", extra: TestDNS.config(name: name, address: "192.0.2.1"))
-            try #require(await cluster.waitUntil(.seconds(10)) { cluster.marker("a") == "active" } != nil)
+            try await cluster.startActive("a", extra: TestDNS.config(name: name, address: "192.0.2.1"))
             let first = await cluster.waitUntil(.seconds(10)) { await TestDNS.answer(name) == "192.0.2.1" }
             try #require(first != nil, "a's promotion never updated DNS:\n\(cluster.logs())")
-            try cluster.start("b", extra: TestDNS.config(name: name, address: "192.0.2.2"))
-            try await Task.sleep(for: cluster.interval * 4)
-            cluster.node("a")!.signal(SIGKILL)
-            let took = await cluster.waitUntil(cluster.timeout + .seconds(3)) { cluster.marker("b") == "active" }
-            let tookAt = try #require(took, "b never took over:\n\(cluster.logs())")
+            try await cluster.startStandby("b", extra: TestDNS.config(name: name, address: "192.0.2.2"))
+            try await cluster.killAndAwaitTakeover()
+            let tookAt = ContinuousClock.now
             let moved = await cluster.waitUntil(.seconds(5)) { await TestDNS.answer(name) == "192.0.2.2" }
             let movedAt = try #require(moved, "the name never moved to b:\n\(cluster.logs())")
             print("DNS answer moved \(tookAt.duration(to: movedAt).ms) ms after b's promote hook")
@@ -75,14 +72,11 @@ extension IntegrationSuite {
         func dnsDownDuringTakeover() async throws {
             let cluster = try TestCluster(name: "dnsdown")
             let name = "\(cluster.cluster.lowercased()).t"
-            try cluster.start("a", extra: TestDNS.config(name: name, address: "192.0.2.1"))
-            try #require(await cluster.waitUntil(.seconds(10)) { cluster.marker("a") == "active" } != nil)
-            try cluster.start("b", extra: TestDNS.config(name: name, address: "192.0.2.2"))
-            try await Task.sleep(for: cluster.interval * 4)
+            try await cluster.startActive("a", extra: TestDNS.config(name: name, address: "192.0.2.1"))
+            try await cluster.startStandby("b", extra: TestDNS.config(name: name, address: "192.0.2.2"))
             try await runProgram(TestDNS.script!, ["stop", TestDNS.directory!])
             defer { _ = try? runProgramSync(TestDNS.script!, ["start", TestDNS.directory!]) }
-            cluster.node("a")!.signal(SIGKILL)
-            try #require(await cluster.waitUntil(cluster.timeout + .seconds(3)) { cluster.marker("b") == "active" } != nil)
+            try await cluster.killAndAwaitTakeover()
             // While DNS is down, b's renews go on at the interval: count them in the lease row.
             let before = try await cluster.statusJSON()["counter"] as? Int ?? 0
             let window = Duration.seconds(3)
@@ -90,7 +84,8 @@ extension IntegrationSuite {
             let after = try await cluster.statusJSON()["counter"] as? Int ?? 0
             let expected = window.ms / cluster.interval.ms
             print("renews while DNS was down: \(after - before) in \(window.ms) ms (interval \(cluster.interval.ms) ms)")
-            #expect(after - before >= expected - 2, "the heartbeat slowed down while DNS was down")
+            // A heartbeat blocked by the DNS update would show (almost) no renews; two thirds allows for a loaded machine.
+            #expect(after - before >= expected * 2 / 3, "the heartbeat slowed down while DNS was down")
             #expect(cluster.marker("b") == "active")
             try await runProgram(TestDNS.script!, ["start", TestDNS.directory!])
             let moved = await cluster.waitUntil(.seconds(40)) { await TestDNS.answer(name) == "192.0.2.2" }
@@ -104,12 +99,9 @@ extension IntegrationSuite {
         func otherNodeSends() async throws {
             let cluster = try TestCluster(name: "mailother")
             let unreachable = TestSMTP.alertsConfig().replacingOccurrences(of: TestSMTP.url ?? "", with: "smtp://127.0.0.1:1")
-            try cluster.start("a", extra: TestSMTP.alertsConfig())
-            try #require(await cluster.waitUntil(.seconds(10)) { cluster.marker("a") == "active" } != nil)
-            try cluster.start("b", extra: unreachable)
-            try await Task.sleep(for: cluster.interval * 4)
-            cluster.node("a")!.signal(SIGKILL)
-            try #require(await cluster.waitUntil(cluster.timeout + .seconds(3)) { cluster.marker("b") == "active" } != nil)
+            try await cluster.startActive("a", extra: TestSMTP.alertsConfig())
+            try await cluster.startStandby("b", extra: unreachable)
+            try await cluster.killAndAwaitTakeover()
             let subject = "[hotstandby] \(cluster.cluster): b took over from a"
             try await Task.sleep(for: .seconds(3))
             #expect(TestSMTP.messages(containing: subject).isEmpty, "b cannot reach SMTP: nothing may arrive yet")

@@ -77,6 +77,7 @@ struct DatabaseFaultTests {
             ("hooks:\n  promote: /bin/true\n", "hooks.promote: expected a list"),
             ("hooks:\n  promote: [true]\n", "hooks.promote: 'true' must be an absolute path"),
             ("cluster: [a, b]\n", "cluster: expected a single value"),
+            ("hooks:\n  timeout: 0s\n", "hooks.timeout: 0s leaves a hook no time to run"),
             ("node: 'a: [\n", "not valid YAML"),
         ]
     )

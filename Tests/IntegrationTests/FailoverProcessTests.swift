@@ -15,21 +15,12 @@ func withSampling(_ cluster: TestCluster, _ body: () async throws -> Void) async
     }
 }
 
-/// Starts `a`, waits until it is active, then starts the standbys and waits until they are seen.
+/// Starts `a`, waits until it is active, then starts the standbys and waits until each is seen.
 func startPair(_ cluster: TestCluster, standbys: [(String, Int)] = [("b", 100)]) async throws {
-    try cluster.start("a")
-    let aActive = await cluster.waitUntil(.seconds(10)) { cluster.marker("a") == "active" }
-    try #require(aActive != nil, "a never became active:\n\(cluster.logs())")
+    try await cluster.startActive("a")
     for (name, priority) in standbys {
-        try cluster.start(name, priority: priority)
+        try await cluster.startStandby(name, priority: priority)
     }
-    // Standbys are seen once their row is fresh.
-    let seen = await cluster.waitUntil(.seconds(10)) {
-        guard let status = try? await cluster.statusJSON(), let nodes = status["nodes"] as? [[String: Any]] else { return false }
-        let fresh = nodes.filter { ($0["role"] as? String) == "standby" && (($0["lastSeenSeconds"] as? Double) ?? 99) < 1 }
-        return fresh.count == standbys.count
-    }
-    try #require(seen != nil, "standbys never seen:\n\(cluster.logs())")
 }
 
 /// Every test that runs real processes, one at a time: on 2 cores, parallel daemons and samplers would
@@ -171,10 +162,8 @@ struct FailoverProcessTests {
     func veto() async throws {
         let cluster = try TestCluster(name: "veto")
         try await withSampling(cluster) {
-            try cluster.start("a")
-            try #require(await cluster.waitUntil(.seconds(10)) { cluster.marker("a") == "active" } != nil)
-            try cluster.start("b", prePromote: cluster.directory + "/veto.sh")
-            try await Task.sleep(for: cluster.interval * 3)
+            try await cluster.startActive("a")
+            try await cluster.startStandby("b", prePromote: cluster.directory + "/veto.sh")
             cluster.node("a")!.signal(SIGKILL)
             try await Task.sleep(for: cluster.timeout * 2)
             #expect(cluster.marker("b") != "active")

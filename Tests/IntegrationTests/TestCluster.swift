@@ -31,6 +31,10 @@ final class TestCluster: Sendable {
         let hook = """
             #!/bin/sh
             echo "$(date +%s.%N) $HOTSTANDBY_NODE $1 $HOTSTANDBY_EPOCH" >> "\(directory)/hooks.log"
+            # A test that names a file in `probe` learns whether it existed when this hook ran.
+            if [ -f "\(directory)/probe" ] && [ -e "$(cat "\(directory)/probe")" ]; then
+                echo "$HOTSTANDBY_NODE $1 saw $(cat "\(directory)/probe")" >> "\(directory)/probe.log"
+            fi
             echo "$1" > "\(directory)/$HOTSTANDBY_NODE.role"
             """
         try write(hook, to: "hook.sh", mode: 0o755)
@@ -90,6 +94,34 @@ final class TestCluster: Sendable {
     }
 
     func node(_ name: String) -> NodeProcess? { nodes.withLock { $0[name] } }
+
+    /// Starts `node` and waits until its promote hook has run.
+    func startActive(_ node: String, extra: String = "") async throws {
+        try start(node, extra: extra)
+        let active = await waitUntil(.seconds(10)) { self.marker(node) == "active" }
+        try #require(active != nil, "\(node) never became active:\n\(logs())")
+    }
+
+    /// Starts `node` and waits until its row shows it as a fresh standby.
+    func startStandby(_ node: String, priority: Int = 100, extra: String = "", prePromote: String? = nil) async throws {
+        try start(node, priority: priority, extra: extra, prePromote: prePromote)
+        let seen = await waitUntil(.seconds(10)) {
+            guard let status = try? await self.statusJSON(), let rows = status["nodes"] as? [[String: Any]] else { return false }
+            return rows.contains {
+                $0["node"] as? String == node && $0["role"] as? String == "standby" && (($0["lastSeenSeconds"] as? Double) ?? 99) < 1
+            }
+        }
+        try #require(seen != nil, "\(node) never seen as standby:\n\(logs())")
+    }
+
+    /// `kill -9` of `victim`, then waits until `heir`'s promote hook ran; returns how long that took.
+    @discardableResult
+    func killAndAwaitTakeover(of victim: String = "a", by heir: String = "b") async throws -> Duration {
+        let killed = ContinuousClock.now
+        node(victim)!.signal(SIGKILL)
+        let took = await waitUntil(timeout + .seconds(3)) { self.marker(heir) == "active" }
+        return killed.duration(to: try #require(took, "\(heir) never took over:\n\(logs())"))
+    }
 
     /// What `<node>.role` says: `active`, `standby`, or nil before any hook ran.
     func marker(_ node: String) -> String? {

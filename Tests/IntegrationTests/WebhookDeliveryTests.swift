@@ -30,12 +30,9 @@ extension IntegrationSuite {
                     url: "\(TestWebhook.url ?? "")"
                     timeout: 3s
                 """
-            try cluster.start("a", extra: extra)
-            try #require(await cluster.waitUntil(.seconds(10)) { cluster.marker("a") == "active" } != nil)
-            try cluster.start("b", extra: extra)
-            try await Task.sleep(for: cluster.interval * 4)
-            cluster.node("a")!.signal(SIGKILL)
-            try #require(await cluster.waitUntil(cluster.timeout + .seconds(3)) { cluster.marker("b") == "active" } != nil)
+            try await cluster.startActive("a", extra: extra)
+            try await cluster.startStandby("b", extra: extra)
+            try await cluster.killAndAwaitTakeover()
             func takeovers() -> [[String: Any]] {
                 TestWebhook.posts().filter { post in
                     guard post["cluster"] as? String == cluster.cluster, let events = post["events"] as? [[String: Any]] else {
