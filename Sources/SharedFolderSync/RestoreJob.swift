@@ -85,9 +85,7 @@ struct RestoreJob {
         var done = 0
         do {
             if plan.contains(where: \.replaces) {
-                let folder = backupRoot + "/" + Self.stamp() + "-e\(manifest.epoch)-s\(manifest.sequence)"
-                try PosixIO.makeDirectories(folder)
-                backupFolder = folder
+                backupFolder = try BackupFolders.create(in: backupRoot, epoch: manifest.epoch, sequence: manifest.sequence)
             }
             var parents = Set<String>()
             for item in plan {
@@ -113,12 +111,5 @@ struct RestoreJob {
                 path: (error as? SharedFolderError)?.path)
         }
         return Outcome(snapshot: SnapshotInfo(manifest), written: plan.count, unchanged: unchanged, backupFolder: backupFolder)
-    }
-
-    private static func stamp() -> String {
-        let formatter = DateFormatter()
-        formatter.dateFormat = "yyyyMMdd-HHmmss"
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: Date()) + "-" + PosixIO.randomToken().prefix(4)
     }
 }

@@ -6,6 +6,7 @@
 ///   paths: [/opt/ManageEngine/conf, /var/lib/app/data]
 ///   interval: 30s
 ///   keep: 5
+///   keepBackups: 5
 ///   requireMount: true
 ///   encryptionKeyFile: /etc/hotstandby/share.key
 /// ```
@@ -22,6 +23,10 @@ public struct SharedFolderConfig: Sendable, Equatable {
     /// `sharedFolder.keep`: how many snapshots are kept in the share. Defaults to 5; at least 2,
     /// so a snapshot that fails verification has a predecessor.
     public var keep: Int
+    /// `sharedFolder.keepBackups`: how many backup folders (the local files replaced by a restore, one
+    /// folder per restore) are kept below `backupDirectory`; older ones are removed after a successful
+    /// restore. Defaults to 5; at least 1 (the folder a restore just wrote is never removed).
+    public var keepBackups: Int
     /// `sharedFolder.requireMount`: refuse to use a share that is neither a mount point nor holds
     /// `.hotstandby-share`, so an unmounted share is noticed instead of filling the local disk. Defaults to true.
     public var requireMount: Bool
@@ -40,6 +45,7 @@ public struct SharedFolderConfig: Sendable, Equatable {
         stateDirectory: String,
         interval: Duration = .seconds(30),
         keep: Int = 5,
+        keepBackups: Int = 5,
         requireMount: Bool = true,
         encryptionKeyFile: String? = nil,
         ioTimeout: Duration = .seconds(20)
@@ -49,6 +55,7 @@ public struct SharedFolderConfig: Sendable, Equatable {
         self.stateDirectory = stateDirectory
         self.interval = interval
         self.keep = keep
+        self.keepBackups = keepBackups
         self.requireMount = requireMount
         self.encryptionKeyFile = encryptionKeyFile
         self.ioTimeout = ioTimeout
@@ -88,6 +95,11 @@ public struct SharedFolderConfig: Sendable, Equatable {
         }
         if keep < 2 {
             bad("sharedFolder.keep \(keep) is too small: keep at least 2 snapshots (default 5) so a bad one has a predecessor")
+        }
+        if keepBackups < 1 {
+            bad(
+                "sharedFolder.keepBackups \(keepBackups) is too small: keep at least 1 backup folder (default 5); "
+                    + "the newest backup holds the files the last restore replaced")
         }
         if ioTimeout <= .zero {
             bad("sharedFolder.ioTimeout \(ioTimeout) must be positive (default 20s)")

@@ -13,6 +13,8 @@ public struct RestoreReport: Sendable {
     public var rejected: [SharedFolderError] = []
     /// Why the share could not be consulted (the cache was used as it was), if it could not.
     public var shareError: SharedFolderError?
+    /// Why old backup folders could not be removed, if they could not (the restore itself succeeded).
+    public var backupPruneError: SharedFolderError?
 }
 
 extension SharedFolderSync {
@@ -23,6 +25,8 @@ extension SharedFolderSync {
     /// when all of them verified renames them into place, keeping each replaced file in
     /// `backupDirectory`. A snapshot that fails verification is rejected and the previous good one
     /// used. A failed restore never deletes or truncates a local file; files not in the snapshot are left alone.
+    /// After a successful restore, backup folders beyond the newest `sharedFolder.keepBackups` are
+    /// removed (never the one just written); a failure to do so is logged and reported, never thrown.
     public func restore() async throws -> RestoreReport {
         try await exclusive("restore") {
             var report = RestoreReport()
@@ -49,6 +53,7 @@ extension SharedFolderSync {
                     logger.notice("shared folder: restored snapshot",
                         metadata: ["epoch": "\(outcome.snapshot.epoch)", "sequence": "\(outcome.snapshot.sequence)",
                                    "written": "\(outcome.written)", "unchanged": "\(outcome.unchanged)"])
+                    report.backupPruneError = await pruneBackups(sparing: outcome.backupFolder)
                     return report
                 } catch let error as SharedFolderError where error.code == .verificationFailed {
                     // The cached copy is bad: set it aside and fall back to the previous good snapshot.
@@ -63,6 +68,34 @@ extension SharedFolderSync {
                     if report.shareError != nil { return report }
                 }
             }
+        }
+    }
+}
+
+extension SharedFolderSync {
+    /// Removes backup folders beyond the newest `keepBackups`, sparing the one just written.
+    /// Returns the failure instead of throwing it: the restore it follows has succeeded.
+    func pruneBackups(sparing: String?) async -> SharedFolderError? {
+        let root = config.backupDirectory
+        let keep = config.keepBackups
+        do {
+            let removed = try await io("prune backups") { ticker in
+                try BackupFolders.prune(root, keep: keep, sparing: sparing, ticker: ticker)
+            }
+            if !removed.isEmpty {
+                logger.info(
+                    "shared folder: removed old backup folders",
+                    metadata: ["removed": "\(removed.count)", "kept": "\(keep)", "backupDirectory": "\(root)"])
+            }
+            return nil
+        } catch {
+            let failure = SharedFolderError(
+                (error as? SharedFolderError)?.code ?? .ioFailed,
+                "removing old backup folders in \(root) (sharedFolder.keepBackups \(keep)) failed: \(error); "
+                    + "the restore succeeded; remove old backups by hand if the disk fills",
+                path: (error as? SharedFolderError)?.path ?? root)
+            logger.warning("shared folder: pruning old backup folders failed", metadata: ["error": "\(failure)"])
+            return failure
         }
     }
 }

@@ -109,6 +109,7 @@ struct PartsConfig: Sendable {
             stateDirectory: stateDirectory,
             interval: reader.duration("sharedFolder.interval", default: .seconds(30)) ?? .seconds(30),
             keep: reader.int("sharedFolder.keep", default: 5, range: 1...1000),
+            keepBackups: reader.int("sharedFolder.keepBackups", default: 5, range: 1...100_000),
             requireMount: reader.bool("sharedFolder.requireMount", default: true),
             encryptionKeyFile: reader.string("sharedFolder.encryptionKeyFile"),
             ioTimeout: reader.duration("sharedFolder.ioTimeout", default: .seconds(20)) ?? .seconds(20)

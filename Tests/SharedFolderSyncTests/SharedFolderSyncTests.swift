@@ -156,11 +156,13 @@ import Glibc
     }
 
     @Test func configErrorsNameTheKey() {
-        var config = SharedFolderConfig(path: "relative", paths: [], stateDirectory: "/var/lib/hs", keep: 1)
+        var config = SharedFolderConfig(path: "relative", paths: [], stateDirectory: "/var/lib/hs", keep: 1, keepBackups: 0)
         let messages = config.problems().map(\.message).joined(separator: "\n")
         #expect(messages.contains("sharedFolder.path 'relative'"))
         #expect(messages.contains("sharedFolder.paths is empty"))
         #expect(messages.contains("sharedFolder.keep 1"))
+        #expect(messages.contains("sharedFolder.keepBackups 0 is too small"))
+        #expect(SharedFolderConfig(path: "/mnt/share", paths: ["/srv"], stateDirectory: "/var/lib/hs").keepBackups == 5)
         config = SharedFolderConfig(path: "/mnt/share", paths: ["/mnt/share/x"], stateDirectory: "/var/lib/hs")
         #expect(config.problems().first?.message.contains("sharedFolder.paths[0]") == true)
     }

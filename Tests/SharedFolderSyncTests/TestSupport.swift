@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 @testable import SharedFolderSync
 
 #if canImport(Glibc)
@@ -20,16 +21,21 @@ struct Lab {
         try FileManager.default.createDirectory(atPath: root + "/share", withIntermediateDirectories: true)
     }
 
-    func config(node: String, requireMount: Bool = false, key: String? = nil, ioTimeout: Duration = .seconds(5)) -> SharedFolderConfig {
+    func config(
+        node: String, requireMount: Bool = false, key: String? = nil, ioTimeout: Duration = .seconds(5), keepBackups: Int = 5
+    ) -> SharedFolderConfig {
         SharedFolderConfig(
-            path: share, paths: [local], stateDirectory: root + "/state-" + node, keep: 3,
+            path: share, paths: [local], stateDirectory: root + "/state-" + node, keep: 3, keepBackups: keepBackups,
             requireMount: requireMount, encryptionKeyFile: key, ioTimeout: ioTimeout)
     }
 
-    func sync(node: String, requireMount: Bool = false, key: String? = nil, ioTimeout: Duration = .seconds(5)) throws -> SharedFolderSync {
+    func sync(
+        node: String, requireMount: Bool = false, key: String? = nil, ioTimeout: Duration = .seconds(5), keepBackups: Int = 5,
+        logger: Logger = Logger(label: "test")
+    ) throws -> SharedFolderSync {
         try SharedFolderSync(
-            config: config(node: node, requireMount: requireMount, key: key, ioTimeout: ioTimeout),
-            logger: Logger(label: "test"))
+            config: config(node: node, requireMount: requireMount, key: key, ioTimeout: ioTimeout, keepBackups: keepBackups),
+            logger: logger)
     }
 
     func write(_ relative: String, _ text: String, mode: mode_t = 0o644) throws {
@@ -86,4 +92,27 @@ func expectError(_ code: SharedFolderError.Code, _ body: () async throws -> some
     } catch {
         return nil
     }
+}
+
+/// Keeps every log line with its level, for tests where the log is the behaviour.
+final class CapturingLogHandler: LogHandler, Sendable {
+    let lines: Mutex<[(level: Logger.Level, text: String)]>
+    init() { lines = Mutex([]) }
+    var metadata: Logger.Metadata {
+        get { [:] }
+        set {}
+    }
+    var logLevel: Logger.Level {
+        get { .trace }
+        set {}
+    }
+    subscript(metadataKey _: String) -> Logger.Metadata.Value? {
+        get { nil }
+        set {}
+    }
+    func log(event: LogEvent) {
+        let text = "\(event.message) \(event.metadata ?? [:])"
+        lines.withLock { $0.append((event.level, text)) }
+    }
+    var all: [(level: Logger.Level, text: String)] { lines.withLock { $0 } }
 }
