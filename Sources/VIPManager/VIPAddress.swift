@@ -15,7 +15,7 @@ public struct VIPAddress: Sendable, Hashable, CustomStringConvertible {
     public enum Family: Sendable, Hashable {
         /// IPv4: bound with an optional label, announced with gratuitous ARP.
         case ipv4
-        /// IPv6: bound with `nodad`, announced by the kernel (see docs/vip.md).
+        /// IPv6: bound with `nodad`, announced by unsolicited neighbour advertisements (see docs/vip.md).
         case ipv6
     }
 

@@ -4,13 +4,14 @@ import Shell
 extension VIPManager {
     /// What a burst of gratuitous ARP did.
     public struct AnnounceReport: Sendable, Hashable {
-        /// Packets handed to `arping` (it exited 0, or was still waiting for replies when stopped).
+        /// Packets handed to `arping` (it exited 0, or was still waiting for replies when stopped), or
+        /// neighbour advertisements the kernel accepted (IPv6).
         public var sent: Int
         /// Packets whose `arping` failed; see `firstError`.
         public var failed: Int
         /// The first failure, in words.
         public var firstError: String?
-        /// Set when nothing was sent on purpose (IPv6, count 0).
+        /// Set when nothing was sent on purpose (count 0, or IPv6 through a test lab's command prefix).
         public var note: String?
         /// How long the burst took.
         public var duration: Duration
@@ -32,22 +33,19 @@ extension VIPManager {
     /// No packet waits for an earlier `arping` to exit. Each `arping` is stopped at the latest
     /// `sendGrace` after the last packet was due (by then it has sent; it is only waiting for replies that
     /// `-U` never gets), so the call returns after about `(count - 1) * interval + sendGrace`.
-    /// IPv6 sends nothing (see docs/vip.md) and says so in `note`. Never throws: failures are counted.
+    /// IPv6 sends unsolicited neighbour advertisements instead (`NeighbourAdvertisement`). Never throws:
+    /// failures are counted.
     public func announce(
         count: Int,
         interval: Duration,
         sendGrace: Duration = .milliseconds(250)
     ) async -> AnnounceReport {
         let start = ContinuousClock.now
-        guard config.address.family == .ipv4 else {
-            return AnnounceReport(
-                sent: 0, failed: 0, firstError: nil,
-                note: "IPv6: no unsolicited neighbour advertisement is sent (see docs/vip.md)",
-                duration: .zero
-            )
-        }
         guard count > 0 else {
             return AnnounceReport(sent: 0, failed: 0, firstError: nil, note: "count is 0", duration: .zero)
+        }
+        guard config.address.family == .ipv4 else {
+            return await advertise(count: count, interval: interval, start: start)
         }
         let argv = [config.arpingPath, "-U", "-c", "1", "-I", config.interface.name, config.address.address]
         let runner = self.runner
@@ -86,6 +84,47 @@ extension VIPManager {
             )
         } else {
             logger.debug("gratuitous ARP sent", metadata: ["sent": "\(report.sent)"])
+        }
+        return report
+    }
+
+    /// IPv6: `count` unsolicited neighbour advertisements `interval` apart, on a raw ICMPv6 socket.
+    ///
+    /// Sends nothing when `commandPrefix` is set (the test labs run `ip` in another network namespace;
+    /// a socket of this process would be in the wrong one) and says so in `note`.
+    private func advertise(count: Int, interval: Duration, start: ContinuousClock.Instant) async -> AnnounceReport {
+        guard config.commandPrefix.isEmpty else {
+            return AnnounceReport(
+                sent: 0, failed: 0, firstError: nil,
+                note: "IPv6: commands run through a command prefix (another namespace); no advertisement sent",
+                duration: .zero
+            )
+        }
+        let advertisement = NeighbourAdvertisement(interface: config.interface.name, target: config.address.address)
+        var sent = 0
+        var errors: [String] = []
+        for index in 0..<count {
+            if index > 0 {
+                do { try await Task.sleep(until: start + interval * index) } catch { break }
+            }
+            do throws(VIPError) {
+                try advertisement.send()
+                sent += 1
+            } catch {
+                errors.append(error.description)
+            }
+        }
+        let report = AnnounceReport(
+            sent: sent, failed: errors.count, firstError: errors.first, note: nil,
+            duration: ContinuousClock.now - start
+        )
+        if let first = report.firstError {
+            logger.warning(
+                "unsolicited neighbour advertisement failed",
+                metadata: ["failed": "\(report.failed)", "sent": "\(report.sent)", "error": "\(first)"]
+            )
+        } else {
+            logger.debug("unsolicited neighbour advertisements sent", metadata: ["sent": "\(report.sent)"])
         }
         return report
     }

@@ -14,6 +14,9 @@ final class VIPLab: Sendable {
     static let ip = "/usr/sbin/ip"
     static let macs = ["a": "02:77:00:00:00:01", "b": "02:77:00:00:00:02"]
 
+    /// The virtual IP this lab's daemons hold (`vip` above, or `fd77::100` for an IPv6 lab) and its prefix.
+    let vip: String
+    let vipPrefix: Int
     let prefix: String
     let directory: String
     let interval: Duration
@@ -33,7 +36,12 @@ final class VIPLab: Sendable {
         return nil
     }()
 
-    init(name: String, interval: Duration = .milliseconds(200), timeout: Duration = .seconds(2), refresh: Duration = .seconds(1)) {
+    init(
+        name: String, interval: Duration = .milliseconds(200), timeout: Duration = .seconds(2), refresh: Duration = .seconds(1),
+        ipv6: Bool = false
+    ) {
+        vip = ipv6 ? "fd77::100" : Self.vip
+        vipPrefix = ipv6 ? 64 : 24
         prefix = "vl\(name.prefix(6))-" + UUID().uuidString.prefix(4).lowercased()
         directory = NSTemporaryDirectory() + "hs-viplab-" + prefix
         self.interval = interval
@@ -110,7 +118,7 @@ final class VIPLab: Sendable {
               interval: \(interval.ms)ms
               timeout: \(timeout.ms)ms
             vip:
-              address: \(Self.vip)/24
+              address: \(vip)/\(vipPrefix)
               interface: eth0
               garp: {count: 5, interval: 200ms, refresh: \(refresh.ms)ms}
               probe: on
@@ -136,14 +144,14 @@ final class VIPLab: Sendable {
         var holders = Set<String>()
         for node in ["a", "b"] {
             guard let result = try? runProgramSync(Self.ip, ["-n", ns(node), "-json", "addr", "show", "dev", "eth0"]) else { continue }
-            if result.output.contains("\"local\":\"\(Self.vip)\""), result.output.contains("\"UP\"") { holders.insert(node) }
+            if result.output.contains("\"local\":\"\(vip)\""), result.output.contains("\"UP\"") { holders.insert(node) }
         }
         return holders
     }
 
     /// The MAC the client's neighbour table has for the VIP (nil when there is no usable entry).
     func clientNeighbourMAC() async -> String? {
-        guard let result = try? await runProgram(Self.ip, ["-n", ns("c"), "-json", "neigh", "show", Self.vip, "dev", "eth0"]),
+        guard let result = try? await runProgram(Self.ip, ["-n", ns("c"), "-json", "neigh", "show", vip, "dev", "eth0"]),
             let entries = try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]]
         else { return nil }
         return entries.first?["lladdr"] as? String
@@ -199,8 +207,10 @@ final class VIPLab: Sendable {
 func now() -> Double { Date().timeIntervalSince1970 }
 
 /// Builds a lab, runs `body`, and always tears the lab down.
-func withVIPLab(_ name: String, refresh: Duration = .seconds(1), _ body: (VIPLab) async throws -> Void) async throws {
-    let lab = VIPLab(name: name, refresh: refresh)
+func withVIPLab(
+    _ name: String, refresh: Duration = .seconds(1), ipv6: Bool = false, _ body: (VIPLab) async throws -> Void
+) async throws {
+    let lab = VIPLab(name: name, refresh: refresh, ipv6: ipv6)
     defer { lab.tearDown() }
     try lab.setUp()
     try await body(lab)

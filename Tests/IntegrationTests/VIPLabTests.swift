@@ -89,6 +89,37 @@ struct VIPLabTests {
         }
     }
 
+    @Test("IPv6 VIP (fd77::100/64): after a daemon crash b binds it, and its unsolicited neighbour advertisement moves the client's entry to b's MAC with no traffic from the client")
+    func ipv6NeighbourAdvertisement() async throws {
+        try await withVIPLab("ipv6", ipv6: true) { lab in
+            let sampler = HolderSampler(lab: lab)
+            sampler.start()
+            defer { sampler.stop() }
+            try await lab.startPair()
+            // One ping resolves the VIP to a's MAC; after that the client sends nothing, so only an
+            // advertisement can change its entry (a STALE entry is not re-resolved without traffic).
+            let ping = try await lab.exec(in: "c", ["/usr/bin/ping", "-6", "-n", "-c", "1", "-W", "2", lab.vip])
+            try #require(ping.status == 0, "the client cannot reach \(lab.vip) on a: \(ping.output)\n\(lab.logs())")
+            let before = await lab.clientNeighbourMAC()
+            try #require(before == VIPLab.macs["a"], "the client's entry is \(before ?? "missing"), not a's MAC")
+
+            let crashed = now()
+            lab.daemon("a").signal(SIGKILL)
+            let release = try await lab.hotstandby(in: "a", ["release", "--config", lab.configPath("a")])
+            #expect(release.status == 0, "release: \(release.output)")
+            let moved = await lab.waitUntil(lab.timeout + .seconds(3)) { lab.holdersSync().contains("b") }
+            let bound = try #require(moved, "b never bound \(lab.vip):\n\(lab.logs())")
+            let updated = await lab.waitUntil(.seconds(1)) { await lab.clientNeighbourMAC() == VIPLab.macs["b"] }
+            let entry = await lab.clientNeighbourMAC() ?? "missing"
+            #expect(updated != nil, "the client's entry for \(lab.vip) is \(entry), not b's MAC:\n\(lab.logs())")
+            if let updated {
+                print("IPv6: b bound \(lab.vip) \(format(bound - crashed)) after the kill; the client's entry pointed at b \(format(updated - bound)) later")
+            }
+            #expect(!lab.logs().contains("neighbour advertisement failed"), "\(lab.logs())")
+            #expect(sampler.doubleSamples == 0, "two holders in \(sampler.doubleSamples) samples")
+        }
+    }
+
     @Test("SIGSTOP of the active past timeout: b takes over; after SIGCONT a drops the VIP at its first tick; the double-holder window is bounded by the stop")
     func stoppedProcess() async throws {
         try await withVIPLab("sigstop") { lab in
