@@ -160,6 +160,48 @@ public struct ClusterAdmin: Sendable {
         )
     }
 
+    /// What `register` found or did.
+    public struct Registration: Sendable, Hashable {
+        /// True when this call created the node's row; false when the node was known already.
+        public var created: Bool
+        /// The row's role now (`registered` for a node whose daemon has not run yet).
+        public var role: String
+        /// Seconds since the row was last refreshed (by a daemon, or by the registration).
+        public var ageSeconds: Double
+    }
+
+    /// Makes `node` known to `cluster` before its daemon first runs, so `status`, the status page and the
+    /// other node list it (role `registered`). Creates the cluster's row if missing (released, no holder).
+    ///
+    /// Idempotent and harmless beside a running daemon: an existing row keeps its role, note, counter and
+    /// `updated_at` (a registered row never counts as a live standby); only priority, address and version
+    /// are brought up to date.
+    public func register(
+        cluster: String, node: String, priority: Int, address: String?, version: String
+    ) async throws(PGError) -> Registration {
+        _ = try await query(SQL.createCluster, [cluster])
+        let rows = try await query(
+            """
+            INSERT INTO hotstandby_node AS n (cluster, node, role, note, priority, address, version, counter, updated_at)
+            VALUES ($1, $2, 'registered', 'registered by configure-failover; its daemon has not run yet',
+                    $3::integer, $4, $5, NULL, now())
+            ON CONFLICT (cluster, node) DO UPDATE
+               SET priority = EXCLUDED.priority, address = COALESCE(EXCLUDED.address, n.address),
+                   version = EXCLUDED.version
+            RETURNING (xmax = 0) AS created, role, extract(epoch FROM now() - updated_at) AS age
+            """,
+            [cluster, node, String(priority), address, version]
+        )
+        guard rows.rows.count == 1 else {
+            throw PGError(code: .queryFailed, message: "registering node '\(node)' returned no row")
+        }
+        return Registration(
+            created: rows.value(0, "created") == "t",
+            role: rows.value(0, "role") ?? "",
+            ageSeconds: rows.value(0, "age").flatMap(Double.init) ?? 0
+        )
+    }
+
     /// Sets or clears the pause flag. While paused, no standby takes over.
     public func setPaused(cluster: String, _ paused: Bool, by node: String) async throws(PGError) {
         let rows = try await query(

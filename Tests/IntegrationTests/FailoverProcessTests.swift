@@ -175,6 +175,31 @@ struct FailoverProcessTests {
         }
     }
 
+    @Test("register: a node is listed before its daemon runs, never counts as a standby, and re-registering running nodes changes no role")
+    func registerBeforeAndBeside() async throws {
+        let cluster = try TestCluster(name: "register")
+        try await withSampling(cluster) {
+            let cConfig = try cluster.config(for: "c", priority: 200)
+            let first = try await cluster.runHotstandby(["register", "--config", cConfig])
+            #expect(first.status == 0 && first.output.contains("registered node 'c' in cluster"), "\(first.output)")
+            try await startPair(cluster)
+            let rows = try #require(try await cluster.statusJSON()["nodes"] as? [[String: Any]])
+            let roles = Dictionary(uniqueKeysWithValues: rows.map { ($0["node"] as? String ?? "", $0["role"] as? String ?? "") })
+            #expect(roles == ["a": "active", "b": "standby", "c": "registered"], "\(rows)")
+
+            // Beside running daemons, register touches no role (and a's lease is not disturbed).
+            let again = try await cluster.runHotstandby(["register", "--config", cluster.directory + "/a.yaml"])
+            #expect(again.status == 0 && again.output.contains("already known") && again.output.contains("(role active"), "\(again.output)")
+            try await Task.sleep(for: cluster.interval * 3)
+            #expect(cluster.activeNodes() == ["a"])
+
+            // c, registered with a higher priority but never run, does not hold b back: b takes over in time.
+            let took = try await cluster.killAndAwaitTakeover(of: "a", by: "b")
+            #expect(took <= cluster.timeout + .seconds(1), "takeover took \(took)")
+        }
+        #expect(cluster.stats.doubleSamples == 0, "two active markers in \(cluster.stats.doubleSamples) samples")
+    }
+
     @Test("two standbys: the higher priority takes over")
     func priorities() async throws {
         let cluster = try TestCluster(name: "prio")

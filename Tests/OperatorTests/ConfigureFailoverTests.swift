@@ -39,6 +39,7 @@ struct ConfigureFailoverTests {
         ]
         let first = try await configure(flags)
         #expect(first.status == 0, "\(first.output)")
+        #expect(first.output.contains("registered node 'a' in cluster '\(cluster)'"), "\(first.output)")
         let config = try String(contentsOfFile: root + "/etc/hotstandby/hotstandby.yaml", encoding: .utf8)
         #expect(config.contains("cluster: \"\(cluster)\"") && config.contains("node: \"a\""))
         let unit = try String(contentsOfFile: root + "/etc/systemd/system/hotstandby.service", encoding: .utf8)
@@ -49,15 +50,62 @@ struct ConfigureFailoverTests {
         #expect(marker == "cluster=\(cluster)\n")
         let check = try await run(OpsEnvironment.binary!, ["check-config", "--database", "--config", root + "/etc/hotstandby/hotstandby.yaml"])
         #expect(check.status == 0, "\(check.output)")
+        // The node is known to its cluster before its daemon ever ran.
+        let status = try await run(OpsEnvironment.binary!, ["status", "--json", "--config", root + "/etc/hotstandby/hotstandby.yaml"])
+        let json = try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any]
+        let nodes = json?["nodes"] as? [[String: Any]] ?? []
+        #expect(nodes.count == 1 && nodes.first?["node"] as? String == "a" && nodes.first?["role"] as? String == "registered", "\(status.output)")
 
         let before = try FileManager.default.attributesOfItem(atPath: root + "/etc/hotstandby/hotstandby.yaml")[.modificationDate] as? Date
         let second = try await configure(flags)
         #expect(second.status == 0 && second.output.contains("nothing to change"), "\(second.output)")
+        #expect(second.output.contains("node 'a' is already known to cluster '\(cluster)' (role registered"), "\(second.output)")
         let after = try FileManager.default.attributesOfItem(atPath: root + "/etc/hotstandby/hotstandby.yaml")[.modificationDate] as? Date
         #expect(before == after)
         // Without flags, the existing configuration is kept and checked.
         let keep = try await configure(["--root", root, "--no-start"])
         #expect(keep.status == 0 && keep.output.contains("nothing to change"), "\(keep.output)")
+    }
+
+    /// Runs configure-failover on a terminal (`script` gives it a pty) with `answer` typed at the prompt.
+    func configureAtTerminal(_ arguments: [String], answer: String, in work: String) async throws -> (status: Int32, output: String) {
+        let quoted = ([Self.script, "--binary", OpsEnvironment.binary!] + arguments)
+            .map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+        let inner = work + "/configure-at-terminal.sh"
+        try "exec /bin/bash \(quoted)\n".write(toFile: inner, atomically: true, encoding: .utf8)
+        let outer = work + "/type-answer.sh"
+        try "printf '%s\\n' \(answer) | exec script -qec '/bin/bash \(inner)' /dev/null\n"
+            .write(toFile: outer, atomically: true, encoding: .utf8)
+        return try await run("/bin/bash", [outer])
+    }
+
+    @Test(
+        "at a terminal, a missing schema is offered to init-db: 'n' leaves the database alone and names the command, 'y' creates it and registers the node",
+        .enabled(if: OpsEnvironment.daemons && OpsEnvironment.tool("script") != nil && OpsEnvironment.tool("psql") != nil, "needs the test database, script (util-linux) and psql")
+    )
+    func offersInitDBAtATerminal() async throws {
+        let work = try OpsEnvironment.workDirectory("configure-terminal")
+        // A schema of its own on the test server stands in for a fresh database (the test role cannot create one).
+        let schema = "cf_" + UUID().uuidString.prefix(8).lowercased()
+        let created = try await run(OpsEnvironment.tool("psql")!, [OpsEnvironment.conninfo!, "-v", "ON_ERROR_STOP=1", "-c", "CREATE SCHEMA \(schema)"])
+        try #require(created.status == 0, "\(created.output)")
+        let conninfo = OpsEnvironment.conninfo! + " options='-c search_path=\(schema)'"
+        let flags = ["--root", work + "/root", "--cluster", "fresh", "--node", "a", "--conninfo", conninfo, "--no-start"]
+        let config = work + "/root/etc/hotstandby/hotstandby.yaml"
+
+        let declined = try await configureAtTerminal(flags, answer: "n", in: work)
+        #expect(declined.status != 0, "\(declined.output)")
+        #expect(declined.output.contains("create or upgrade the schema now with hotstandby init-db? [y/N]"), "\(declined.output)")
+        #expect(declined.output.contains("hotstandby init-db --config \(config)"), "\(declined.output)")
+        let stillMissing = try await run(OpsEnvironment.binary!, ["check-config", "--database", "--config", config])
+        #expect(stillMissing.status != 0 && stillMissing.output.contains("no hotstandby schema"), "\(stillMissing.output)")
+
+        let accepted = try await configureAtTerminal(flags, answer: "y", in: work)
+        #expect(accepted.status == 0, "\(accepted.output)")
+        #expect(accepted.output.contains("schema created or upgraded"), "\(accepted.output)")
+        #expect(accepted.output.contains("registered node 'a' in cluster 'fresh'"), "\(accepted.output)")
+        let current = try await run(OpsEnvironment.binary!, ["check-config", "--database", "--config", config])
+        #expect(current.status == 0, "\(current.output)")
     }
 
     @Test(.enabled(if: OpsEnvironment.daemons, OpsEnvironment.daemonsReason))
