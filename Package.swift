@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         .systemLibrary(
@@ -140,7 +141,9 @@ let package = Package(
         ),
         .testTarget(
             name: "OperatorTests",
-            dependencies: [],
+            dependencies: [
+                .product(name: "PropertyBased", package: "swift-property-based")
+            ],
             swiftSettings: strict
         ),
         .testTarget(
