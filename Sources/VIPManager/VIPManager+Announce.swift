@@ -70,20 +70,21 @@ extension VIPManager {
             return errors
         }
         let failures = outcomes.compactMap { $0 }
+        return finish(sent: outcomes.count - failures.count, errors: failures, since: start, what: "gratuitous ARP")
+    }
+
+    /// The report of a burst, logged once: a warning with the first error when any packet failed.
+    private func finish(sent: Int, errors: [String], since start: ContinuousClock.Instant, what: String) -> AnnounceReport {
         let report = AnnounceReport(
-            sent: outcomes.count - failures.count,
-            failed: failures.count,
-            firstError: failures.first,
-            note: nil,
-            duration: ContinuousClock.now - start
+            sent: sent, failed: errors.count, firstError: errors.first, note: nil, duration: ContinuousClock.now - start
         )
         if let first = report.firstError {
             logger.warning(
-                "gratuitous ARP failed",
+                "\(what) failed",
                 metadata: ["failed": "\(report.failed)", "sent": "\(report.sent)", "error": "\(first)"]
             )
         } else {
-            logger.debug("gratuitous ARP sent", metadata: ["sent": "\(report.sent)"])
+            logger.debug("\(what) sent", metadata: ["sent": "\(report.sent)"])
         }
         return report
     }
@@ -114,19 +115,7 @@ extension VIPManager {
                 errors.append(error.description)
             }
         }
-        let report = AnnounceReport(
-            sent: sent, failed: errors.count, firstError: errors.first, note: nil,
-            duration: ContinuousClock.now - start
-        )
-        if let first = report.firstError {
-            logger.warning(
-                "unsolicited neighbour advertisement failed",
-                metadata: ["failed": "\(report.failed)", "sent": "\(report.sent)", "error": "\(first)"]
-            )
-        } else {
-            logger.debug("unsolicited neighbour advertisements sent", metadata: ["sent": "\(report.sent)"])
-        }
-        return report
+        return finish(sent: sent, errors: errors, since: start, what: "unsolicited neighbour advertisement")
     }
 
     /// The takeover step: probe (per `vip.probe`), bind, and send the first gratuitous ARP packet.
