@@ -96,24 +96,32 @@ extension SharedFolderSync {
                     mtime: PosixIO.mtime(stat),
                     ctime: Double(stat.st_ctim.tv_sec) + Double(stat.st_ctim.tv_nsec) / 1e9, sha256: "")
                 var sha: String?
-                if let known = knownHashes[file.path], known.device == memo.device, known.inode == memo.inode,
-                    known.size == memo.size, known.mtime == memo.mtime, known.ctime == memo.ctime, now - memo.mtime > 2
-                {
-                    sha = known.sha256
-                } else if previous != nil {
-                    sha = try SnapshotCipher.hashFile(file.path, ticker: ticker).sha256
-                }
                 var size = memo.size
-                if let sha, let source = previous?.bySHA[sha],
-                    link(previous!.folder + "/" + source, target) == 0
-                {
-                    info.linked += 1
-                } else {
-                    let copied = try cipher.store(file.path, to: target, ticker: ticker)
-                    sha = copied.sha256
-                    size = copied.size
-                    info.copied += 1
-                    info.bytes += copied.size
+                do {
+                    if let known = knownHashes[file.path], known.device == memo.device, known.inode == memo.inode,
+                        known.size == memo.size, known.mtime == memo.mtime, known.ctime == memo.ctime,
+                        now - memo.mtime > 2
+                    {
+                        sha = known.sha256
+                    } else if previous != nil {
+                        sha = try SnapshotCipher.hashFile(file.path, ticker: ticker).sha256
+                    }
+                    if let sha, let source = previous?.bySHA[sha],
+                        link(previous!.folder + "/" + source, target) == 0
+                    {
+                        info.linked += 1
+                    } else {
+                        let copied = try cipher.store(file.path, to: target, ticker: ticker)
+                        sha = copied.sha256
+                        size = copied.size
+                        info.copied += 1
+                        info.bytes += copied.size
+                    }
+                } catch let error as SharedFolderError where error.errno == ENOENT && error.path == file.path {
+                    // Deleted since the walk (a service's temporary file, a rename-into-place): it is
+                    // simply not in this snapshot, as if the walk had come a moment later.
+                    logger.debug("shared folder: file vanished while publishing, left out", metadata: ["path": "\(file.path)"])
+                    continue
                 }
                 memo.sha256 = sha!
                 memo.size = size

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import SharedFolderSync
 
@@ -153,6 +154,38 @@ import Glibc
         // Without the key the snapshot is not used.
         let plain = try await lab.sync(node: "c").restore()
         #expect(plain.restored == nil)
+    }
+
+    @Test func filesDeletedDuringAPublishAreLeftOutNotFatal() async throws {
+        let lab = try Lab()
+        defer { lab.remove() }
+        for index in 0..<300 { try lab.write("conf/f\(index)", String(repeating: "x", count: 2_000)) }
+        // A service that writes temporary files and folders and removes them, all the time.
+        let stop = Mutex(false)
+        let churn = Thread { [local = lab.local] in
+            var round = 0
+            while !stop.withLock({ $0 }) {
+                let file = local + "/conf/.tmp\(round % 5)"
+                let folder = local + "/conf/nested/tmpdir\(round % 3)"
+                _ = FileManager.default.createFile(atPath: file, contents: Data("partial".utf8))
+                try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                _ = FileManager.default.createFile(atPath: folder + "/part", contents: Data("p".utf8))
+                unlink(file)
+                try? FileManager.default.removeItem(atPath: folder)
+                round += 1
+            }
+        }
+        churn.start()
+        defer { stop.withLock { $0 = true } }
+        let active = try lab.sync(node: "a")
+        for _ in 0..<15 {
+            let info = try await active.publish(epoch: 1, node: "a", leaseStillHeld: held)
+            #expect(info.fileCount >= 300)
+        }
+        stop.withLock { $0 = true }
+        try await Task.sleep(for: .milliseconds(50))
+        let last = try await active.publish(epoch: 1, node: "a", leaseStillHeld: held)
+        #expect(last.fileCount == 300)
     }
 
     @Test func configErrorsNameTheKey() {
