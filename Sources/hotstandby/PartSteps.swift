@@ -107,9 +107,16 @@ struct SharedFolderStep: RoleStep {
         if let shareError = report.shareError {
             await alert(context, "the share could not be read; restored from the local cache: \(shareError)")
         }
+        if let pruneError = report.backupPruneError {
+            // The restore succeeded; old backups pile up on the local disk until this is fixed.
+            await alert(context, "old restore backups could not be removed: \(pruneError)")
+        }
         context.logger.notice(
             "restored from the shared folder",
-            metadata: ["files": "\(report.filesWritten)", "unchanged": "\(report.filesUnchanged)"]
+            metadata: [
+                "files": "\(report.filesWritten)", "unchanged": "\(report.filesUnchanged)",
+                "backup": "\(report.backupFolder ?? "none needed")",
+            ]
         )
     }
 
