@@ -268,11 +268,16 @@ struct PGRows: Sendable {
 /// Removes the password of a connection string from messages before they reach a log or an error.
 struct Redactor: Sendable {
     private let secrets: [String]
+    /// True when libpq cannot parse the conninfo: then its messages quote fragments of the string, and any
+    /// fragment may be a piece of the password, so every quoted fragment is masked.
+    private let unparsable: Bool
 
     init(conninfo: String) {
         var secrets: [String] = []
         var errorPointer: UnsafeMutablePointer<CChar>?
-        if let options = PQconninfoParse(conninfo, &errorPointer) {
+        let parsed = PQconninfoParse(conninfo, &errorPointer)
+        unparsable = parsed == nil
+        if let options = parsed {
             var option = options
             while let keyword = option.pointee.keyword {
                 if String(cString: keyword) == "password", let value = option.pointee.val {
@@ -292,7 +297,32 @@ struct Redactor: Sendable {
         for secret in secrets {
             cleaned = cleaned.replacingOccurrences(of: secret, with: "********")
         }
-        return cleaned
+        return unparsable ? Self.maskQuoted(cleaned) : cleaned
+    }
+
+    /// `missing "=" after "ret99" in ...` → `missing "=" after "…" in ...`: every double-quoted fragment
+    /// but `"="` (libpq's parse errors quote pieces of the connection string).
+    static func maskQuoted(_ message: String) -> String {
+        let parts = message.split(separator: "\"", omittingEmptySubsequences: false)
+        guard parts.count >= 3 else { return message }
+        return parts.enumerated().map { index, part in
+            index % 2 == 1 && index < parts.count - 1 && part != "=" ? "…" : String(part)
+        }.joined(separator: "\"")
+    }
+}
+
+extension DatabaseSettings {
+    /// Nil when libpq can parse `conninfo` (keyword/value or URI); otherwise libpq's reason, with every
+    /// quoted fragment of the string masked, since it may be a piece of the password.
+    public static func conninfoProblem(_ conninfo: String) -> String? {
+        var errorPointer: UnsafeMutablePointer<CChar>?
+        if let options = PQconninfoParse(conninfo, &errorPointer) {
+            PQconninfoFree(options)
+            return nil
+        }
+        defer { if let errorPointer { PQfreemem(errorPointer) } }
+        let reason = errorPointer.map { String(cString: $0) } ?? "libpq cannot parse it"
+        return Redactor.maskQuoted(reason.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }
 

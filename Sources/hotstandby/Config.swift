@@ -67,6 +67,13 @@ struct Config: Sendable {
             "database.conninfo",
             example: "database: {conninfo: \"host=db1,db2 dbname=hotstandby target_session_attrs=read-write\"}"
         )
+        if !conninfo.isEmpty, let problem = DatabaseSettings.conninfoProblem(conninfo) {
+            // The value itself is not shown: it may hold the password.
+            reader.problem(
+                "database.conninfo: libpq cannot parse it (\(problem)); write keyword=value pairs separated by "
+                    + "spaces, quoting values with spaces in single quotes (password='a b'), or a postgresql:// URI"
+            )
+        }
         let interval = reader.duration("heartbeat.interval", default: .seconds(5)) ?? .seconds(5)
         let timeout = reader.duration("heartbeat.timeout", default: .seconds(60)) ?? .seconds(60)
         let renewDeadline = reader.duration("heartbeat.renewDeadline", default: nil)

@@ -272,6 +272,44 @@ struct ConfigFuzzTests {
     }
 }
 
+extension ConfigFuzzTests {
+    /// Passwords made of random words joined by spaces, quotes, `=` and backslashes: many make the
+    /// connection string unparsable, and libpq's parse errors quote pieces of the string.
+    static let hostilePassword = Gen.oneOf(
+        Gen.lowercaseLetter.string(of: 5...8),
+        Gen<String?>.element(of: [" ", "'", "\"", "=", "\\", "%", " = "]).map { $0! }
+    ).array(of: 1...6).map { $0.joined() }
+
+    @Test(
+        "a password in database.conninfo, however mangled, never appears in an error (check-config --database)",
+        .enabled(if: OpsEnvironment.hasBinary, OpsEnvironment.binaryReason)
+    )
+    func passwordNeverPrinted() async throws {
+        let directory = try Self.prepare("fuzz-password")
+        let port = try freePort()  // nothing listens: a parsable string fails with "connection refused"
+        var unparsable = 0
+        await propertyCheck(count: 40, input: Self.hostilePassword) { password in
+            let conninfo = "host=127.0.0.1 port=\(port) user=hs connect_timeout=1 password=\(password)"
+            let text = Self.document([("cluster", #""c""#), ("node", #""a""#), ("database.conninfo", Self.json(conninfo))])
+            let path = directory + "/password.yaml"
+            guard (try? text.write(toFile: path, atomically: true, encoding: .utf8)) != nil,
+                let result = try? await run(OpsEnvironment.binary!, ["check-config", "--database", "--config", path])
+            else {
+                Issue.record("could not run check-config")
+                return
+            }
+            #expect(result.status == 1, "\(result.output)")
+            if result.output.contains("libpq cannot parse it") { unparsable += 1 }
+            let words = password.split { !$0.isLetter }.filter { $0.count >= 5 }
+            for word in words {
+                #expect(!result.output.contains(word), "password \(Self.json(password)): '\(String(word))' printed in: \(result.output)")
+            }
+        }
+        print("passwords: \(unparsable) of 40 connection strings unparsable, the rest refused by the server; none printed")
+        #expect(unparsable > 0, "no generated password made the connection string unparsable: the property tested less than it claims")
+    }
+}
+
 /// SplitMix64: a small seeded generator, so a random document is reproducible from its seed.
 struct SplitMix {
     var state: UInt64
