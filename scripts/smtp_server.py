@@ -3,6 +3,8 @@
 Started by scripts/smtp-server; not for production. Each message is one file: two envelope lines
 (X-Envelope-From, X-Envelope-To) followed by the message exactly as received. While the file DIR/refuse
 exists, MAIL FROM is answered with 451 (a temporary refusal), so tests can make the server refuse.
+While the file DIR/slow holds two numbers "G D", each new connection waits G seconds before its greeting
+and each message is stored D seconds before the 250 reply to its DATA (a slow or just-resumed server).
 """
 
 import argparse
@@ -12,6 +14,30 @@ import ssl
 import time
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+
+
+def delays(directory):
+    """(greeting, data) delays in seconds from DIR/slow, or (0, 0)."""
+    try:
+        with open(os.path.join(directory, "slow")) as f:
+            greeting, data = (float(word) for word in f.read().split()[:2])
+        return greeting, data
+    except (OSError, ValueError):
+        return 0.0, 0.0
+
+
+class SlowSMTP(SMTP):
+    """SMTP whose greeting waits while DIR/slow says so."""
+
+    def __init__(self, handler, directory, **options):
+        super().__init__(handler, **options)
+        self.directory = directory
+
+    async def _handle_client(self):
+        greeting, _ = delays(self.directory)
+        if greeting > 0:
+            await asyncio.sleep(greeting)
+        await super()._handle_client()
 
 
 class Store:
@@ -38,6 +64,9 @@ class Store:
             f.flush()
             os.fsync(f.fileno())
         os.rename(temporary, os.path.join(mail, name))
+        _, delay = delays(self.directory)
+        if delay > 0:
+            await asyncio.sleep(delay)
         return "250 2.0.0 Stored"
 
 
@@ -81,7 +110,7 @@ def main():
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     server = loop.run_until_complete(
-        loop.create_server(lambda: SMTP(handler, loop=loop, **options), host="127.0.0.1", port=0)
+        loop.create_server(lambda: SlowSMTP(handler, args.dir, loop=loop, **options), host="127.0.0.1", port=0)
     )
     port = server.sockets[0].getsockname()[1]
     temporary = os.path.join(args.dir, ".port")

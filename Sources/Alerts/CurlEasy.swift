@@ -25,6 +25,10 @@ struct CurlRequest: Sendable {
     var body: [UInt8] = []
     /// HTTP headers, e.g. `Content-Type: application/json`; non-empty makes the transfer a POST.
     var httpHeaders: [String] = []
+    /// When set, the transfer is abandoned after this long without a byte in either direction
+    /// (`CURLOPT_LOW_SPEED_LIMIT` 1 byte/s for `CURLOPT_LOW_SPEED_TIME`, whole seconds, at least 1);
+    /// `timeout` then only caps a transfer that keeps trickling.
+    var stallTimeout: Duration? = nil
 }
 
 /// What libcurl said about a transfer.
@@ -95,6 +99,11 @@ final class CurlEasy {
             hs_curl_setopt_callback(handle, CURLOPT_WRITEFUNCTION, sinkCallback),
             hs_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, download),
         ]
+        if let stall = request.stallTimeout {
+            let seconds = max(1, Int(stall.components.seconds) + (stall.components.attoseconds > 0 ? 1 : 0))
+            results.append(hs_curl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1))
+            results.append(hs_curl_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, seconds))
+        }
         if let useSSL = request.useSSL { results.append(hs_curl_setopt_long(handle, CURLOPT_USE_SSL, useSSL)) }
         if let caFile = request.caFile { results.append(hs_curl_setopt_string(handle, CURLOPT_CAINFO, caFile)) }
         if let user = request.user { results.append(hs_curl_setopt_string(handle, CURLOPT_USERNAME, user)) }

@@ -27,7 +27,13 @@ public struct SMTPSender: AlertTransport {
         }
     }
 
-    /// Sends the message to every address of `alerts.email.to`, within `alerts.email.timeout`.
+    /// Sends the message to every address of `alerts.email.to`. `alerts.email.timeout` is how long the
+    /// server may stay silent (connect included), and a send that keeps trickling ends at twice that.
+    ///
+    /// A silence deadline rather than a whole-send one: a server that was slow to greet (just restarted,
+    /// or resumed from a stall with a backlog) still gets the full time to answer the DATA. A whole-send
+    /// deadline would abandon it after it had stored the message but before its 250 reply, and the retry
+    /// would deliver the alert twice (SMTP has no idempotent submit).
     /// Throws `AlertsError` saying what failed in plain words; the password never appears in it.
     public func send(_ message: AlertMessage) async throws {
         let password = try settings.passwordFile.map(PasswordFile.read)
@@ -39,7 +45,7 @@ public struct SMTPSender: AlertTransport {
             }
         let request = CurlRequest(
             url: settings.url,
-            timeout: settings.timeout,
+            timeout: settings.timeout * 2,
             connectTimeout: min(settings.timeout, .seconds(10)),
             useSSL: settings.implicitTLS ? nil : Int(useSSL.rawValue),
             caFile: settings.caFile,
@@ -47,7 +53,8 @@ public struct SMTPSender: AlertTransport {
             password: password,
             mailFrom: settings.from,
             mailRecipients: settings.to,
-            body: message.email(from: settings.from, to: settings.to, date: Date())
+            body: message.email(from: settings.from, to: settings.to, date: Date()),
+            stallTimeout: settings.timeout
         )
         let outcome = await transport.perform(request)
         if let error = outcome.error(

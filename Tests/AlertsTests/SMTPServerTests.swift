@@ -123,6 +123,30 @@ struct SMTPServerTests {
         #expect(error?.curlCode == 7)
     }
 
+    /// The at-least-once window of SMTP: a send abandoned after the server stored the message but before
+    /// its 250 reply is retried and delivered twice. A server slow to greet (just resumed with a backlog)
+    /// and slow to confirm, but never silent for `alerts.email.timeout`, must not be abandoned.
+    @Test(
+        "a server slow to greet and slow to confirm, never silent for the timeout, gets the mail once (not abandoned after storing it)",
+        .enabled(if: TestEnv.hasPlain, "needs scripts/smtp-server (HOTSTANDBY_TEST_SMTP_URL)")
+    )
+    func slowServerIsNotAbandonedAfterItStoredTheMail() async throws {
+        let slow = URL(fileURLWithPath: TestEnv.smtpRefuseFile!).deletingLastPathComponent().path + "/slow"
+        try "1.3 1.0\n".write(toFile: slow, atomically: true, encoding: .utf8)
+        defer { unlink(slow) }
+        let cluster = uniqueCluster("slow")
+        let settings = EmailSettings(
+            url: TestEnv.smtpURL!, startTLS: .off, from: "hotstandby@example.com", to: ["ops@example.com"],
+            timeout: .seconds(2)
+        )
+        let sender = try SMTPSender(settings: settings, node: "b", logger: quietLogger)
+        let started = ContinuousClock.now
+        try await sender.send(.single(event(8, cluster: cluster), sentBy: "b"))
+        let took = ContinuousClock.now - started
+        #expect(took >= .milliseconds(2300), "the server's delays (1.3 s + 1.0 s) were not applied: \(took)")
+        #expect(mails(in: TestEnv.smtpMaildir!, cluster: cluster).count == 1)
+    }
+
     @Test func silentServerTimesOutWithinTheTimeout() async throws {
         let listener = SilentListener()
         let settings = EmailSettings(
