@@ -20,7 +20,8 @@ public struct RestoreReport: Sendable {
 extension SharedFolderSync {
     /// Restores the newest good snapshot onto the local disk; run on takeover, before the promote hook.
     ///
-    /// Brings the local cache up to date from the share first (when the share answers in time),
+    /// Brings the local cache up to date from the share first (when the share answers in time; a hung
+    /// share is reported in `shareError`, and the restore goes on from the cache on a lane of its own),
     /// then writes every differing file to a temporary name in its own folder, fsyncs it, and only
     /// when all of them verified renames them into place, keeping each replaced file in
     /// `backupDirectory`. A snapshot that fails verification is rejected and the previous good one
@@ -42,7 +43,7 @@ extension SharedFolderSync {
                 let cache = cacheCurrent
                 let backupRoot = config.backupDirectory
                 do {
-                    let outcome = try await io("restore") { [self] ticker in
+                    let outcome = try await localIO("restore") { [self] ticker in
                         try RestoreJob(cipher: cipher, backupRoot: backupRoot).run(from: cache, ticker: ticker)
                     }
                     guard let outcome else { return report }  // nothing cached, nothing published yet
@@ -59,7 +60,7 @@ extension SharedFolderSync {
                     // The cached copy is bad: set it aside and fall back to the previous good snapshot.
                     report.rejected.append(error)
                     logger.error("shared folder: cached snapshot rejected", metadata: ["error": "\(error)"])
-                    let name = try await io("restore (set aside)") { [self] ticker -> SnapshotName? in
+                    let name = try await localIO("restore (set aside)") { [self] ticker -> SnapshotName? in
                         let manifest = try? SnapshotManifest.load(cache, key: cipher.key, ticker: ticker)
                         try PosixIO.rename(cache, config.localCacheDirectory + "/rejected-" + PosixIO.randomToken())
                         return manifest.map { SnapshotName(epoch: $0.epoch, sequence: $0.sequence, node: $0.node) }
@@ -79,7 +80,7 @@ extension SharedFolderSync {
         let root = config.backupDirectory
         let keep = config.keepBackups
         do {
-            let removed = try await io("prune backups") { ticker in
+            let removed = try await localIO("prune backups") { ticker in
                 try BackupFolders.prune(root, keep: keep, sparing: sparing, ticker: ticker)
             }
             if !removed.isEmpty {

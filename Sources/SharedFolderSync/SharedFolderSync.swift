@@ -56,6 +56,9 @@ public final class SharedFolderSync: Sendable {
     public let config: SharedFolderConfig
     let logger: Logger
     let lane: IOLane
+    /// Work that touches only local disks (cache → protected paths, backups): a lane of its own, so a
+    /// thread stuck on a hung share does not stop a takeover from restoring what the cache holds.
+    let localLane: IOLane
     let cipher: SnapshotCipher
 
     struct HashMemo: Sendable {
@@ -77,6 +80,7 @@ public final class SharedFolderSync: Sendable {
         self.config = config
         self.logger = logger
         self.lane = IOLane(place: config.path)
+        self.localLane = IOLane(place: config.stateDirectory)
         self.cipher = SnapshotCipher(keyBytes: try config.encryptionKeyFile.map(SnapshotCipher.loadKey))
     }
 
@@ -102,6 +106,11 @@ public final class SharedFolderSync: Sendable {
     /// Runs a blocking job on the I/O lane with the configured stall deadline.
     func io<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (IOTicker) throws -> T) async throws -> T {
         try await lane.run(operation, stallTimeout: config.ioTimeout, body)
+    }
+
+    /// Runs a blocking job that reads and writes only local disks on the local lane, with the same deadline.
+    func localIO<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (IOTicker) throws -> T) async throws -> T {
+        try await localLane.run(operation, stallTimeout: config.ioTimeout, body)
     }
 
     /// Reports the newest snapshot in the share and the local cache's state.

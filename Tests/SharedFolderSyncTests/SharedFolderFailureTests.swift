@@ -48,6 +48,37 @@ import Glibc
         #expect(lab.read("conf/a.conf") == "precious" && lab.mode("conf/a.conf") == 0o640)
     }
 
+    @Test("a share hung by an earlier pull does not stop a takeover's restore: the local cache is restored")
+    func restoreFromCacheWhileTheShareIsHung() async throws {
+        let lab = try Lab()
+        defer { lab.remove() }
+        try lab.write("conf/a.conf", "v1")
+        let active = try lab.sync(node: "a")
+        let standby = try lab.sync(node: "b", ioTimeout: .milliseconds(600))
+        _ = try await active.publish(epoch: 1, node: "a", leaseStillHeld: held)
+        _ = try await standby.pull()  // the cache holds v1
+        try lab.write("conf/a.conf", "v2")
+        _ = try await active.publish(epoch: 1, node: "a", leaseStillHeld: held)
+        let newest = lab.share + "/" + lab.snapshotFolders().last! + "/data/0"
+        unlink(newest)
+        #expect(mkfifo(newest, 0o600) == 0)
+        defer {  // unblock the stuck reader whatever happens
+            let writer = open(newest, O_WRONLY | O_NONBLOCK)
+            if writer >= 0 { close(writer) }
+        }
+        _ = await expectError(.timedOut) { try await standby.pull() }
+        #expect(standby.stuckOperation != nil, "the pull should still be stuck on the FIFO")
+
+        // The host lost its copy; the standby takes over while the share is still hung.
+        try FileManager.default.removeItem(atPath: lab.local + "/conf/a.conf")
+        let started = ContinuousClock.now
+        let report = try await standby.restore()
+        #expect(ContinuousClock.now - started < .seconds(2), "the restore waited on the hung share")
+        #expect(report.shareError?.code == .stuck, "\(String(describing: report.shareError))")
+        #expect(report.restored?.sequence == 1, "restored \(String(describing: report.restored))")
+        #expect(lab.read("conf/a.conf") == "v1")
+    }
+
     @Test func hungReadTimesOutWithoutDelayingOtherTasks() async throws {
         let lab = try Lab()
         defer { lab.remove() }
