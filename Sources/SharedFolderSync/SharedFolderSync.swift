@@ -119,7 +119,7 @@ public final class SharedFolderSync: Sendable {
         let cacheFolder = config.localCacheDirectory + "/current"
         let cipher = self.cipher
         let pulledAt = config.localCacheDirectory + "/last-pull"
-        if let cached = try? await io("status (cache)", { ticker -> (SnapshotInfo, Double?) in
+        if let cached = try? await localIO("status (cache)", { ticker -> (SnapshotInfo, Double?) in
             let manifest = try SnapshotManifest.load(cacheFolder, key: cipher.key, ticker: ticker)
             let stamp = try PosixIO.lstatOrNil(pulledAt).map(PosixIO.mtime)
             return (SnapshotInfo(manifest), stamp)
