@@ -6,6 +6,7 @@ extension SharedFolderSync {
         var name: SnapshotName
         var info: SnapshotInfo
         var hashes: [String: HashMemo]
+        var published: PublishedManifest
     }
 
     /// Publishes a snapshot of `sharedFolder.paths` into the share, in the given epoch.
@@ -24,11 +25,12 @@ extension SharedFolderSync {
     ) async throws -> SnapshotInfo {
         try await exclusive("publish") {
             let started = ContinuousClock.now
-            let knownHashes = memory.withLock { $0.hashes }
+            let (knownHashes, lastPublished) = memory.withLock { ($0.hashes, $0.published) }
             let staged = try await io("publish") { [self] ticker in
-                try stage(epoch: epoch, node: node, knownHashes: knownHashes, ticker: ticker)
+                try stage(epoch: epoch, node: node, knownHashes: knownHashes, lastPublished: lastPublished, ticker: ticker)
             }
-            memory.withLock { $0.hashes = staged.hashes }
+            // Forgotten until this publish's rename succeeds: only a snapshot that is in the share may be trusted.
+            memory.withLock { $0.hashes = staged.hashes; $0.published = nil }
             guard await leaseStillHeld() else {
                 try? await io("publish (discard)") { ticker in try PosixIO.removeTree(staged.staging, ticker: ticker) }
                 throw SharedFolderError(
@@ -37,6 +39,7 @@ extension SharedFolderSync {
             try await io("publish (commit)") { [self] ticker in
                 try commit(staged.staging, as: staged.name, ticker: ticker)
             }
+            memory.withLock { $0.published = staged.published }
             do {
                 try await io("prune") { [self] ticker in try prune(node: node, ticker: ticker) }
             } catch {
@@ -62,16 +65,26 @@ extension SharedFolderSync {
         }
     }
 
-    private func stage(epoch: Int64, node: String, knownHashes: [String: HashMemo], ticker: IOTicker) throws -> Staged {
+    private func stage(
+        epoch: Int64, node: String, knownHashes: [String: HashMemo], lastPublished: PublishedManifest?, ticker: IOTicker
+    ) throws -> Staged {
         try checkShare()
         let names = try listSnapshots()
         try refuseIfDeposed(names, epoch: epoch)
         let sequence = (names.map(\.sequence).max() ?? 0) + 1
         let name = SnapshotName(epoch: epoch, sequence: sequence, node: node)
 
-        // The previous snapshot, to link unchanged files from; a damaged one is simply not used.
+        // The previous snapshot, to link unchanged files from; a damaged one is simply not used. When it
+        // is the one this process published last, with its manifest files untouched, the manifest kept
+        // in memory stands in for reading and decoding it again; anything else is read from the share.
         var previous: (folder: String, bySHA: [String: String])?
-        for candidate in SnapshotName.usable(names) {
+        let usable = SnapshotName.usable(names)
+        if let lastPublished, let newest = usable.first, newest == lastPublished.name,
+            try lastPublished.identity == ManifestIdentity(of: shareFolder(newest))
+        {
+            previous = (shareFolder(newest), lastPublished.bySHA)
+        }
+        for candidate in usable where previous == nil {
             let folder = shareFolder(candidate)
             if let manifest = try? SnapshotManifest.load(folder, key: cipher.key, ticker: ticker) {
                 previous = (folder, Dictionary(manifest.files.map { ($0.sha256, $0.stored) }) { first, _ in first })
@@ -82,6 +95,7 @@ extension SharedFolderSync {
         let (directories, files) = try LocalTree.scan(config.paths, logger: logger, ticker: ticker)
         let staging = config.path + "/" + SnapshotName.stagingPrefix + node + "-" + PosixIO.randomToken()
         var hashes: [String: HashMemo] = [:]
+        let buffer = ChunkBuffer()
         do {
             try PosixIO.makeDirectories(staging + "/" + SnapshotManifest.dataFolder)
             var entries: [SnapshotManifest.File] = []
@@ -104,14 +118,14 @@ extension SharedFolderSync {
                     {
                         sha = known.sha256
                     } else if previous != nil {
-                        sha = try SnapshotCipher.hashFile(file.path, ticker: ticker).sha256
+                        sha = try SnapshotCipher.hashFile(file.path, buffer: buffer, ticker: ticker).sha256
                     }
                     if let sha, let source = previous?.bySHA[sha],
                         link(previous!.folder + "/" + source, target) == 0
                     {
                         info.linked += 1
                     } else {
-                        let copied = try cipher.store(file.path, to: target, ticker: ticker)
+                        let copied = try cipher.store(file.path, to: target, buffer: buffer, ticker: ticker)
                         sha = copied.sha256
                         size = copied.size
                         info.copied += 1
@@ -142,11 +156,14 @@ extension SharedFolderSync {
             try PosixIO.writeNewFile(staging + "/" + SnapshotManifest.fileName, json, ticker: ticker)
             try PosixIO.writeNewFile(staging + "/" + SnapshotManifest.sealName, seal, ticker: ticker)
             try PosixIO.fsyncDirectory(staging)
+            let published = PublishedManifest(
+                name: name, identity: try ManifestIdentity(of: staging),
+                bySHA: Dictionary(entries.map { ($0.sha256, $0.stored) }) { first, _ in first })
             var result = SnapshotInfo(manifest)
             result.filesCopied = info.copied
             result.filesLinked = info.linked
             result.bytesCopied = info.bytes
-            return Staged(staging: staging, name: name, info: result, hashes: hashes)
+            return Staged(staging: staging, name: name, info: result, hashes: hashes, published: published)
         } catch {
             try? PosixIO.removeTree(staging, ticker: IOTicker())
             throw error
@@ -178,5 +195,40 @@ extension SharedFolderSync {
         for folder in try PosixIO.list(config.path) where folder.hasPrefix(SnapshotName.deletingPrefix) {
             try PosixIO.removeTree(config.path + "/" + folder, ticker: ticker)
         }
+    }
+}
+
+/// The manifest of the snapshot this process published last, kept so the next publish need not
+/// read and decode it from the share: the snapshot's name, what its manifest files looked like, and
+/// which stored file holds each content hash.
+struct PublishedManifest: Sendable {
+    var name: SnapshotName
+    var identity: ManifestIdentity
+    var bySHA: [String: String]
+}
+
+/// Device, inode, size, modification and change time of a snapshot folder's `manifest.json` and its
+/// seal: if any of them differs, the folder is not the one this process wrote (another node or a
+/// person replaced it) and its manifest is read from the share again.
+struct ManifestIdentity: Sendable, Equatable {
+    struct Stamp: Sendable, Equatable {
+        var device: UInt64, inode: UInt64, size: Int64
+        var mtime: Int, mtimeNanos: Int, ctime: Int, ctimeNanos: Int
+    }
+
+    var manifest: Stamp?
+    var seal: Stamp?
+
+    init(of folder: String) throws {
+        func stamp(_ path: String) throws -> Stamp? {
+            try PosixIO.lstatOrNil(path).map {
+                Stamp(
+                    device: UInt64($0.st_dev), inode: UInt64($0.st_ino), size: Int64($0.st_size),
+                    mtime: $0.st_mtim.tv_sec, mtimeNanos: $0.st_mtim.tv_nsec,
+                    ctime: $0.st_ctim.tv_sec, ctimeNanos: $0.st_ctim.tv_nsec)
+            }
+        }
+        manifest = try stamp(folder + "/" + SnapshotManifest.fileName)
+        seal = try stamp(folder + "/" + SnapshotManifest.sealName)
     }
 }

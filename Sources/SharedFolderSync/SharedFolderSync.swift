@@ -69,6 +69,8 @@ public final class SharedFolderSync: Sendable {
     struct Memory: Sendable {
         var busy = false
         var hashes: [String: HashMemo] = [:]
+        /// The snapshot this process published last (see `PublishedManifest`).
+        var published: PublishedManifest?
         var rejected: Set<SnapshotName> = []
     }
 

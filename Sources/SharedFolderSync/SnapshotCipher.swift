@@ -19,8 +19,10 @@ struct SnapshotCipher: Sendable {
     var key: SymmetricKey? { keyBytes.map { SymmetricKey(data: $0) } }
 
     /// Copies a local file into `destination` (a new file) in stored form and returns the SHA-256
-    /// and size of the plaintext that was actually copied.
-    func store(_ source: String, to destination: String, ticker: IOTicker) throws -> (sha256: String, size: Int64) {
+    /// and size of the plaintext that was actually copied. `buffer` is the job's read buffer.
+    func store(
+        _ source: String, to destination: String, buffer: ChunkBuffer = ChunkBuffer(), ticker: IOTicker
+    ) throws -> (sha256: String, size: Int64) {
         let input = try PosixIO.openRead(source)
         defer { close(input) }
         let output = try PosixIO.createExclusive(destination)
@@ -48,9 +50,9 @@ struct SnapshotCipher: Sendable {
                 }
             } else {
                 while true {
-                    let chunk = try PosixIO.read(input, source, max: PosixIO.chunkSize, ticker: ticker)
+                    let chunk = try PosixIO.read(input, source, into: buffer, ticker: ticker)
                     if chunk.isEmpty { break }
-                    hasher.update(data: chunk)
+                    hasher.update(bufferPointer: chunk)
                     size += Int64(chunk.count)
                     try PosixIO.writeAll(output, destination, chunk, ticker: ticker)
                 }
@@ -65,12 +67,13 @@ struct SnapshotCipher: Sendable {
     }
 
     /// Reads a stored file and hands its plaintext to `body` chunk by chunk.
-    func plaintext(of stored: String, ticker: IOTicker, _ body: ([UInt8]) throws -> Void) throws {
+    func plaintext(of stored: String, ticker: IOTicker, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         let fd = try PosixIO.openRead(stored)
         defer { close(fd) }
         guard let key else {
+            let buffer = ChunkBuffer()
             while true {
-                let chunk = try PosixIO.read(fd, stored, max: PosixIO.chunkSize, ticker: ticker)
+                let chunk = try PosixIO.read(fd, stored, into: buffer, ticker: ticker)
                 if chunk.isEmpty { return }
                 try body(chunk)
             }
@@ -91,9 +94,9 @@ struct SnapshotCipher: Sendable {
             guard record.count == length else { throw corrupt("cut off inside a record") }
             let box = try AES.GCM.SealedBox(combined: record)
             if let plain = try? AES.GCM.open(box, using: key, authenticating: Self.aad(index, final: false)) {
-                try body(Array(plain))
+                try plain.withUnsafeBytes(body)
             } else if let plain = try? AES.GCM.open(box, using: key, authenticating: Self.aad(index, final: true)) {
-                try body(Array(plain))
+                try plain.withUnsafeBytes(body)
                 guard try PosixIO.read(fd, stored, max: 1, ticker: ticker).isEmpty else {
                     throw corrupt("data after the final record")
                 }
@@ -110,7 +113,7 @@ struct SnapshotCipher: Sendable {
         var hasher = SHA256()
         var size: Int64 = 0
         try plaintext(of: stored, ticker: ticker) { chunk in
-            hasher.update(data: chunk)
+            hasher.update(bufferPointer: chunk)
             size += Int64(chunk.count)
         }
         try Self.check(entry, sha256: Self.hex(hasher.finalize()), size: size, where: stored)
@@ -123,7 +126,7 @@ struct SnapshotCipher: Sendable {
         var size: Int64 = 0
         do {
             try plaintext(of: stored, ticker: ticker) { chunk in
-                hasher.update(data: chunk)
+                hasher.update(bufferPointer: chunk)
                 size += Int64(chunk.count)
                 try PosixIO.writeAll(output, destination, chunk, ticker: ticker)
             }
@@ -141,9 +144,10 @@ struct SnapshotCipher: Sendable {
         let input = try PosixIO.openRead(source)
         defer { close(input) }
         let output = try PosixIO.createExclusive(destination)
+        let buffer = ChunkBuffer()
         do {
             while true {
-                let chunk = try PosixIO.read(input, source, max: PosixIO.chunkSize, ticker: ticker)
+                let chunk = try PosixIO.read(input, source, into: buffer, ticker: ticker)
                 if chunk.isEmpty { break }
                 try PosixIO.writeAll(output, destination, chunk, ticker: ticker)
             }
@@ -155,16 +159,18 @@ struct SnapshotCipher: Sendable {
         try PosixIO.closeChecked(output, destination)
     }
 
-    /// SHA-256 of a local file's contents.
-    static func hashFile(_ path: String, ticker: IOTicker) throws -> (sha256: String, size: Int64) {
+    /// SHA-256 of a local file's contents. `buffer` is the job's read buffer.
+    static func hashFile(
+        _ path: String, buffer: ChunkBuffer = ChunkBuffer(), ticker: IOTicker
+    ) throws -> (sha256: String, size: Int64) {
         let fd = try PosixIO.openRead(path)
         defer { close(fd) }
         var hasher = SHA256()
         var size: Int64 = 0
         while true {
-            let chunk = try PosixIO.read(fd, path, max: PosixIO.chunkSize, ticker: ticker)
+            let chunk = try PosixIO.read(fd, path, into: buffer, ticker: ticker)
             if chunk.isEmpty { break }
-            hasher.update(data: chunk)
+            hasher.update(bufferPointer: chunk)
             size += Int64(chunk.count)
         }
         return (hex(hasher.finalize()), size)

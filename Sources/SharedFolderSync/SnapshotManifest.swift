@@ -63,9 +63,7 @@ public struct SnapshotManifest: Codable, Sendable, Equatable {
     public var totalBytes: Int64 { files.reduce(0) { $0 + $1.size } }
 
     func encoded(key: SymmetricKey?) throws -> (json: [UInt8], seal: [UInt8]) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        let json = Array(try encoder.encode(self))
+        let json = try jsonBytes()
         return (json, Array((Self.seal(json, key: key) + "\n").utf8))
     }
 
