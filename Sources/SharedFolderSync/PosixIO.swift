@@ -140,6 +140,13 @@ enum PosixIO {
         if close(fd) != 0 { throw SharedFolderError.system("close", path, errno) }
     }
 
+    /// Opens a folder, to name entries relative to it (`linkat`, `unlinkat`).
+    static func openDirectory(_ path: String) throws -> Int32 {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd < 0 { throw SharedFolderError.system("open", path, errno) }
+        return fd
+    }
+
     static func fsyncDirectory(_ path: String) throws {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fd < 0 { throw SharedFolderError.system("open", path, errno) }
@@ -177,15 +184,50 @@ enum PosixIO {
     }
 
     /// Removes a tree this module created (snapshots, staging, cache). Never used on protected files.
+    ///
+    /// Each folder is listed first and its entries removed afterwards (deleting while reading a folder
+    /// can skip entries on NFS), by name relative to the open folder, and without an `lstat` for entries
+    /// whose type the listing gives: pruning a snapshot of 10,000 files is 10,000 `unlinkat` calls.
     static func removeTree(_ path: String, ticker: IOTicker) throws {
         guard let info = try lstatOrNil(path) else { return }
         if isDirectory(info) {
-            for name in try list(path) { try removeTree(path + "/" + name, ticker: ticker) }
+            try removeContents(path, ticker: ticker)
             if rmdir(path) != 0 && errno != ENOENT { throw SharedFolderError.system("rmdir", path, errno) }
         } else if unlink(path) != 0 && errno != ENOENT {
             throw SharedFolderError.system("unlink", path, errno)
         }
         try ticker.tick()
+    }
+
+    private static func removeContents(_ path: String, ticker: IOTicker) throws {
+        guard let dir = opendir(path) else {
+            if errno == ENOENT { return }
+            throw SharedFolderError.system("opendir", path, errno)
+        }
+        defer { closedir(dir) }
+        var entries: [(name: String, type: UInt8)] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { entries.append((name, entry.pointee.d_type)) }
+        }
+        let folder = dirfd(dir)
+        for entry in entries {
+            var isFolder = entry.type == UInt8(DT_DIR)
+            if entry.type == UInt8(DT_UNKNOWN) {  // some file systems do not say; ask
+                guard let info = try lstatOrNil(path + "/" + entry.name) else { continue }
+                isFolder = isDirectory(info)
+            }
+            if isFolder {
+                try removeTree(path + "/" + entry.name, ticker: ticker)
+            } else {
+                if unlinkat(folder, entry.name, 0) != 0 && errno != ENOENT {
+                    throw SharedFolderError.system("unlink", path + "/" + entry.name, errno)
+                }
+                try ticker.tick()
+            }
+        }
     }
 
     /// A random hex string for unique temporary names.

@@ -96,13 +96,25 @@ extension SharedFolderSync {
         let staging = config.path + "/" + SnapshotName.stagingPrefix + node + "-" + PosixIO.randomToken()
         var hashes: [String: HashMemo] = [:]
         let buffer = ChunkBuffer()
+        var folders: (previous: Int32, staging: Int32) = (-1, -1)
+        defer {
+            if folders.previous >= 0 { close(folders.previous) }
+            if folders.staging >= 0 { close(folders.staging) }
+        }
         do {
             try PosixIO.makeDirectories(staging + "/" + SnapshotManifest.dataFolder)
+            // Links are made by name relative to the two open data folders, not by two absolute paths
+            // walked again for each of thousands of files.
+            folders.staging = try PosixIO.openDirectory(staging + "/" + SnapshotManifest.dataFolder)
+            if let previous {
+                folders.previous = open(previous.folder + "/" + SnapshotManifest.dataFolder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            }
             var entries: [SnapshotManifest.File] = []
             var info = (copied: 0, linked: 0, bytes: Int64(0))
             let now = Date().timeIntervalSince1970
             for (index, file) in files.enumerated() {
-                let stored = SnapshotManifest.dataFolder + "/\(index)"
+                let storedName = "\(index)"
+                let stored = SnapshotManifest.dataFolder + "/" + storedName
                 let target = staging + "/" + stored
                 let stat = file.info
                 var memo = HashMemo(
@@ -120,8 +132,10 @@ extension SharedFolderSync {
                     } else if previous != nil {
                         sha = try SnapshotCipher.hashFile(file.path, buffer: buffer, ticker: ticker).sha256
                     }
-                    if let sha, let source = previous?.bySHA[sha],
-                        link(previous!.folder + "/" + source, target) == 0
+                    if let sha, folders.previous >= 0, let source = previous?.bySHA[sha],
+                        source.hasPrefix(SnapshotManifest.dataFolder + "/"),
+                        linkat(folders.previous, String(source.dropFirst(SnapshotManifest.dataFolder.count + 1)),
+                               folders.staging, storedName, 0) == 0
                     {
                         info.linked += 1
                     } else {
