@@ -30,7 +30,11 @@ public struct EventOutbox: Sendable {
         self.cluster = cluster
     }
 
-    /// Claims up to `limit` unsent events for `lease`, oldest first.
+    /// Claims up to `limit` unsent events for `lease`, oldest first: events nobody holds, whose claim
+    /// expired, or that `node` itself holds. A node claims one round at a time, so a claim of its own
+    /// seen at the start of a round is a ghost: an UPDATE whose answer never came back (the node was
+    /// cut off from the database, gave up on the call, and the statement committed after the network
+    /// healed). Taking it back sends the event now instead of after the claim lease (minutes).
     public func claim(node: String, limit: Int, lease: Duration) async throws(PGError) -> [Row] {
         let rows = try await slot.with(timeout: timeout) { conn, left throws(PGError) in
             try await conn.query(
@@ -38,7 +42,7 @@ public struct EventOutbox: Sendable {
                 UPDATE hotstandby_event SET claimed_by = $2, claimed_until = now() + $4::interval
                  WHERE id IN (SELECT id FROM hotstandby_event
                                WHERE cluster = $1 AND notified_at IS NULL
-                                 AND (claimed_until IS NULL OR claimed_until < now())
+                                 AND (claimed_until IS NULL OR claimed_until < now() OR claimed_by = $2)
                                ORDER BY id LIMIT $3::integer FOR UPDATE SKIP LOCKED)
                 RETURNING id, cluster, extract(epoch FROM at) AS at, epoch, node, kind, detail::text AS detail
                 """,

@@ -18,7 +18,7 @@ actor InMemoryOutbox: AlertOutbox {
     func claim(node: String, limit: Int, lease: Duration) async throws -> [AlertEvent] {
         let now = ContinuousClock.now
         let free = events.filter { event in
-            sentCount[event.id] == nil && (claims[event.id].map { $0.until < now } ?? true)
+            sentCount[event.id] == nil && (claims[event.id].map { $0.until < now || $0.node == node } ?? true)
         }
         let taken = Array(free.prefix(limit))
         for event in taken { claims[event.id] = (node, now + lease) }
