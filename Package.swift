@@ -121,7 +121,7 @@ let package = Package(
         ),
         .testTarget(
             name: "VIPManagerTests",
-            dependencies: ["VIPManager", "Shell"],
+            dependencies: ["VIPManager", "Shell", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,6 +1,6 @@
 import Shell
 
-/// Runs `ip` and `arping` for the module: the optional command prefix (`ip netns exec NS`), a deadline
+/// Runs `ip`, `arping` and `ndisc6` for the module: the optional command prefix (`ip netns exec NS`), a deadline
 /// on every call, and `ShellError` turned into `VIPError`.
 struct CommandRunner: Sendable {
     var prefix: [String]
@@ -30,7 +30,7 @@ struct CommandRunner: Sendable {
             throw VIPError(
                 code: .commandFailed,
                 message: "\(command) could not be started: \(error.message); check the path "
-                    + "(vip.ip-path / vip.arping-path) and that the package is installed",
+                    + "(vip.ip-path / vip.arping-path / vip.ndisc6-path) and that the package is installed",
                 output: error.output
             )
         }

@@ -37,6 +37,8 @@ public struct VIPConfig: Sendable, Hashable {
     public var ipPath: String
     /// `vip.arping-path`: the `arping` program (iputils-arping). Defaults to `/usr/bin/arping`.
     public var arpingPath: String
+    /// `vip.ndisc6-path`: the `ndisc6` program (ndisc6), the probe of an IPv6 address. Defaults to `/usr/bin/ndisc6`.
+    public var ndisc6Path: String
     /// Words put before every command, e.g. `["ip", "netns", "exec", "hs-a"]` in the lab. Defaults to none.
     public var commandPrefix: [String]
     /// The deadline of every `ip` call. Defaults to 2 s.
@@ -56,6 +58,7 @@ public struct VIPConfig: Sendable, Hashable {
         probeWindow: Duration = .milliseconds(300),
         ipPath: String = "/usr/sbin/ip",
         arpingPath: String = "/usr/bin/arping",
+        ndisc6Path: String = "/usr/bin/ndisc6",
         commandPrefix: [String] = [],
         commandTimeout: Duration = .seconds(2)
     ) throws(VIPError) {
@@ -68,6 +71,7 @@ public struct VIPConfig: Sendable, Hashable {
         self.probeWindow = probeWindow
         self.ipPath = ipPath
         self.arpingPath = arpingPath
+        self.ndisc6Path = ndisc6Path
         self.commandPrefix = commandPrefix
         self.commandTimeout = commandTimeout
         self.label = label
@@ -127,14 +131,7 @@ public struct VIPConfig: Sendable, Hashable {
         guard commandTimeout >= .milliseconds(100), commandTimeout <= .seconds(60) else {
             throw invalid("vip.command-timeout", "vip.command-timeout must be between 100ms and 60s (default 2s)")
         }
-        guard !(probe == .strict && address.family == .ipv6) else {
-            throw invalid(
-                "vip.probe",
-                "vip.probe 'strict' needs an IPv4 vip.address (the probe is arping's duplicate address "
-                    + "detection); use 'on' or 'off' for \(address)"
-            )
-        }
-        for (key, path) in [("vip.ip-path", ipPath), ("vip.arping-path", arpingPath)] {
+        for (key, path) in [("vip.ip-path", ipPath), ("vip.arping-path", arpingPath), ("vip.ndisc6-path", ndisc6Path)] {
             guard path.hasPrefix("/"), !path.contains(where: { $0.isWhitespace || $0.isNewline }) else {
                 throw invalid(key, "\(key) '\(path.printable)' must be an absolute path without spaces")
             }

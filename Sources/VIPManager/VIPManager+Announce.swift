@@ -130,7 +130,7 @@ extension VIPManager {
     {
         var probeResult: ProbeResult?
         let alreadyHeld = try await holds()
-        if !alreadyHeld, config.probe != .off, config.address.family == .ipv4 {
+        if !alreadyHeld, config.probe != .off {
             let result = try await probe()
             probeResult = result
             if result.answered, config.probe == .strict {

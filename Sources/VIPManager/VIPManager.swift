@@ -2,7 +2,7 @@ import Foundation
 import Logging
 import Shell
 
-/// Binds, releases, announces and probes one virtual IP address with `ip` and `arping`, by argv
+/// Binds, releases, announces and probes one virtual IP address with `ip`, `arping` and `ndisc6`, by argv
 /// (never a shell), each call with a deadline.
 ///
 /// Every method is safe to call again: `bind()` on a held address and `release()` on an absent one
@@ -103,9 +103,9 @@ public struct VIPManager: Sendable {
     /// Asks the network whether another host answers for the address: `arping -D -c 1 -w 1 -I IF ADDR`,
     /// stopped after `vip.probe-window` (a host on the same LAN answers within milliseconds).
     ///
-    /// Returns "not answered" for IPv6 (no probe there yet; see docs/vip.md).
+    /// IPv6 sends one neighbour solicitation with `ndisc6` instead (`probeNeighbour()`).
     public func probe() async throws(VIPError) -> ProbeResult {
-        guard config.address.family == .ipv4 else { return ProbeResult(answered: false, answeredBy: nil) }
+        guard config.address.family == .ipv4 else { return try await probeNeighbour() }
         let argv = [config.arpingPath, "-D", "-c", "1", "-w", "1", "-I", config.interface.name, config.address.address]
         let result: CommandResult
         do {

@@ -31,6 +31,7 @@ struct PartsConfig: Sendable {
         let probeWindow = reader.duration("vip.probeWindow", default: .milliseconds(300)) ?? .milliseconds(300)
         let ipPath = reader.string("vip.ipPath") ?? "/usr/sbin/ip"
         let arpingPath = reader.string("vip.arpingPath") ?? "/usr/bin/arping"
+        let ndisc6Path = reader.string("vip.ndisc6Path") ?? "/usr/bin/ndisc6"
         var probe = VIPConfig.ProbeMode.on
         if let text = reader.string("vip.probe") {
             do {
@@ -52,6 +53,7 @@ struct PartsConfig: Sendable {
                 probeWindow: probeWindow,
                 ipPath: ipPath,
                 arpingPath: arpingPath,
+                ndisc6Path: ndisc6Path,
                 commandTimeout: commandTimeout
             )
         } catch {

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Shell
 import Testing
 
@@ -121,6 +122,43 @@ struct NetnsLabTests {
             let report = try await onB.takeOver(epoch: 3)
             #expect(report.probe?.answered == true)
             #expect(Set(try await lab.holders(NetnsLab.vip)) == [lab.ns("a"), lab.ns("b")])
+        }
+    }
+
+    @Test func ipv6ProbeSeesAnotherHolderAndStrictRefusesToBind() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/ndisc6"), "apt-get install ndisc6")
+        try await NetnsLab.with { lab in
+            let address = "fd77::100/64"
+            let logs = CapturingLogHandler()
+            let logger = Logger(label: "test", factory: { _ in logs })
+            let strictB = VIPManager(config: try lab.config("b", address: address, probe: .strict), logger: logger)
+            let onB = VIPManager(config: try lab.config("b", address: address, probe: .on), logger: logger)
+            let probeA = VIPManager(config: try lab.config("a", address: address, probe: .strict))
+            // Nobody holds it: free.
+            #expect(try await strictB.probe() == VIPManager.ProbeResult(answered: false, answeredBy: nil))
+
+            // a holds it, bound by hand.
+            let added = try await lab.exec("a", ["/usr/sbin/ip", "-6", "addr", "add", address, "dev", "eth0", "nodad"])
+            try #require(added.succeeded, "\(added.output)")
+            let macA = try await lab.mac("a").lowercased()
+            let probe = try await strictB.probe()
+            #expect(probe == VIPManager.ProbeResult(answered: true, answeredBy: macA))
+            // The holder's own probe is not answered by its own kernel.
+            #expect(try await probeA.probe().answered == false)
+            // strict: b does not bind, the error names the other MAC.
+            let error = await #expect(throws: VIPError.self) { try await strictB.takeOver(epoch: 2) }
+            #expect(error?.code == .addressInUse)
+            #expect(error?.key == "vip.probe")
+            #expect(error?.description.contains(macA) == true, "\(String(describing: error))")
+            #expect(try await lab.holders(address) == [lab.ns("a")])
+            // on: b binds anyway and warns, naming a's MAC.
+            let report = try await onB.takeOver(epoch: 3)
+            #expect(report.probe == VIPManager.ProbeResult(answered: true, answeredBy: macA))
+            #expect(report.bind == .changed)
+            #expect(Set(try await lab.holders(address)) == [lab.ns("a"), lab.ns("b")])
+            #expect(logs.all.contains { $0.level == .warning && $0.text.contains("another host answers") && $0.text.contains(macA) })
+            // Once bound here the takeover does not probe again.
+            #expect(try await onB.takeOver(epoch: 4).probe == nil)
         }
     }
 

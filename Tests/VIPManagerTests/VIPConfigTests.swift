@@ -23,6 +23,7 @@ struct VIPConfigTests {
         #expect(config.probe == .on)
         #expect(config.ipPath == "/usr/sbin/ip")
         #expect(config.arpingPath == "/usr/bin/arping")
+        #expect(config.ndisc6Path == "/usr/bin/ndisc6")
         #expect(config.commandTimeout == .seconds(2))
     }
 
@@ -73,7 +74,7 @@ struct VIPConfigTests {
                 "vip.garp.refresh",
                 { try VIPConfig(address: "10.0.0.1/24", interface: "eth0", garpRefresh: .milliseconds(10)) }
             ),
-            ("vip.probe", { try VIPConfig(address: "fd77::1/64", interface: "eth0", probe: .strict) }),
+            ("vip.ndisc6-path", { try VIPConfig(address: "fd77::1/64", interface: "eth0", ndisc6Path: "ndisc6") }),
             ("vip.ip-path", { try VIPConfig(address: "10.0.0.1/24", interface: "eth0", ipPath: "ip") }),
         ]
         for (key, make) in cases {
