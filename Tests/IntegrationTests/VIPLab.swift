@@ -12,7 +12,7 @@ import Testing
 final class VIPLab: Sendable {
     static let vip = "10.77.0.100"
     static let ip = "/usr/sbin/ip"
-    static let macs = ["a": "02:77:00:00:00:01", "b": "02:77:00:00:00:02"]
+    static let macs = ["a": "02:77:00:00:00:01", "b": "02:77:00:00:00:02", "c": "02:77:00:00:00:20"]
 
     /// The virtual IP this lab's daemons hold (`vip` above, or `fd77::100` for an IPv6 lab) and its prefix.
     let vip: String
@@ -22,6 +22,8 @@ final class VIPLab: Sendable {
     let interval: Duration
     let timeout: Duration
     let refresh: Duration
+    /// `vip.probe` in the daemons' configuration.
+    let probe: String
     private let mutable = Mutex<(conninfo: String, daemons: [String: LabDaemon], tornDown: Bool)>(("", [:], false))
 
     /// Root, `ip netns` and the lab script: what the lab tests need beyond `scripts/test`'s environment.
@@ -38,7 +40,7 @@ final class VIPLab: Sendable {
 
     init(
         name: String, interval: Duration = .milliseconds(200), timeout: Duration = .seconds(2), refresh: Duration = .seconds(1),
-        ipv6: Bool = false
+        ipv6: Bool = false, probe: String = "on"
     ) {
         vip = ipv6 ? "fd77::100" : Self.vip
         vipPrefix = ipv6 ? 64 : 24
@@ -47,6 +49,7 @@ final class VIPLab: Sendable {
         self.interval = interval
         self.timeout = timeout
         self.refresh = refresh
+        self.probe = probe
     }
 
     var conninfo: String { mutable.withLock { $0.conninfo } }
@@ -121,7 +124,7 @@ final class VIPLab: Sendable {
               address: \(vip)/\(vipPrefix)
               interface: eth0
               garp: {count: 5, interval: 200ms, refresh: \(refresh.ms)ms}
-              probe: on
+              probe: \(probe)
 
             """
         try yaml.write(toFile: configPath(node), atomically: true, encoding: .utf8)
@@ -208,9 +211,10 @@ func now() -> Double { Date().timeIntervalSince1970 }
 
 /// Builds a lab, runs `body`, and always tears the lab down.
 func withVIPLab(
-    _ name: String, refresh: Duration = .seconds(1), ipv6: Bool = false, _ body: (VIPLab) async throws -> Void
+    _ name: String, refresh: Duration = .seconds(1), ipv6: Bool = false, probe: String = "on",
+    _ body: (VIPLab) async throws -> Void
 ) async throws {
-    let lab = VIPLab(name: name, refresh: refresh, ipv6: ipv6)
+    let lab = VIPLab(name: name, refresh: refresh, ipv6: ipv6, probe: probe)
     defer { lab.tearDown() }
     try lab.setUp()
     try await body(lab)

@@ -120,6 +120,45 @@ struct VIPLabTests {
         }
     }
 
+    @Test("IPv6 probe (ndisc6): another host (the client) holds fd77::100; with vip.probe strict a does not bind it and names the client's MAC; with on it binds anyway and says so; b's probe after a's release finds it free")
+    func ipv6ProbeFindsAnotherHolder() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/ndisc6"), "apt-get install ndisc6")
+        let macC = VIPLab.macs["c"]!
+        for mode in ["on", "strict"] {
+            try await withVIPLab("ip6prb", ipv6: true, probe: mode) { lab in
+                let added = try await lab.exec(in: "c", [VIPLab.ip, "-6", "addr", "add", "\(lab.vip)/64", "dev", "eth0", "nodad"])
+                try #require(added.status == 0, "\(added.output)")
+                try lab.start("a")
+                if mode == "strict" {
+                    let refused = await lab.waitUntil(.seconds(10)) { lab.daemon("a").log.contains("vip.probe is strict") }
+                    #expect(refused != nil, "a never refused to bind:\n\(lab.logs())")
+                    #expect(lab.daemon("a").log.contains("another host (\(macC)) answers for \(lab.vip)/64"), "\(lab.logs())")
+                    try await Task.sleep(for: .seconds(1))
+                    #expect(lab.holdersSync().isEmpty, "a bound \(lab.vip) although \(macC) answers for it:\n\(lab.logs())")
+                    if refused != nil, lab.holdersSync().isEmpty { print("IPv6 probe, strict: a refused to bind \(lab.vip), held by \(macC)") }
+                } else {
+                    let bound = await lab.waitUntil(.seconds(10)) { lab.holdersSync() == ["a"] }
+                    #expect(bound != nil, "a never bound \(lab.vip):\n\(lab.logs())")
+                    #expect(lab.daemon("a").log.contains("another host answers for the virtual IP"), "\(lab.logs())")
+                    #expect(lab.daemon("a").log.contains(macC), "\(lab.logs())")
+                    // The client gives the address up; a releases it; b takes over and its probe finds it free.
+                    try await lab.exec(in: "c", [VIPLab.ip, "-6", "addr", "del", "\(lab.vip)/64", "dev", "eth0"])
+                    try lab.start("b")
+                    try await Task.sleep(for: .seconds(1))
+                    lab.daemon("a").signal(SIGKILL)
+                    let release = try await lab.hotstandby(in: "a", ["release", "--config", lab.configPath("a")])
+                    #expect(release.status == 0, "release: \(release.output)")
+                    let moved = await lab.waitUntil(lab.timeout + .seconds(3)) { lab.holdersSync() == ["b"] }
+                    #expect(moved != nil, "b never bound \(lab.vip):\n\(lab.logs())")
+                    #expect(!lab.daemon("b").log.contains("another host answers"), "\(lab.logs())")
+                    let probedFree = lab.daemon("b").log.contains("probe-answered=false")
+                    #expect(probedFree, "b's takeover did not probe, or its probe was answered:\n\(lab.logs())")
+                    if probedFree, lab.daemon("a").log.contains(macC) { print("IPv6 probe, on: a bound \(lab.vip) although \(macC) answered; b's probe after the release found it free") }
+                }
+            }
+        }
+    }
+
     @Test("SIGSTOP of the active past timeout: b takes over; after SIGCONT a drops the VIP at its first tick; the double-holder window is bounded by the stop")
     func stoppedProcess() async throws {
         try await withVIPLab("sigstop") { lab in
