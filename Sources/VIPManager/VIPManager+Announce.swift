@@ -124,14 +124,37 @@ extension VIPManager {
     /// The rest of the burst and the refresh are `keepAnnounced()`'s job, run while active.
     ///
     /// - Parameter epoch: the epoch this node is active in, for the log line.
-    /// - Throws: `.addressInUse` when `vip.probe` is `strict` and another host answers; errors of `ip`.
+    /// A probe that cannot run (`arping` or `ndisc6` missing, no `CAP_NET_RAW`, no such interface) does
+    /// not stop an `on` takeover: it is logged as a warning and the address bound, as `on` binds whatever
+    /// the probe says. With `strict` it refuses, since it cannot show the address is free.
+    ///
+    /// - Throws: `.addressInUse` when `vip.probe` is `strict` and another host answers; the probe's error
+    ///   when `strict` and the probe cannot run; errors of `ip`.
     public func takeOver(epoch: Int64, sendGrace: Duration = .milliseconds(250)) async throws(VIPError)
         -> TakeoverReport
     {
         var probeResult: ProbeResult?
         let alreadyHeld = try await holds()
         if !alreadyHeld, config.probe != .off {
-            let result = try await probe()
+            let result: ProbeResult
+            do {
+                result = try await probe()
+            } catch {
+                guard config.probe == .on else {
+                    throw VIPError(
+                        code: error.code,
+                        key: "vip.probe",
+                        message: "vip.probe is strict and the probe could not run, so this node does not bind "
+                            + "\(config.address): \(error.message)",
+                        output: error.output
+                    )
+                }
+                logger.warning(
+                    "the probe could not run; binding the virtual IP anyway (vip.probe: on)",
+                    metadata: ["error": "\(error)"]
+                )
+                result = ProbeResult(answered: false, answeredBy: nil)
+            }
             probeResult = result
             if result.answered, config.probe == .strict {
                 throw VIPError(

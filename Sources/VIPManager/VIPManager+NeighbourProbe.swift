@@ -48,8 +48,9 @@ extension VIPManager {
     ///
     /// This host's own kernel never answers it (a solicitation is not looped back to its sender, and
     /// `ndisc6` cannot look up the local host), and `takeOver` skips the probe when the address is
-    /// already bound here, as for IPv4. A missing or hung `ndisc6` counts as "nobody answered" and is
-    /// logged; a failing one (no such interface, no `CAP_NET_RAW`) throws, as a failing `arping` does.
+    /// already bound here, as for IPv4. A hung `ndisc6` counts as "nobody answered" and is logged, as a
+    /// hung `arping` does; a missing or failing one (no such interface, no `CAP_NET_RAW`) throws, as a
+    /// failing `arping` does (`takeOver` then binds anyway with `vip.probe: on`, refuses with `strict`).
     func probeNeighbour() async throws(VIPError) -> ProbeResult {
         let argv = neighbourProbeArguments
         let result: CommandResult
@@ -57,7 +58,7 @@ extension VIPManager {
             result = try await runner.run(
                 argv, timeout: config.probeWindow + Self.neighbourProbeGrace, killGrace: .milliseconds(50)
             )
-        } catch {
+        } catch where error.code == .timedOut {
             logger.warning(
                 "the IPv6 probe did not run to the end; counted as nobody answering",
                 metadata: ["error": "\(error)"]
