@@ -612,6 +612,9 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
         case .stopped, .demoting:
             return []
         case .starting:
+            // Due at start-up (nextCallAt is the start) and after every way in here (readSoon); after a
+            // failed read one interval later, not at once: a refused connection fails in microseconds.
+            guard due else { return [] }
             return [issue(.observe(role: .standby, note: "starting"), now: now)]
         case .standby(let watch):
             guard due else { return [] }

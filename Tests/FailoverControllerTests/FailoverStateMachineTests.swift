@@ -61,6 +61,16 @@ func recorded(_ actions: [Machine.Action], _ kind: ClusterEvent.Kind) -> Bool {
     actions.contains { if case .record(let event) = $0 { return event.kind == kind } else { return false } }
 }
 
+/// How many lease reads `actions` start.
+func reads(_ actions: [Machine.Action]) -> Int {
+    actions.filter { if case .call(_, .observe) = $0 { return true } else { return false } }.count
+}
+
+/// Fails the call in flight at once (the database refuses connections), or ticks when none is.
+func failOrTick(_ driver: inout Driver, at ms: Int) -> [Machine.Action] {
+    driver.callInFlight != nil ? driver.answer(.failed("connection refused"), at: ms) : driver.feed(.tick, at: ms)
+}
+
 /// Runs a standby through reads every second of an unchanged counter up to `until` ms.
 func watchUnchanged(_ driver: inout Driver, from start: Int, until end: Int, epoch: Int64 = 1, counter: Int64 = 5) -> Bool {
     var gated = false
@@ -185,6 +195,20 @@ struct StandbyTakeoverTests {
         // Two seconds of instant failures with a 1 s interval: at most two more attempts.
         #expect(gates <= 2, "\(gates) takeover attempts in 2 s")
         #expect(gates >= 1, "it must keep trying while the lease looks stale")
+    }
+
+    @Test("a node that starts while the database refuses connections reads once per interval, not in a loop")
+    func startingReadBackoff() {
+        var driver = Driver()  // interval 1 s
+        driver.feed(.tick, at: 0)
+        var readCount = 1
+        var now = 1
+        while now < 2_000 {
+            readCount += reads(failOrTick(&driver, at: now))
+            now += 1
+        }
+        // Two seconds of instant failures with a 1 s interval: the first read and one a second after it.
+        #expect(readCount == 2, "\(readCount) reads in 2 s")
     }
 
     @Test("losing the race for a released lease: read again, then stand by; no loop of compare-and-sets")
@@ -323,6 +347,28 @@ struct ActiveTests {
         #expect(demotes(actions))
         #expect(recorded(actions, .fenced))
         #expect(!driver.machine.isActive)
+    }
+
+    @Test("fenced while the database refuses connections: a read at once after the demotion, then one per interval")
+    func fencedReadBackoff() {
+        var driver = Self.activeDriver()
+        var now = 10_100
+        var demoted = false
+        while !demoted {
+            demoted = demotes(failOrTick(&driver, at: now))
+            now += 1
+        }
+        let after = driver.feed(.demotionFinished(steps: .array([])), at: now)
+        #expect(reads(after) == 1)
+        var readCount = 1
+        let end = now + 2_000
+        now += 1
+        while now < end {
+            readCount += reads(failOrTick(&driver, at: now))
+            now += 1
+        }
+        // The read at the demotion and one a second after it.
+        #expect(readCount == 2, "\(readCount) reads in 2 s after the demotion")
     }
 
     @Test("waking from a pause past the deadline demotes before acting on the stale result")
