@@ -300,14 +300,20 @@ struct Redactor: Sendable {
         return unparsable ? Self.maskQuoted(cleaned) : cleaned
     }
 
-    /// `missing "=" after "ret99" in ...` → `missing "=" after "…" in ...`: every double-quoted fragment
-    /// but `"="` (libpq's parse errors quote pieces of the connection string).
+    /// `missing "=" after "ret99" in ...` → `missing "=" after "…" in ...`: libpq's parse errors quote one
+    /// piece of the connection string, and the piece may itself hold quotes and `=` (`password=''"ab`
+    /// gives `missing "=" after ""ab" in ...`), so after libpq's own words everything from the first
+    /// quote to the last one is masked; a lone quote masks the rest of the message.
     static func maskQuoted(_ message: String) -> String {
-        let parts = message.split(separator: "\"", omittingEmptySubsequences: false)
-        guard parts.count >= 3 else { return message }
-        return parts.enumerated().map { index, part in
-            index % 2 == 1 && index < parts.count - 1 && part != "=" ? "…" : String(part)
-        }.joined(separator: "\"")
+        var head = ""
+        var rest = Substring(message)
+        if let words = message.range(of: "missing \"=\" after ") {
+            head = String(message[..<words.upperBound])
+            rest = message[words.upperBound...]
+        }
+        guard let first = rest.firstIndex(of: "\""), let last = rest.lastIndex(of: "\"") else { return message }
+        let tail = last > first ? rest[rest.index(after: last)...] : ""
+        return head + rest[..<first] + "\"…\"" + tail
     }
 }
 

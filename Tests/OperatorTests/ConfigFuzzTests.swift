@@ -289,24 +289,41 @@ extension ConfigFuzzTests {
         let port = try freePort()  // nothing listens: a parsable string fails with "connection refused"
         var unparsable = 0
         await propertyCheck(count: 40, input: Self.hostilePassword) { password in
-            let conninfo = "host=127.0.0.1 port=\(port) user=hs connect_timeout=1 password=\(password)"
-            let text = Self.document([("cluster", #""c""#), ("node", #""a""#), ("database.conninfo", Self.json(conninfo))])
-            let path = directory + "/password.yaml"
-            guard (try? text.write(toFile: path, atomically: true, encoding: .utf8)) != nil,
-                let result = try? await run(OpsEnvironment.binary!, ["check-config", "--database", "--config", path])
-            else {
-                Issue.record("could not run check-config")
-                return
-            }
-            #expect(result.status == 1, "\(result.output)")
-            if result.output.contains("libpq cannot parse it") { unparsable += 1 }
-            let words = password.split { !$0.isLetter }.filter { $0.count >= 5 }
-            for word in words {
-                #expect(!result.output.contains(word), "password \(Self.json(password)): '\(String(word))' printed in: \(result.output)")
-            }
+            if await Self.checkPasswordNotPrinted(password, port: port, directory: directory) { unparsable += 1 }
         }
         print("passwords: \(unparsable) of 40 connection strings unparsable, the rest refused by the server; none printed")
         #expect(unparsable > 0, "no generated password made the connection string unparsable: the property tested less than it claims")
+    }
+
+    @Test(
+        "passwords the property found printed, kept as examples: quotes and = inside libpq's quoted fragment",
+        .enabled(if: OpsEnvironment.hasBinary, OpsEnvironment.binaryReason),
+        arguments: [#"''"pscwl"#, #"'='"pscwl="#, #"'"abcdef"#, #"''="abcdef"#]
+    )
+    func foundPasswordsNeverPrinted(password: String) async throws {
+        let directory = try Self.prepare("fuzz-password-found")
+        let unparsable = await Self.checkPasswordNotPrinted(password, port: try freePort(), directory: directory)
+        #expect(unparsable, "\(Self.json(password)) no longer makes the connection string unparsable: the example tests less than it claims")
+    }
+
+    /// Runs `check-config --database` with `password` in the conninfo and checks no word of it (five letters
+    /// or more) is printed. Returns whether libpq could not parse the string.
+    static func checkPasswordNotPrinted(_ password: String, port: Int, directory: String) async -> Bool {
+        let conninfo = "host=127.0.0.1 port=\(port) user=hs connect_timeout=1 password=\(password)"
+        let text = Self.document([("cluster", #""c""#), ("node", #""a""#), ("database.conninfo", Self.json(conninfo))])
+        let path = directory + "/password-\(UUID().uuidString.prefix(8)).yaml"
+        guard (try? text.write(toFile: path, atomically: true, encoding: .utf8)) != nil,
+            let result = try? await run(OpsEnvironment.binary!, ["check-config", "--database", "--config", path])
+        else {
+            Issue.record("could not run check-config")
+            return false
+        }
+        #expect(result.status == 1, "\(result.output)")
+        let words = password.split { !$0.isLetter }.filter { $0.count >= 5 }
+        for word in words {
+            #expect(!result.output.contains(word), "password \(Self.json(password)): '\(String(word))' printed in: \(result.output)")
+        }
+        return result.output.contains("libpq cannot parse it")
     }
 }
 
