@@ -67,30 +67,22 @@ public struct ClusterAdmin: Sendable {
     public func migrate() async throws(PGError) -> [Int] {
         try await slot.with(timeout: database.callTimeout * 4) { conn, left throws(PGError) -> [Int] in
             var applied: [Int] = []
-            // Under the same lock as the migrations: two first runs at once (both hosts' init-db) would
-            // otherwise race in CREATE TABLE IF NOT EXISTS ("duplicate key value ... pg_type_typname_nsp_index").
-            _ = try await conn.query("BEGIN", timeout: left)
-            do throws(PGError) {
-                _ = try await conn.query("SELECT pg_advisory_xact_lock(7223419201)", timeout: left)
-                _ = try await conn.query(
-                    """
-                    CREATE TABLE IF NOT EXISTS hotstandby_schema (
-                        version integer PRIMARY KEY,
-                        description text NOT NULL,
-                        applied_at timestamptz NOT NULL DEFAULT now()
-                    )
-                    """,
-                    timeout: left
-                )
-                _ = try await conn.query("COMMIT", timeout: left)
-            } catch {
-                _ = try? await conn.query("ROLLBACK", timeout: left)
-                throw error
-            }
             for migration in Schema.migrations {
                 _ = try await conn.query("BEGIN", timeout: left)
                 do throws(PGError) {
                     _ = try await conn.query("SELECT pg_advisory_xact_lock(7223419201)", timeout: left)
+                    // Under the lock: two first runs at once (both hosts' init-db) would otherwise race in
+                    // CREATE TABLE IF NOT EXISTS ("duplicate key value ... pg_type_typname_nsp_index").
+                    _ = try await conn.query(
+                        """
+                        CREATE TABLE IF NOT EXISTS hotstandby_schema (
+                            version integer PRIMARY KEY,
+                            description text NOT NULL,
+                            applied_at timestamptz NOT NULL DEFAULT now()
+                        )
+                        """,
+                        timeout: left
+                    )
                     let present = try await conn.query(
                         "SELECT 1 FROM hotstandby_schema WHERE version = $1::integer",
                         [String(migration.version)],
