@@ -123,48 +123,20 @@ extension VIPManager {
     /// Takes about 5 ms for `ip` plus `vip.probe-window` when probing plus `sendGrace` for the first packet.
     /// The rest of the burst and the refresh are `keepAnnounced()`'s job, run while active.
     ///
-    /// - Parameter epoch: the epoch this node is active in, for the log line.
     /// A probe that cannot run (`arping` or `ndisc6` missing, no `CAP_NET_RAW`, no such interface) does
-    /// not stop an `on` takeover: it is logged as a warning and the address bound, as `on` binds whatever
-    /// the probe says. With `strict` it refuses, since it cannot show the address is free.
+    /// not stop an `on` takeover: it is logged as a warning, the report says "not probed", and the address
+    /// is bound, as `on` binds whatever the probe says. With `strict` it refuses, since it cannot show the
+    /// address is free.
     ///
+    /// - Parameter epoch: the epoch this node is active in, for the log line.
     /// - Throws: `.addressInUse` when `vip.probe` is `strict` and another host answers; the probe's error
     ///   when `strict` and the probe cannot run; errors of `ip`.
     public func takeOver(epoch: Int64, sendGrace: Duration = .milliseconds(250)) async throws(VIPError)
         -> TakeoverReport
     {
         var probeResult: ProbeResult?
-        let alreadyHeld = try await holds()
-        if !alreadyHeld, config.probe != .off {
-            let result: ProbeResult
-            do {
-                result = try await probe()
-            } catch {
-                guard config.probe == .on else {
-                    throw VIPError(
-                        code: error.code,
-                        key: "vip.probe",
-                        message: "vip.probe is strict and the probe could not run, so this node does not bind "
-                            + "\(config.address): \(error.message)",
-                        output: error.output
-                    )
-                }
-                logger.warning(
-                    "the probe could not run; binding the virtual IP anyway (vip.probe: on)",
-                    metadata: ["error": "\(error)"]
-                )
-                result = ProbeResult(answered: false, answeredBy: nil)
-            }
-            probeResult = result
-            if result.answered, config.probe == .strict {
-                throw VIPError(
-                    code: .addressInUse,
-                    key: "vip.probe",
-                    message: "another host (\(result.answeredBy ?? "unknown MAC")) answers for \(config.address) "
-                        + "and vip.probe is strict, so this node does not bind it; find and stop that host, "
-                        + "or set vip.probe: on to bind anyway"
-                )
-            }
+        if config.probe != .off, try await !holds() {
+            probeResult = try await probeBeforeBinding()
         }
         let change = try await bind()
         let first = await announce(count: min(1, config.garpCount), interval: config.garpInterval, sendGrace: sendGrace)
@@ -176,6 +148,40 @@ extension VIPManager {
             ]
         )
         return TakeoverReport(probe: probeResult, bind: change, announce: first)
+    }
+
+    /// `takeOver`'s probe per `vip.probe`: throws when the address is in use and `strict`, or when the probe
+    /// cannot run and `strict`; nil when it cannot run and `on`.
+    private func probeBeforeBinding() async throws(VIPError) -> ProbeResult? {
+        let result: ProbeResult
+        do {
+            result = try await probe()
+        } catch {
+            guard config.probe == .on else {
+                throw VIPError(
+                    code: error.code,
+                    key: "vip.probe",
+                    message: "vip.probe is strict and the probe could not run, so this node does not bind "
+                        + "\(config.address): \(error.message)",
+                    output: error.output
+                )
+            }
+            logger.warning(
+                "the probe could not run; binding the virtual IP anyway (vip.probe: on)",
+                metadata: ["error": "\(error)"]
+            )
+            return nil
+        }
+        if result.answered, config.probe == .strict {
+            throw VIPError(
+                code: .addressInUse,
+                key: "vip.probe",
+                message: "another host (\(result.answeredBy ?? "unknown MAC")) answers for \(config.address) "
+                    + "and vip.probe is strict, so this node does not bind it; find and stop that host, "
+                    + "or set vip.probe: on to bind anyway"
+            )
+        }
+        return result
     }
 
     /// The duty while active: the rest of the gratuitous ARP burst after `takeOver`, then a full burst
