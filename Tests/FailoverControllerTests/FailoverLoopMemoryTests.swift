@@ -67,7 +67,9 @@ struct FailoverLoopMemoryTests {
         let after = residentMB()
         running.cancel()
         await running.value
-        // A task group that keeps each finished child grows by 20,000 x 2 x (1.3 KB or more): 50 MB and up.
-        #expect(after - before < 8, "resident memory grew \(after - before) MB over 20,000 lease calls")
+        // A task group that keeps each finished child grows by 20,000 x 2 x (1.3 KB or more): 50 MB and up
+        // (66.5 MB measured). The bound is half of that: the other suites run in this process at the same
+        // time and their allocations count too (10.5 MB seen in CI with the fix in).
+        #expect(after - before < 25, "resident memory grew \(after - before) MB over 20,000 lease calls")
     }
 }
