@@ -64,7 +64,10 @@ extension Duration {
     /// A duration as written in the configuration: `250ms`, `5s`, `1m`, `1.5s`.
     public var text: String {
         let (seconds, attoseconds) = components
-        let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        // A huge configured value (the fuzzer's) must print, not trap on overflow.
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        if overflow { return "\(seconds)s" }
+        let milliseconds = scaled + attoseconds / 1_000_000_000_000_000
         if milliseconds >= 60_000 && milliseconds % 60_000 == 0 { return "\(milliseconds / 60_000)m" }
         if milliseconds % 1000 == 0 { return "\(milliseconds / 1000)s" }
         if milliseconds < 1000 { return "\(milliseconds)ms" }
