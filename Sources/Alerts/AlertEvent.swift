@@ -40,8 +40,12 @@ public struct AlertEvent: Sendable, Equatable, Codable {
     public static let knownKinds: [String] = [
         "takeover", "resumed", "handover-received", "deposed", "fenced", "demoted", "released", "handed-off",
         "switchover-requested", "vetoed", "ha-lost", "ha-restored", "database-unreachable", "database-back",
-        "paused", "unpaused", "started", "action-failed",
+        "paused", "unpaused", "started", "action-failed", "promoted",
     ]
+
+    /// The kinds that alert only when `alerts.events` names them: a daemon's start and a promotion's
+    /// outcome (a failed step alerts as `action-failed`, the takeover itself as `takeover`).
+    public static let quietByDefault: Set<String> = ["started", "promoted"]
 }
 
 /// A JSON value of an event's detail.

@@ -180,6 +180,14 @@ struct AlertText: Sendable, Equatable {
             happened = ["The hotstandby daemon started on \(node)."]
             now = ["\(node) decides its role at its first database read."]
             todo = ["Nothing, if this start was planned."]
+        case "promoted":
+            let cause = s("cause") ?? "takeover"
+            used.formUnion(["cause", "steps", "promotionSeconds"])
+            headline = "\(node) finished its promotion actions (epoch \(epoch))"
+            happened = ["\(node) ran its promotion actions after the \(cause)."]
+            if let seconds = s("promotionSeconds") { happened.append("The promotion took \(seconds) s.") }
+            now = ["Active: \(node) (epoch \(epoch))."]
+            todo = ["If any action under ACTIONS FAILED, fix it on \(node) now: the service may be only partly up."]
         case "action-failed":
             let step = s("step") ?? "a step"
             let phase = s("phase") ?? "an action"

@@ -4,7 +4,8 @@ public struct AlertsSettings: Sendable, Equatable {
     public var email: EmailSettings?
     /// `alerts.webhook`, or nil for no webhook.
     public var webhook: WebhookSettings?
-    /// `alerts.events`: the kinds that alert; nil (the default) means all of them.
+    /// `alerts.events`: the kinds that alert; nil (the default) means all of them but
+    /// `AlertEvent.quietByDefault` (`started`, `promoted`).
     public var events: Set<String>?
     /// `alerts.maxPerMinute`: more events than this within a minute become one digest. Defaults to 10.
     public var maxPerMinute: Int
@@ -41,6 +42,6 @@ public struct AlertsSettings: Sendable, Equatable {
 
     /// Whether an event of this kind alerts.
     public func alerts(on kind: String) -> Bool {
-        events.map { $0.contains(kind) } ?? true
+        events.map { $0.contains(kind) } ?? !AlertEvent.quietByDefault.contains(kind)
     }
 }

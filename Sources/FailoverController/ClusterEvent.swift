@@ -20,8 +20,11 @@ public struct ClusterEvent: Sendable, Equatable, Codable {
         public init(rawValue: String) { self.rawValue = rawValue }
         public var description: String { rawValue }
 
-        /// A standby won the compare-and-set and ran its promotion actions.
+        /// A standby won the compare-and-set: it holds the lease in a new epoch (recorded at the win;
+        /// the promotion's outcome is its own event, `promoted`).
         public static let takeover = Kind(rawValue: "takeover")
+        /// The promotion actions of a takeover, resume or hand-over finished (the detail lists each step).
+        public static let promoted = Kind(rawValue: "promoted")
         /// A restarted active confirmed its lease in the same epoch and resumed serving.
         public static let resumed = Kind(rawValue: "resumed")
         /// A node named by a switchover confirmed the lease and started serving.

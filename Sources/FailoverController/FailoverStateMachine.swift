@@ -23,8 +23,9 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
     /// - `claiming`: the compare-and-set is in flight. Can transition to: `active`, `standby`, `stopped`.
     /// - `confirming`: named active; the first renew in the epoch is pending. Can transition to: `active`, `standby`.
     /// - `active`: serving and renewing. Can transition to: `demoting`.
-    /// - `demoting`: demotion actions run; no lease call is made until they finish. Can transition to:
-    ///   `standby`, `stopped`.
+    /// - `demoting`: demotion actions run; no lease call is made until they finish. The hand-off or
+    ///   release that follows waits for a call still in flight (one call at a time) and takes the counter
+    ///   of a renew that lands meanwhile. Can transition to: `standby`, `stopped`.
     /// - `stopped`: shut down.
     public enum State: Sendable, Equatable {
         case starting
@@ -67,8 +68,9 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
         public var since: Instant
         /// Whether the promotion actions have finished.
         public var promoted: Bool
-        /// The event to record once the promotion actions have finished.
-        public var pendingEvent: ClusterEvent
+        /// How this node came to hold the lease (`takeover`, `resumed`, `handover-received`), for the
+        /// `promoted` event that records the promotion's outcome.
+        public var cause: ClusterEvent.Kind
         /// Whether the "no standby seen" alarm is raised.
         public var haLost: Bool
     }
@@ -87,8 +89,8 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
 
     /// Something the run loop must do.
     public enum Action: Sendable, Equatable {
-        /// Make a lease call and feed its result back with the same `id`. Calls are issued one at a time,
-        /// except that a call may follow one that is still running into its deadline; its result is then ignored.
+        /// Make a lease call and feed its result back with the same `id`. Calls are issued strictly one at a
+        /// time: a new call is only issued once the previous one's result (or failure at its deadline) came back.
         case call(id: Int, LeaseCall)
         /// Run the pre-promote hook for this view and feed back `gateResult`.
         case checkGate(LeaseView)
@@ -143,7 +145,14 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
     /// After a takeover attempt failed (the database did not answer), the next one waits until
     /// this instant: one attempt per interval, not one per failed call.
     private var takeoverBackoffUntil: Instant?
-
+    /// When the last successful read of the lease arrived: the pre-promote hook and the compare-and-set
+    /// run only on a view confirmed within one interval.
+    private var lastReadAt: Instant?
+    /// Whether the demotion actions of the current `demoting` state have finished (the hand-off or
+    /// release may still wait for the call in flight).
+    private var demotionDone = false
+    /// Whether `started` was recorded.
+    private var startedRecorded = false
     /// Creates a state machine that starts at `now`.
     public init(settings: FailoverSettings, now: Instant) {
         self.settings = settings
@@ -179,7 +188,9 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
         case .active(let lease):
             wakes.append(lease.lastRenewStart.advanced(by: settings.renewDeadline))
         case .standby(let watch):
-            if let eligible = eligibleAt(watch) { wakes.append(eligible) }
+            // A takeover that will be due before the last read goes stale wakes the machine at the due
+            // instant; otherwise the next periodic read (below) decides, once it has succeeded.
+            if let eligible = eligibleAt(watch), isFresh(at: eligible) { wakes.append(eligible) }
         case .starting, .vetting, .claiming, .confirming:
             break
         }
@@ -209,11 +220,19 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
         case .promotionFinished(let steps):
             if case .active(var lease) = state, !lease.promoted {
                 lease.promoted = true
-                var event = lease.pendingEvent
-                event.detail["steps"] = steps
-                event.detail["promotionSeconds"] = lease.since.duration(to: now).jsonSeconds
                 state = .active(lease)
-                actions.append(.record(event))
+                actions.append(
+                    .record(
+                        ClusterEvent(
+                            kind: .promoted,
+                            epoch: lease.epoch,
+                            detail: [
+                                "node": .string(settings.node), "cause": .string(lease.cause.rawValue), "steps": steps,
+                                "promotionSeconds": lease.since.duration(to: now).jsonSeconds,
+                            ]
+                        )
+                    )
+                )
             }
         case .demotionFinished(let steps):
             actions += handleDemotionFinished(steps: steps, now: now)
@@ -233,6 +252,7 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
         let reason =
             "no heartbeat write succeeded for \(sinceRenew.text) (renewDeadline \(settings.renewDeadline.text))"
         state = .demoting(then: .watch)
+        demotionDone = false
         return [
             .demote(epoch: lease.epoch, reason: "fenced: " + reason),
             .record(
@@ -286,6 +306,21 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
             }
             lastSuccess = now
             lastFailure = nil
+            if case .observed(let view) = result {
+                lastReadAt = now
+                if !startedRecorded {
+                    startedRecorded = true
+                    actions.append(
+                        .record(
+                            ClusterEvent(
+                                kind: .started,
+                                epoch: view.epoch,
+                                detail: ["node": .string(settings.node), "holder": view.activeNode.map(JSONValue.string) ?? .null]
+                            )
+                        )
+                    )
+                }
+            }
         }
 
         switch (state, call, result) {
@@ -330,13 +365,15 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
                     )
                     detail["unchangedSeconds"] = unchanged.jsonSeconds
                 }
-                actions += becomeActive(
-                    epoch: newEpoch,
-                    counter: 0,
-                    renewStart: startedAt,
-                    now: now,
-                    event: ClusterEvent(kind: .takeover, epoch: newEpoch, detail: detail)
-                )
+                actions.append(.record(ClusterEvent(kind: .takeover, epoch: newEpoch, detail: detail)))
+                if shuttingDown {
+                    // SIGTERM arrived while the compare-and-set was in flight: nothing was promoted, so
+                    // release the lease at once rather than leave it for a standby to time out.
+                    state = .demoting(then: .release(epoch: newEpoch, counter: 0))
+                    demotionDone = true
+                } else {
+                    actions += becomeActive(epoch: newEpoch, counter: 0, renewStart: startedAt, now: now, cause: .takeover)
+                }
             } else {
                 // Another node changed the lease first: read it afresh before deciding anything.
                 _ = watch
@@ -353,8 +390,14 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
                 actions += afterObservation(view: view, previous: nil, now: now)
             }
         case (.claiming(let watch), .takeOver, .failed):
-            state = .standby(watch)
-            takeoverBackoffUntil = now.advanced(by: settings.interval)
+            if shuttingDown {
+                // Whether it committed is unknown; if it did, a standby takes over after `timeout`, as on a crash.
+                state = .stopped
+                actions.append(.exit)
+            } else {
+                state = .standby(watch)
+                takeoverBackoffUntil = now.advanced(by: settings.interval)
+            }
         case (.claiming(let watch), .observe, .failed), (.vetting(let watch, _), .observe, .failed):
             // The read before the compare-and-set failed: the database is not answering; try again
             // in an interval rather than at once.
@@ -364,16 +407,26 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
         // The first renew of a node the lease names.
         case (.confirming(let epoch, let reason), .renew, .renew(.renewed(let counter, _, _, _))):
             let kind: ClusterEvent.Kind = reason == .resume ? .resumed : .handoverReceived
-            actions += becomeActive(
-                epoch: epoch,
-                counter: counter,
-                renewStart: startedAt,
-                now: now,
-                event: ClusterEvent(kind: kind, epoch: epoch, detail: ["node": .string(settings.node)])
-            )
+            actions.append(.record(ClusterEvent(kind: kind, epoch: epoch, detail: ["node": .string(settings.node)])))
+            if shuttingDown {
+                // SIGTERM while confirming: the lease is confirmed ours with this counter; release it.
+                state = .demoting(then: .release(epoch: epoch, counter: counter))
+                demotionDone = true
+            } else {
+                actions += becomeActive(epoch: epoch, counter: counter, renewStart: startedAt, now: now, cause: kind)
+            }
         case (.confirming, .renew, .renew(.deposed)):
-            state = .starting
-            readSoon = true
+            if shuttingDown {
+                state = .stopped
+                actions.append(.exit)
+            } else {
+                state = .starting
+                readSoon = true
+            }
+        case (.confirming, .renew, .failed) where shuttingDown:
+            // Unknown whether the lease is still ours: leave it to time out, as on a crash.
+            state = .stopped
+            actions.append(.exit)
 
         // The active's renew.
         case (.active(var lease), .renew(let epoch), .renew(.renewed(let counter, let paused, let handoverTo, let age)))
@@ -385,10 +438,12 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
             _ = paused
             if let target = handoverTo, target != settings.node {
                 state = .demoting(then: .handOff(to: target, epoch: lease.epoch, counter: lease.counter))
+                demotionDone = false
                 actions.append(.demote(epoch: lease.epoch, reason: "switchover to \(target)"))
             }
         case (.active(let lease), .renew(let epoch), .renew(.deposed)) where epoch == lease.epoch:
             state = .demoting(then: .watch)
+            demotionDone = false
             actions.append(.demote(epoch: lease.epoch, reason: "deposed: the lease moved to another node"))
             actions.append(
                 .record(
@@ -399,6 +454,15 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
                     )
                 )
             )
+
+        // A renew that was in flight when the demotion began: the hand-off or release must carry the
+        // counter it wrote, or it matches no row and the standby waits the whole `timeout`.
+        case (.demoting(.release(let epoch, _)), .renew(let renewed), .renew(.renewed(let counter, _, _, _)))
+        where renewed == epoch:
+            state = .demoting(then: .release(epoch: epoch, counter: counter))
+        case (.demoting(.handOff(let target, let epoch, _)), .renew(let renewed), .renew(.renewed(let counter, _, _, _)))
+        where renewed == epoch:
+            state = .demoting(then: .handOff(to: target, epoch: epoch, counter: counter))
 
         // Hand-off and release after demotion.
         case (_, .handOff(let target, let epoch, _), let outcome):
@@ -447,11 +511,24 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
             readSoon = true
             return actions
         }
-        if case .standby(let watch) = state, let eligible = eligibleAt(watch), now >= eligible {
+        if case .standby(let watch) = state, takeoverDue(watch, now: now) {
             state = .vetting(watch, aborted: false)
             actions.append(.checkGate(watch.view))
         }
         return actions
+    }
+
+    /// Whether the last successful read is no older than one interval at `instant`: the pre-promote hook
+    /// and the compare-and-set run only on such a view (a standby that cannot read proves nothing).
+    private func isFresh(at instant: Instant) -> Bool {
+        guard let lastReadAt else { return false }
+        return lastReadAt.duration(to: instant) <= settings.interval
+    }
+
+    /// Whether a takeover may start now: due, and on a fresh view.
+    private func takeoverDue(_ watch: Watch, now: Instant) -> Bool {
+        guard let eligible = eligibleAt(watch), now >= eligible else { return false }
+        return isFresh(at: now)
     }
 
     /// When a standby may start a takeover, or `nil` while it may not (paused, vetoed, or it is named).
@@ -486,6 +563,12 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
                 )
             ]
         }
+        guard isFresh(at: now) else {
+            // The hook took longer than an interval: confirm the view with a read before the compare-and-set.
+            state = .standby(watch)
+            readSoon = true
+            return []
+        }
         state = .claiming(watch)
         return []
     }
@@ -495,7 +578,7 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
         counter: Int64,
         renewStart: Instant,
         now: Instant,
-        event: ClusterEvent
+        cause: ClusterEvent.Kind
     ) -> [Action] {
         state = .active(
             Lease(
@@ -504,7 +587,7 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
                 lastRenewStart: renewStart,
                 since: now,
                 promoted: false,
-                pendingEvent: event,
+                cause: cause,
                 haLost: false
             )
         )
@@ -546,12 +629,10 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
             state = .starting
             readSoon = true
             return []
-        case .handOff(let target, let epoch, let counter):
-            // `starting` becomes `standby` at the next read; the hand-off is the next call.
-            state = .starting
-            return [issue(.handOff(to: target, epoch: epoch, counter: counter), now: now)]
-        case .release(let epoch, let counter):
-            return [issue(.release(epoch: epoch, counter: counter), now: now)]
+        case .handOff, .release:
+            // Issued by `nextCalls` once no call is in flight.
+            demotionDone = true
+            return []
         case .stop:
             state = .stopped
             return [.exit]
@@ -561,8 +642,13 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
     private mutating func handleShutdown(now: Instant) -> [Action] {
         shuttingDown = true
         switch state {
+        case .claiming, .confirming:
+            // The call in flight (or due) decides: a won or confirmed lease is released, not left behind.
+            readSoon = true
+            return []
         case .active(let lease):
             state = .demoting(then: .release(epoch: lease.epoch, counter: lease.counter))
+            demotionDone = false
             return [.demote(epoch: lease.epoch, reason: "graceful stop")]
         case .demoting(.watch):
             // Finish the demotion, then stop instead of watching.
@@ -602,15 +688,25 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
     private mutating func nextCalls(now: Instant) -> [Action] {
         // A takeover that is due starts even while a read is in flight (the read may be stuck
         // until its deadline); the compare-and-set itself waits for the call slot.
-        if case .standby(let watch) = state, let eligible = eligibleAt(watch), now >= eligible {
+        if case .standby(let watch) = state, takeoverDue(watch, now: now) {
             state = .vetting(watch, aborted: false)
             return [.checkGate(watch.view)] + nextCalls(now: now)
         }
         guard callInFlight == nil else { return [] }
         let due = now >= nextCallAt || readSoon
         switch state {
-        case .stopped, .demoting:
+        case .stopped, .demoting(.watch), .demoting(.stop):
             return []
+        case .demoting(.handOff(let target, let epoch, let counter)):
+            guard demotionDone else { return [] }
+            demotionDone = false
+            // `starting` becomes `standby` at the next read after the hand-off.
+            state = .starting
+            return [issue(.handOff(to: target, epoch: epoch, counter: counter), now: now)]
+        case .demoting(.release(let epoch, let counter)):
+            guard demotionDone else { return [] }
+            demotionDone = false
+            return [issue(.release(epoch: epoch, counter: counter), now: now)]
         case .starting:
             // Due at start-up (nextCallAt is the start) and after every way in here (readSoon); after a
             // failed read one interval later, not at once: a refused connection fails in microseconds.

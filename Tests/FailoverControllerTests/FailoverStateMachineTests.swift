@@ -73,11 +73,17 @@ func failOrTick(_ driver: inout Driver, at ms: Int) -> [Machine.Action] {
 
 /// Runs a standby through reads every second of an unchanged counter up to `until` ms.
 func watchUnchanged(_ driver: inout Driver, from start: Int, until end: Int, epoch: Int64 = 1, counter: Int64 = 5) -> Bool {
+    watch(&driver, from: start, until: end, activeView(epoch, counter))
+}
+
+/// Steps time by 500 ms from `start` to `end`, answering each read in flight with `result` and
+/// ticking otherwise (reads go out at their periodic cadence); true if the gate ran on the way.
+func watch(_ driver: inout Driver, from start: Int, until end: Int, _ result: LeaseResult) -> Bool {
     var gated = false
     var now = start
     while now <= end {
         if driver.callInFlight != nil {
-            gated = hasGate(driver.answer(activeView(epoch, counter), at: now)) || gated
+            gated = hasGate(driver.answer(result, at: now)) || gated
         } else {
             gated = hasGate(driver.feed(.tick, at: now)) || gated
         }
@@ -102,12 +108,14 @@ struct StandbyTakeoverTests {
         driver.answer(activeView(1, 5), at: 100)  // first seen at 100 ms
         #expect(driver.machine.nextWake != nil)
         // Reads every second keep showing the same counter.
-        for second in 1...9 {
+        for second in 1...10 {
             driver.feed(.tick, at: second * 1000)
             #expect(!hasGate(driver.answer(activeView(1, 5), at: second * 1000 + 5)))
         }
         #expect(!hasGate(driver.feed(.tick, at: 10_099)))
-        #expect(driver.machine.nextWake == .ms(10_100) || driver.machine.callInFlight != nil)
+        // No call in flight (the next read is due at 11 000): the machine must wake itself at the deadline.
+        #expect(driver.machine.callInFlight == nil)
+        #expect(driver.machine.nextWake == .ms(10_100))
         let actions = driver.feed(.tick, at: 10_100)
         #expect(hasGate(actions))
     }
@@ -117,6 +125,7 @@ struct StandbyTakeoverTests {
         var driver = Driver()
         driver.feed(.tick, at: 0)  // sent at 0
         driver.answer(activeView(1, 5), at: 3000)  // arrived 3 s later
+        #expect(!watchUnchanged(&driver, from: 3500, until: 12_500))
         #expect(!hasGate(driver.feed(.tick, at: 12_999)))
         #expect(hasGate(driver.feed(.tick, at: 13_000)))
     }
@@ -128,7 +137,7 @@ struct StandbyTakeoverTests {
         driver.answer(activeView(1, 5), at: 0)
         driver.feed(.tick, at: 8000)
         driver.answer(activeView(1, 6), at: 8000)
-        #expect(!hasGate(driver.feed(.tick, at: 10_000)))
+        #expect(!watchUnchanged(&driver, from: 8500, until: 17_500, counter: 6))
         #expect(!hasGate(driver.feed(.tick, at: 17_999)))
         #expect(hasGate(driver.feed(.tick, at: 18_000)))
     }
@@ -143,6 +152,7 @@ struct StandbyTakeoverTests {
         #expect(!hasGate(failed))
         driver.feed(.tick, at: 5000)
         driver.answer(activeView(1, 5), at: 5000)
+        #expect(!watchUnchanged(&driver, from: 5500, until: 9500))
         // The window still counts from 0: takeover is due at 10 s, not 15 s.
         #expect(hasGate(driver.feed(.tick, at: 10_000)))
     }
@@ -166,26 +176,37 @@ struct StandbyTakeoverTests {
         var driver = Driver()
         driver.feed(.tick, at: 0)
         driver.answer(activeView(7, 42), at: 0)
+        #expect(!watchUnchanged(&driver, from: 500, until: 9500, epoch: 7, counter: 42))
         #expect(hasGate(driver.feed(.tick, at: 10_000)))
         if driver.callInFlight != nil { driver.answer(activeView(7, 42), at: 10_001) }
         let actions = driver.feed(.gateResult(veto: nil), at: 10_002)
         #expect(actions.contains { $0 == .call(id: driver.lastCall!.id, .takeOver(seenEpoch: 7, seenCounter: 42)) })
     }
 
-    @Test("a standby that cannot reach the database retries the takeover once per interval, not in a loop")
+    // Changed with issue 13 item 5: this test used to let every read fail too, and asserted that the
+    // pre-promote hook still ran once per interval; a standby that cannot read now never runs it
+    // (EdgeTests.noGateWithoutFreshRead). Here the reads succeed and only the compare-and-set fails.
+    @Test("a standby whose compare-and-set fails at once retries once per interval, not in a loop")
     func takeoverRetryBackoff() {
         var driver = Driver()
         driver.feed(.tick, at: 0)
         driver.answer(activeView(1, 5), at: 0)
+        #expect(!watchUnchanged(&driver, from: 500, until: 9500))
         #expect(hasGate(driver.feed(.tick, at: 10_000)))
-        if driver.callInFlight != nil { driver.answer(.failed("connection refused"), at: 10_001) }
+        if driver.callInFlight != nil { driver.answer(activeView(1, 5), at: 10_001) }
         driver.feed(.gateResult(veto: nil), at: 10_002)
-        // The compare-and-set fails at once (database unreachable).
-        if driver.callInFlight != nil { driver.answer(.failed("connection refused"), at: 10_003) }
+        // The compare-and-set fails at once (the connection drops on every write).
+        #expect(driver.callInFlight == .takeOver(seenEpoch: 1, seenCounter: 5))
+        driver.answer(.failed("connection refused"), at: 10_003)
         var gates = 0
         var now = 10_004
         while now < 12_000 {
-            let actions = driver.callInFlight != nil ? driver.answer(.failed("connection refused"), at: now) : driver.feed(.tick, at: now)
+            let actions: [Machine.Action]
+            switch driver.callInFlight {
+            case .takeOver?: actions = driver.answer(.failed("connection refused"), at: now)
+            case .some: actions = driver.answer(activeView(1, 5), at: now)
+            case nil: actions = driver.feed(.tick, at: now)
+            }
             if hasGate(actions) {
                 gates += 1
                 driver.feed(.gateResult(veto: nil), at: now)
@@ -242,7 +263,9 @@ struct StandbyTakeoverTests {
         // A notification starts a read; the gate passes while it is in flight.
         driver.feed(.notified, at: 6)
         let issued = driver.feed(.gateResult(veto: nil), at: 7)
-        #expect(!issued.contains { if case .call(_, .takeOver) = $0 { return true } else { return false } } || driver.callInFlight != nil)
+        // The compare-and-set waits for the read in flight (one call at a time).
+        #expect(!issued.contains { if case .call(_, .takeOver) = $0 { return true } else { return false } })
+        #expect(driver.callInFlight == .observe(role: .standby, note: "pre-promote hook running"))
         let after = driver.answer(activeView(1, 0, holder: "a"), at: 8)
         #expect(!after.contains { if case .call(_, .takeOver) = $0 { return true } else { return false } })
         #expect(driver.machine.role == .standby)
@@ -266,8 +289,7 @@ struct StandbyTakeoverTests {
         var driver = Driver()
         driver.feed(.tick, at: 0)
         driver.answer(activeView(1, 5, rank: 2), at: 0)
-        #expect(!hasGate(driver.feed(.tick, at: 10_000)))
-        if driver.callInFlight != nil { driver.answer(activeView(1, 5, rank: 2), at: 10_000) }
+        #expect(!watch(&driver, from: 500, until: 11_500, activeView(1, 5, rank: 2)))
         #expect(!hasGate(driver.feed(.tick, at: 11_999)))
         #expect(hasGate(driver.feed(.tick, at: 12_000)))
     }
@@ -283,6 +305,7 @@ struct StandbyTakeoverTests {
         }
         driver.feed(.tick, at: 31_000)
         driver.answer(activeView(1, 5, paused: false), at: 31_000)
+        #expect(!watchUnchanged(&driver, from: 31_500, until: 40_500))
         #expect(!hasGate(driver.feed(.tick, at: 40_999)))
         #expect(hasGate(driver.feed(.tick, at: 41_000)))
     }
@@ -292,6 +315,7 @@ struct StandbyTakeoverTests {
         var driver = Driver()
         driver.feed(.tick, at: 0)
         driver.answer(activeView(1, 5), at: 0)
+        #expect(!watchUnchanged(&driver, from: 500, until: 9500))
         #expect(hasGate(driver.feed(.tick, at: 10_000)))
         if driver.callInFlight != nil { driver.answer(activeView(1, 5), at: 10_000) }
         let actions = driver.feed(.gateResult(veto: "replica lag 40 s"), at: 10_100)
@@ -459,7 +483,7 @@ struct ConfirmTests {
         #expect(driver.machine.role == .standby)
     }
 
-    @Test("a standby named by a hand-off promotes after its first renew and records handover-received")
+    @Test("a standby named by a hand-off records handover-received at its first renew, then promotes")
     func handoverReceived() {
         var driver = Driver(node: "b")
         driver.feed(.tick, at: 0)
@@ -469,8 +493,9 @@ struct ConfirmTests {
         driver.feed(.tick, at: 111)
         let renewed = driver.answer(.renew(.renewed(counter: 1, paused: false, handoverTo: nil, standbyAge: 0)), at: 120)
         #expect(renewed.contains(.promote(epoch: 5)))
+        #expect(recorded(renewed, .handoverReceived))
         let finished = driver.feed(.promotionFinished(steps: .array([])), at: 200)
-        #expect(recorded(finished, .handoverReceived))
+        #expect(recorded(finished, .promoted))
     }
 
     @Test("a result of an older call is ignored")
