@@ -10,7 +10,15 @@ struct Config: Sendable {
         var prePromote: [String]?
         var promote: [String]?
         var demote: [String]?
+        /// `hooks.timeout`: the pre-promote and promote hooks' deadline. Defaults to 30 seconds.
         var timeout: Duration
+        /// `hooks.demoteTimeout`: the demote hook's share of the room between `renewDeadline` and
+        /// `timeout`; the hook is killed (SIGKILL) when it overruns it. Defaults to `hooks.timeout` when
+        /// that is written, else to what the room holds (`Config.demoteRoom`), at most 30 seconds.
+        var demoteTimeout: Duration
+        /// How long a hook stopped by a demotion gets between SIGTERM and SIGKILL: a tenth of the room,
+        /// at most 500 ms.
+        var killGrace: Duration
     }
 
     var path: String
@@ -80,14 +88,26 @@ struct Config: Sendable {
         let callTimeout = reader.duration("database.callTimeout", default: nil)
         let listen = reader.bool("database.listen", default: true)
 
+        let writtenHooksTimeout = reader.duration("hooks.timeout", default: nil)
+        let writtenDemoteTimeout = reader.duration("hooks.demoteTimeout", default: nil)
+        let room = DemoteRoom(interval: interval, timeout: timeout, renewDeadline: renewDeadline ?? (timeout - interval * 3))
         let hooks = Hooks(
             prePromote: reader.stringList("hooks.prePromote"),
             promote: reader.stringList("hooks.promote"),
             demote: reader.stringList("hooks.demote"),
-            timeout: reader.duration("hooks.timeout", default: .seconds(30)) ?? .seconds(30)
+            timeout: writtenHooksTimeout ?? .seconds(30),
+            demoteTimeout: writtenDemoteTimeout ?? writtenHooksTimeout ?? min(.seconds(30), room.forDemoteHook),
+            killGrace: room.killGrace
         )
         if hooks.timeout < .milliseconds(100) {
             reader.problem("hooks.timeout: \(hooks.timeout.text) leaves a hook no time to run; give at least 100ms (default 30s)")
+        }
+        if hooks.demote != nil, room.margin > .zero {
+            let key =
+                writtenDemoteTimeout != nil ? "hooks.demoteTimeout" : writtenHooksTimeout != nil ? "hooks.timeout" : nil
+            if let problem = room.problem(demoteTimeout: hooks.demoteTimeout, key: key, renewDeadlineWritten: renewDeadline != nil) {
+                reader.problem(problem)
+            }
         }
         for (key, argv) in [("hooks.prePromote", hooks.prePromote), ("hooks.promote", hooks.promote), ("hooks.demote", hooks.demote)] {
             guard let argv else { continue }

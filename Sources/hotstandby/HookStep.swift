@@ -21,8 +21,20 @@ struct HookStep: RoleStep, PromotionGate {
     }
 
     /// Runs one hook; throws `HookError` when it fails or overruns.
-    private func run(_ key: String, _ argv: [String], role: String, context: RoleContext) async throws -> CommandResult {
-        let command = Command(argv, environment: environment(context, role: role), timeout: hooks.timeout)
+    private func run(
+        _ key: String,
+        _ argv: [String],
+        role: String,
+        context: RoleContext,
+        timeout: Duration? = nil,
+        killGrace: Duration? = nil
+    ) async throws -> CommandResult {
+        let command = Command(
+            argv,
+            environment: environment(context, role: role),
+            timeout: timeout ?? hooks.timeout,
+            killGrace: killGrace ?? hooks.killGrace
+        )
         context.logger.info("running hook", metadata: ["hook": "\(key)", "argv": "\(command)"])
         let result: CommandResult
         do {
@@ -59,7 +71,10 @@ struct HookStep: RoleStep, PromotionGate {
 
     func demote(_ context: RoleContext) async throws {
         guard let argv = hooks.demote else { return }
-        _ = try await run("hooks.demote", argv, role: "standby", context: context)
+        // Killed at its share of the room between renewDeadline and timeout, without grace: a standby
+        // may start the service once that room has passed (DemoteRoom).
+        _ = try await run(
+            "hooks.demote", argv, role: "standby", context: context, timeout: hooks.demoteTimeout, killGrace: .zero)
     }
 }
 

@@ -78,6 +78,15 @@ struct DatabaseFaultTests {
             ("hooks:\n  promote: [true]\n", "hooks.promote: 'true' must be an absolute path"),
             ("cluster: [a, b]\n", "cluster: expected a single value"),
             ("hooks:\n  timeout: 0s\n", "hooks.timeout: 0s leaves a hook no time to run"),
+            // Issue 13 item 2: the demote hook's time counts in the margin (accepted before).
+            (
+                "heartbeat:\n  interval: 500ms\n  timeout: 3s\nhooks:\n  demote: [\"/bin/true\"]\n  demoteTimeout: 2s\n",
+                "hooks.demoteTimeout: 2s for hooks.demote does not fit"
+            ),
+            (
+                "hooks:\n  demote: [\"/bin/true\"]\n  timeout: 20s\n",
+                "hooks.timeout: 20s for hooks.demote does not fit"
+            ),
             ("node: 'a: [\n", "not valid YAML"),
         ]
     )

@@ -21,6 +21,7 @@ struct ConfigFuzzTests {
             ("database.callTimeout", #""400ms""#), ("database.listen", "true"),
             ("heartbeat.interval", #""500ms""#), ("heartbeat.timeout", #""3s""#),
             ("hooks.promote", #"["/bin/true", "active"]"#), ("hooks.demote", #"["/bin/true"]"#), ("hooks.timeout", #""10s""#),
+            ("hooks.demoteTimeout", #""800ms""#),
             ("vip.address", #""127.0.0.77/8""#), ("vip.interface", #""lo""#), ("vip.garp.count", "5"),
             ("vip.garp.interval", #""200ms""#), ("vip.garp.refresh", #""30s""#), ("vip.probe", #""on""#),
             ("dns.server", #""127.0.0.1""#), ("dns.port", "53"), ("dns.zone", #""example.test""#), ("dns.name", #""svc""#),
@@ -38,7 +39,7 @@ struct ConfigFuzzTests {
 
     /// Keys whose values are checked together: a refusal may name any key of the group.
     static let related: [[String]] = [
-        ["heartbeat.interval", "heartbeat.timeout", "heartbeat.renewDeadline", "database.callTimeout", "hooks.timeout"],
+        ["heartbeat.interval", "heartbeat.timeout", "heartbeat.renewDeadline", "database.callTimeout", "hooks.timeout", "hooks.demoteTimeout"],
         ["sharedFolder.path", "sharedFolder.paths"],
     ]
 
