@@ -39,8 +39,11 @@ struct Run: AsyncParsableCommand {
         )
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: loop, successTerminationBehavior: .gracefullyShutdownGroup)]
-                    + parts.services.map { .init(service: $0) },
+                // ServiceGroup shuts services down one at a time in reverse order of registration, so the
+                // loop comes last here and stops first: SIGTERM demotes and releases before anything
+                // else is asked to stop (an SMTP send in flight cannot be cancelled for up to 15 s).
+                services: parts.services.map { .init(service: $0) }
+                    + [.init(service: loop, successTerminationBehavior: .gracefullyShutdownGroup)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
