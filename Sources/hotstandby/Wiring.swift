@@ -31,13 +31,17 @@ struct Wiring {
         )
         self.store = store
         var services: [any Service] = []
-        let spool = try? LocalSpool(directory: config.stateDirectory + "/alert-spool")
-        if spool == nil {
-            logger.warning(
-                "no local event spool: cannot create \(config.stateDirectory)/alert-spool; events raised while the database is down are lost"
+        let spool: LocalSpool
+        do {
+            spool = try LocalSpool(directory: config.stateDirectory + "/alert-spool")
+        } catch {
+            // Refuse rather than run on: events raised while the database is down would be lost.
+            throw ExitMessage(
+                text: "stateDirectory: cannot create the event spool \(config.stateDirectory)/alert-spool (\(error)); "
+                    + "create the folder, writable by the hotstandby user, or set stateDirectory"
             )
         }
-        if let spool { services.append(SpoolDrainService(store: store, spool: spool, logger: logger)) }
+        services.append(SpoolDrainService(store: store, spool: spool, logger: logger))
         self.recorder = SpoolingRecorder(store: store, spool: spool, cluster: config.cluster, node: config.node, logger: logger)
         if let alerts = config.parts.alerts {
             let notifier = try AlertNotifier(
