@@ -84,7 +84,9 @@ public struct AlertMessage: Sendable, Equatable {
     public func messageID(domain: String) -> String {
         let ids = events.map(\.id)
         let span = isDigest ? "\(ids.min() ?? 0)-\(ids.max() ?? 0)" : "\(ids.first ?? 0)"
-        let safe = cluster.unicodeScalars.map { CharacterSet.alphanumerics.contains($0) ? String($0) : "_" }.joined()
+        // ASCII letters and digits only: a header field of RFC 5322 is ASCII (an 'ö' went through raw).
+        let safe = cluster.unicodeScalars.map { $0.isASCII && CharacterSet.alphanumerics.contains($0) ? String($0) : "_" }
+            .joined()
         return "<hotstandby.\(safe).\(span)@\(domain)>"
     }
 
