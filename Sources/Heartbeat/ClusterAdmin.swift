@@ -127,13 +127,25 @@ public struct ClusterAdmin: Sendable {
         }
         let seen = try await query(
             """
-            SELECT extract(epoch FROM now() - updated_at) AS age, role FROM hotstandby_node
+            SELECT extract(epoch FROM now() - updated_at) AS age, role, note FROM hotstandby_node
              WHERE cluster = $1 AND node = $2
             """,
             [cluster, target]
         )
         guard let ageText = seen.value(0, "age"), let age = Double(ageText) else {
             throw PGError(code: .queryFailed, message: "node '\(target)' has never been seen in cluster '\(cluster)'")
+        }
+        // Only a row its own running daemon wrote as a standby counts: `register` writes 'registered', a
+        // daemon that exits writes 'stopped' (both fresh rows), and a node that is promoting or demoting
+        // cannot take a hand-off. Handing the lease to any of them leaves the cluster without an active.
+        let role = seen.value(0, "role") ?? "unknown"
+        guard role == NodeRole.standby.rawValue else {
+            let note = seen.value(0, "note").map { ": \($0)" } ?? ""
+            throw PGError(
+                code: .queryFailed,
+                message: "node '\(target)' is not a running standby (its row says \(role)\(note)); "
+                    + "start its daemon and wait until `status` lists it as standby"
+            )
         }
         guard age <= seenWithin.secondsValue else {
             throw PGError(

@@ -175,6 +175,32 @@ struct FailoverProcessTests {
         }
     }
 
+    @Test("switchover refuses a node that is registered but not running, or whose daemon stopped (issue 13 item 7)")
+    func switchoverToNodeNotRunning() async throws {
+        let cluster = try TestCluster(name: "swnotrun")
+        try await withSampling(cluster) {
+            try await startPair(cluster)
+            // Registered a moment ago (a fresh row), but no daemon: before the fix this was accepted and
+            // the cluster had no running active until b timed out.
+            let cConfig = try cluster.config(for: "c")
+            #expect(try await cluster.runHotstandby(["register", "--config", cConfig]).status == 0)
+            let toRegistered = try await cluster.runHotstandby(["switchover", "--to", "c", "--config", cConfig])
+            #expect(toRegistered.status != 0, "\(toRegistered.output)")
+            #expect(toRegistered.output.contains("node 'c' is not a running standby (its row says registered"), "\(toRegistered.output)")
+            // b's daemon stops gracefully: its last row says 'stopped', seen a moment ago.
+            cluster.node("b")!.signal(SIGTERM)
+            let ended = await cluster.waitUntil(.seconds(10)) { !(cluster.node("b")!.isRunning) }
+            try #require(ended != nil)
+            let toStopped = try await cluster.runHotstandby(["switchover", "--to", "b", "--config", cConfig])
+            #expect(toStopped.status != 0, "\(toStopped.output)")
+            #expect(toStopped.output.contains("node 'b' is not a running standby (its row says stopped"), "\(toStopped.output)")
+            #expect(cluster.marker("a") == "active")
+            let status = try await cluster.statusJSON()
+            #expect(status["activeNode"] as? String == "a")
+        }
+        #expect(cluster.stats.doubleSamples == 0)
+    }
+
     @Test("register: a node is listed before its daemon runs, never counts as a standby, and re-registering running nodes changes no role")
     func registerBeforeAndBeside() async throws {
         let cluster = try TestCluster(name: "register")
