@@ -26,6 +26,8 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
     public let logger: Logger
     /// Called after every input with the node's status (for HTTP, metrics and sd_notify).
     public let onStatus: @Sendable (NodeStatus) -> Void
+    /// The self-fencing deadline, kept after every input, for the steps' own timers and for HTTP.
+    public let serving: ServingDeadline
 
     /// Creates a loop.
     public init(
@@ -36,8 +38,10 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
         steps: [any RoleStep],
         clock: C,
         logger: Logger,
-        onStatus: @escaping @Sendable (NodeStatus) -> Void = { _ in }
+        onStatus: @escaping @Sendable (NodeStatus) -> Void = { _ in },
+        serving: ServingDeadline = ServingDeadline()
     ) {
+        self.serving = serving
         self.settings = settings
         self.store = store
         self.recorder = recorder
@@ -114,7 +118,12 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
                             feed.yield(.tick)
                         }
                     }
-                    onStatus(machine.status(now: now))
+                    var status = machine.status(now: now)
+                    // The deadline on the loop's clock, carried over to the monotonic clock HTTP and the
+                    // steps read (the same clock in production).
+                    status.servingUntil = machine.servingUntil.map { ContinuousClock.now.advanced(by: now.duration(to: $0)) }
+                    serving.set(status.servingUntil)
+                    onStatus(status)
                 }
                 logger.notice("stopped")
                 feed.finish()
@@ -134,7 +143,8 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
             role: role,
             reason: reason,
             logger: logger,
-            record: { await recorder.record($0) }
+            record: { await recorder.record($0) },
+            stillServing: { [serving] in serving.isServing() }
         )
     }
 

@@ -177,6 +177,13 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
         return false
     }
 
+    /// While active: the instant of the self-fencing deadline (`renewDeadline` after the start of the last
+    /// successful renew); nil in every other state.
+    public var servingUntil: Instant? {
+        guard case .active(let lease) = state else { return nil }
+        return lease.lastRenewStart.advanced(by: settings.renewDeadline)
+    }
+
     /// The instant at which the run loop must feed `.tick` even if nothing else happens.
     public var nextWake: Instant? {
         var wakes: [Instant] = []

@@ -1,3 +1,4 @@
+import Synchronization
 import Logging
 
 /// The lease in the database, as the run loop needs it. Implemented by `Heartbeat.PostgresLeaseStore`.
@@ -50,6 +51,28 @@ extension RoleStep {
 }
 
 /// What a step or a hook is told about the role change it takes part in.
+/// Until when this node may serve: the self-fencing deadline of the lease it holds, kept by the run loop
+/// after every input. Steps that act on their own timers while active (the gratuitous-ARP refresh, the
+/// DNS check) ask it before each action, so a stale "active" after a pause does not announce anything.
+public final class ServingDeadline: Sendable {
+    private let until = Mutex<ContinuousClock.Instant?>(nil)
+
+    /// Creates a deadline that has passed (not serving).
+    public init() {}
+
+    /// Sets the deadline; nil when this node does not hold the lease.
+    public func set(_ instant: ContinuousClock.Instant?) { until.withLock { $0 = instant } }
+
+    /// The deadline, or nil.
+    public var servingUntil: ContinuousClock.Instant? { until.withLock { $0 } }
+
+    /// Whether `now` is before the deadline.
+    public func isServing(at now: ContinuousClock.Instant = .now) -> Bool {
+        guard let until = servingUntil else { return false }
+        return now < until
+    }
+}
+
 public struct RoleContext: Sendable {
     /// The cluster's name.
     public var cluster: String
@@ -65,6 +88,8 @@ public struct RoleContext: Sendable {
     public var logger: Logger
     /// Records an event (a failed action, a rejected snapshot) from inside a step.
     public var record: @Sendable (ClusterEvent) async -> Void
+    /// Whether this node still holds the lease and is before its self-fencing deadline.
+    public var stillServing: @Sendable () -> Bool
 
     /// Creates a context.
     public init(
@@ -74,8 +99,10 @@ public struct RoleContext: Sendable {
         role: NodeRole,
         reason: String,
         logger: Logger,
-        record: @escaping @Sendable (ClusterEvent) async -> Void = { _ in }
+        record: @escaping @Sendable (ClusterEvent) async -> Void = { _ in },
+        stillServing: @escaping @Sendable () -> Bool = { false }
     ) {
+        self.stillServing = stillServing
         self.cluster = cluster
         self.node = node
         self.epoch = epoch
@@ -98,6 +125,10 @@ public struct NodeStatus: Sendable, Equatable {
     public var note: String
     /// Seconds since the last successful lease call.
     public var secondsSinceLastSuccess: Double
+    /// While active: the self-fencing deadline on the monotonic clock (set by the run loop). `/health`
+    /// answers 200 only before it, so a process that wakes from SIGSTOP or a VM thaw past its deadline
+    /// never claims to serve on a stale status.
+    public var servingUntil: ContinuousClock.Instant?
 
     /// Creates a status.
     public init(role: NodeRole, epoch: Int64, view: LeaseView?, note: String, secondsSinceLastSuccess: Double) {

@@ -189,15 +189,22 @@ extension VIPManager {
     ///
     /// Before each refresh it checks that the address is still bound; if someone removed it, it logs an
     /// error and does not announce an address this host no longer answers for.
-    public func keepAnnounced() async {
+    ///
+    /// `stillServing` is asked before every announcement: a node past its self-fencing deadline (woken
+    /// from a pause before its run loop fenced it) must not announce the address again.
+    public func keepAnnounced(stillServing: @escaping @Sendable () -> Bool = { true }) async {
         let clock = ContinuousClock()
         if config.garpCount > 1 {
             do { try await clock.sleep(for: config.garpInterval) } catch { return }
-            _ = await announce(count: config.garpCount - 1, interval: config.garpInterval)
+            if stillServing() { _ = await announce(count: config.garpCount - 1, interval: config.garpInterval) }
         }
         guard config.garpRefresh > .zero else { return }
         while !Task.isCancelled {
             do { try await clock.sleep(for: config.garpRefresh) } catch { return }
+            guard stillServing() else {
+                logger.warning("past the self-fencing deadline: not refreshing the virtual IP's announcement")
+                continue
+            }
             do {
                 guard try await holds() else {
                     logger.error("the virtual IP is no longer bound while this node is active; not announcing it")

@@ -83,7 +83,10 @@ struct HTTPServer {
     static func health(_ status: NodeStatus?, wanted: NodeRole) -> Response {
         let role = status?.role.rawValue ?? "starting"
         let note = status?.note ?? "starting"
-        let ok = status?.role == wanted
+        // An active's status is trusted only before its fence deadline: after SIGCONT or a VM thaw the
+        // last status may still say active while the loop has not yet run its first (fencing) check.
+        let serving = wanted != .active || (status?.servingUntil.map { ContinuousClock.now < $0 } ?? false)
+        let ok = status?.role == wanted && serving
         return response(ok ? .ok : .serviceUnavailable, "\(role) epoch \(status?.epoch ?? 0): \(note)\n")
     }
 

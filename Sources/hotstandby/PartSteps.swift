@@ -51,7 +51,7 @@ struct VIPStep: RoleStep {
     }
 
     func whileActive(_ context: RoleContext) async {
-        await vip.keepAnnounced()
+        await vip.keepAnnounced(stillServing: context.stillServing)
     }
 }
 
@@ -82,7 +82,7 @@ struct DNSStep: RoleStep {
     }
 
     func whileActive(_ context: RoleContext) async {
-        await updater.keepVerified(epoch: context.epoch, node: context.node, checkFirst: true, stillActive: { true }) {
+        await updater.keepVerified(epoch: context.epoch, node: context.node, checkFirst: true, stillActive: context.stillServing) {
             result in
             if case .failure(let error) = result {
                 context.logger.warning("dns verification failed", metadata: ["error": "\(error)"])

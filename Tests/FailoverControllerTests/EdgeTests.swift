@@ -150,3 +150,29 @@ struct EdgeTests {
         #expect(!recorded(driver.answer(activeView(1, 6), at: 1005), .started))
     }
 }
+
+@Suite("Serving deadline (issue 13 item 10)")
+struct ServingDeadlineTests {
+    @Test("while active the machine exposes its fence deadline, counted from the last renew's start; none after the fence")
+    func servingUntilFollowsRenews() {
+        var driver = ActiveTests.activeDriver()  // took over with a write sent at 10 000 ms; renewDeadline 7 s
+        #expect(driver.machine.servingUntil == .ms(17_000))
+        driver.feed(.tick, at: 11_000)
+        driver.answer(.renew(.renewed(counter: 1, paused: false, handoverTo: nil, standbyAge: 0)), at: 11_400)
+        #expect(driver.machine.servingUntil == .ms(18_000), "from the renew's start (11 000), not its answer")
+        driver.feed(.tick, at: 18_000)
+        #expect(driver.machine.servingUntil == nil)
+    }
+
+    @Test("ServingDeadline answers true only before its instant, false when unset")
+    func deadlineObject() {
+        let deadline = ServingDeadline()
+        #expect(!deadline.isServing())
+        let now = ContinuousClock.now
+        deadline.set(now.advanced(by: .seconds(1)))
+        #expect(deadline.isServing(at: now))
+        #expect(!deadline.isServing(at: now.advanced(by: .seconds(1))))
+        deadline.set(nil)
+        #expect(!deadline.isServing(at: now))
+    }
+}
