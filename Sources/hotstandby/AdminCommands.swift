@@ -145,6 +145,7 @@ struct Release: AsyncParsableCommand {
     func run() async throws {
         let config = try options.load()
         let logger = makeLogger(label: "hotstandby.release", level: config.logLevel, node: config.node)
+        defer { LogSink.standardError.flush() }
         let steps = try Wiring.roleSteps(config: config, hooks: HookStep(hooks: config.hooks), logger: logger, activeEpoch: ActiveEpoch())
         let context = RoleContext(
             cluster: config.cluster,

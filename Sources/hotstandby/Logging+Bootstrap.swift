@@ -1,9 +1,11 @@
 import Logging
 
-/// Creates the process's one logger, writing to standard error (journald takes it from there).
+/// Creates the process's one logger, writing to standard error (journald takes it from there) through
+/// a bounded buffer and a writer thread, so a stalled reader never blocks the heartbeat (`LogSink`).
 func makeLogger(label: String, level: Logger.Level, node: String) -> Logger {
+    let sink = LogSink.standardError
     LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
+        var handler = NonBlockingLogHandler(label: label, sink: sink)
         handler.logLevel = level
         return handler
     }

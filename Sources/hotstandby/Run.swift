@@ -48,6 +48,8 @@ struct Run: AsyncParsableCommand {
                 logger: logger
             )
         )
+        // The last lines ("demoted", "stopped") are still in the log buffer: write them before exiting.
+        defer { LogSink.standardError.flush() }
         try await group.run()
     }
 }

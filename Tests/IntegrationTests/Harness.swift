@@ -47,8 +47,9 @@ func runProgramSync(_ path: String, _ arguments: [String], environment: [String:
     return (exitCode, text)
 }
 
-/// Starts `argv` with standard output and error appended to `outputPath`; returns its PID.
-func spawn(_ argv: [String], outputPath: String, environment: [String: String] = [:]) throws -> pid_t {
+/// Starts `argv` with standard output and error appended to `outputPath` (standard error to
+/// `standardError` instead when given); returns its PID.
+func spawn(_ argv: [String], outputPath: String, environment: [String: String] = [:], standardError: Int32? = nil) throws -> pid_t {
     let fd = open(outputPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
     guard fd >= 0 else { throw HarnessError("cannot open \(outputPath)") }
     defer { close(fd) }
@@ -57,7 +58,7 @@ func spawn(_ argv: [String], outputPath: String, environment: [String: String] =
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_adddup2(&actions, fd, 1)
-    posix_spawn_file_actions_adddup2(&actions, fd, 2)
+    posix_spawn_file_actions_adddup2(&actions, standardError ?? fd, 2)
     var env = ProcessInfo.processInfo.environment
     env.merge(environment) { $1 }
     var cEnv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -114,8 +115,9 @@ final class NodeProcess: Sendable {
 
     var pid: pid_t { state.withLock { $0.pid } }
 
-    func start() throws {
-        let child = try spawn([TestEnvironment.binary!, "run", "--config", configPath], outputPath: logPath)
+    func start(standardError: Int32? = nil) throws {
+        let child = try spawn(
+            [TestEnvironment.binary!, "run", "--config", configPath], outputPath: logPath, standardError: standardError)
         state.withLock { $0 = (child, false) }
     }
 
