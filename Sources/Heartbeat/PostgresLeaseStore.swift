@@ -36,9 +36,19 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
     private let heartbeat: ConnectionSlot
     private let listener: ConnectionSlot
     private let events: ConnectionSlot
+    /// The clock the listener's reconnect back-off sleeps on.
+    private let clock: any Clock<Duration>
 
     /// Creates a store. `timeout` is the cluster's takeover timeout (standbys older than that do not rank).
-    public init(database: DatabaseSettings, identity: Identity, timeout: Duration, logger: Logger) {
+    /// `clock` is the one the listener's reconnect back-off sleeps on (a manual clock in tests).
+    public init(
+        database: DatabaseSettings,
+        identity: Identity,
+        timeout: Duration,
+        logger: Logger,
+        clock: any Clock<Duration> = ContinuousClock()
+    ) {
+        self.clock = clock
         self.database = database
         self.identity = identity
         self.timeout = timeout
@@ -147,7 +157,7 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
             } catch {
                 logger.debug("listener reconnecting", metadata: ["error": "\(error)"])
                 listener.reset()
-                try? await Task.sleep(for: backoff)
+                try? await clock.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(5))
             }
         }
