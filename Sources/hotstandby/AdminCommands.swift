@@ -51,22 +51,32 @@ struct CheckConfig: AsyncParsableCommand {
     @Flag(help: "Also connect to the database and check its schema.")
     var database = false
 
+    @Option(help: "The systemd unit file whose WatchdogSec/TimeoutAbortSec to check against the heartbeat (default: the installed hotstandby.service and its drop-ins).")
+    var unit: String?
+
     func run() async throws {
         let config = try options.load()
         let f = config.failover
-        print(
-            "\(config.path): OK — cluster '\(config.cluster)', node '\(config.node)', priority \(config.priority), "
-                + "interval \(f.interval.text), timeout \(f.timeout.text), renewDeadline \(f.renewDeadline.text), "
-                + "database call deadline \(config.database.callTimeout.text)"
-        )
+        // The database first: OK is printed only when every check passed.
         if database {
             do throws(PGError) {
                 try await ClusterAdmin(database: config.database).checkSchema()
-                print("database: reachable, schema version \(Schema.currentVersion)")
             } catch {
                 throw ExitMessage(text: error.description)
             }
         }
+        print(
+            "\(config.path): OK — cluster '\(config.cluster)', node '\(config.node)', priority \(config.priority), "
+                + "interval \(f.interval.text), timeout \(f.timeout.text), renewDeadline \(f.renewDeadline.text), "
+                + "database call deadline \(config.database.callTimeout.text)"
+                + (config.hooks.demote != nil ? ", hooks.demoteTimeout \(config.hooks.demoteTimeout.text)" : "")
+        )
+        let demoteTime = config.hooks.demote != nil ? config.hooks.demoteTimeout + config.hooks.killGrace : .zero
+        let unitValues = WatchdogFit.read(paths: unit.map { [$0] } ?? WatchdogFit.defaultUnitPaths)
+        for warning in WatchdogFit.warnings(unitValues, failover: f, demoteTime: demoteTime) {
+            print("warning: \(warning)")
+        }
+        if database { print("database: reachable, schema version \(Schema.currentVersion)") }
     }
 }
 

@@ -26,3 +26,37 @@ extension IntegrationSuite {
         }
     }
 }
+
+extension IntegrationSuite {
+    @Suite("check-config and the systemd watchdog (issue 13 item 13)")
+    struct WatchdogFitTests {
+        /// check-config's output for a configuration with `heartbeat` and the unit file `unit`.
+        static func check(_ cluster: TestCluster, heartbeat: String, unit: String) async throws -> (status: Int32, output: String) {
+            let path = cluster.directory + "/wd.yaml"
+            try "cluster: x\nnode: y\ndatabase:\n  conninfo: \"host=127.0.0.1\"\n\(heartbeat)"
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            return try await cluster.runHotstandby(["check-config", "--config", path, "--unit", unit])
+        }
+
+        @Test("the packaged unit fits the default heartbeat; a 0.5 s / 3 s heartbeat gets a warning naming both values")
+        func packagedUnit() async throws {
+            let cluster = try TestCluster(name: "wdfit")
+            let unit = TestEnvironment.repository + "/packaging/hotstandby.service"
+            let defaults = try await Self.check(cluster, heartbeat: "", unit: unit)
+            #expect(defaults.status == 0 && defaults.output.contains(": OK"), "\(defaults.output)")
+            #expect(!defaults.output.contains("warning"), "\(defaults.output)")
+            let short = try await Self.check(cluster, heartbeat: "heartbeat:\n  interval: 500ms\n  timeout: 3s\n", unit: unit)
+            #expect(short.status == 0, "a warning, not a refusal: \(short.output)")
+            #expect(short.output.contains("warning: WatchdogSec=15s + TimeoutAbortSec=5s"), "\(short.output)")
+        }
+
+        @Test("the old unit (WatchdogSec=10s, TimeoutAbortSec from TimeoutStopSec=60s) does not fit the defaults")
+        func oldUnit() async throws {
+            let cluster = try TestCluster(name: "wdold")
+            let unit = cluster.directory + "/old.service"
+            try "[Service]\nWatchdogSec=10s\nTimeoutStopSec=60s\n".write(toFile: unit, atomically: true, encoding: .utf8)
+            let result = try await Self.check(cluster, heartbeat: "", unit: unit)
+            #expect(result.output.contains("warning: WatchdogSec=10s + TimeoutAbortSec=1m"), "\(result.output)")
+        }
+    }
+}
