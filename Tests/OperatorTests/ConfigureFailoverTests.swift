@@ -99,6 +99,7 @@ struct ConfigureFailoverTests {
         #expect(declined.output.contains("hotstandby init-db --config \(config)"), "\(declined.output)")
         let stillMissing = try await run(OpsEnvironment.binary!, ["check-config", "--database", "--config", config])
         #expect(stillMissing.status != 0 && stillMissing.output.contains("no hotstandby schema"), "\(stillMissing.output)")
+        #expect(!stillMissing.output.contains(": OK"), "OK printed after an error: \(stillMissing.output)")
 
         let accepted = try await configureAtTerminal(flags, answer: "y", in: work)
         #expect(accepted.status == 0, "\(accepted.output)")
