@@ -71,7 +71,10 @@ public final class SharedFolderSync: Sendable {
         var hashes: [String: HashMemo] = [:]
         /// The snapshot this process published last (see `PublishedManifest`).
         var published: PublishedManifest?
-        var rejected: Set<SnapshotName> = []
+        /// The seals (manifest digests) of snapshots that failed verification: never tried again.
+        var rejected: Set<String> = []
+        /// The share id the last successful pull read (see `ShareIdentity`).
+        var shareId: String?
     }
 
     let memory = Mutex(Memory())

@@ -140,7 +140,7 @@ struct Config: Sendable {
         }
 
         let http = HTTPSettings.parse(reader)
-        let parts = PartsConfig.parse(reader, stateDirectory: stateDirectory)
+        let parts = PartsConfig.parse(reader, cluster: cluster, stateDirectory: stateDirectory)
 
         reader.reportUnknownKeys()
         if !reader.problems.isEmpty { throw ConfigError(problems: reader.problems, file: path) }
