@@ -76,8 +76,8 @@ public struct SharedFolderConfig: Sendable, Equatable {
     public func problems() -> [SharedFolderError] {
         var found: [SharedFolderError] = []
         func bad(_ message: String) { found.append(SharedFolderError(.invalidConfig, message)) }
-        if cluster.isEmpty || cluster.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-            bad("cluster '\(cluster)' must be a non-empty name without control characters")
+        if cluster.isEmpty {
+            bad("cluster is empty: the share and the local cache are stamped with the cluster's name")
         }
         let share = Self.normalized(path)
         if !path.hasPrefix("/") {

@@ -59,6 +59,12 @@ struct CheckConfig: AsyncParsableCommand {
                 + "interval \(f.interval.text), timeout \(f.timeout.text), renewDeadline \(f.renewDeadline.text), "
                 + "database call deadline \(config.database.callTimeout.text)"
         )
+        print(
+            "state: \(config.stateDirectory)" + (config.stateDirectoryIsDefault ? " (the default for this cluster)" : "")
+                + " — alert spool \(config.alertSpoolDirectory)"
+                + (config.parts.sharedFolder.map { ", snapshot cache \($0.localCacheDirectory)" } ?? "")
+        )
+        if let note = config.oldLayoutNote() { print("note: \(note)") }
         if database {
             do throws(PGError) {
                 try await ClusterAdmin(database: config.database).checkSchema()
