@@ -143,6 +143,7 @@ import Testing
         #expect(report.shareError != nil)
         #expect(report.restored == nil, "restored \(String(describing: report.restored)) from another share's cache")
         #expect(report.cacheRefused?.code == .otherCluster)
+        #expect(await standby.status().cached == nil, "status shows a cache that would not be restored")
         #expect(lab.read("blob.bin") == "local data")
     }
 
