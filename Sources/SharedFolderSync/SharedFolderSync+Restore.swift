@@ -24,7 +24,9 @@ extension SharedFolderSync {
     /// Restores the newest good snapshot onto the local disk; run on takeover, before the promote hook.
     ///
     /// Brings the local cache up to date from the share first (when the share answers in time; a hung
-    /// share is reported in `shareError`, and the restore goes on from the cache on a lane of its own),
+    /// share is reported in `shareError`, and the restore goes on from the cache on a lane of its own,
+    /// but only from a cache recorded for this cluster and `sharedFolder.path`: any other is refused
+    /// in `cacheRefused` and nothing is restored),
     /// then writes every differing file to a temporary name in its own folder, fsyncs it, and only
     /// when all of them verified renames them into place, keeping each replaced file in
     /// `backupDirectory`. A snapshot that fails verification is rejected and the previous good one
