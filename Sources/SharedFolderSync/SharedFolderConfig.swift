@@ -14,6 +14,9 @@ public struct SharedFolderConfig: Sendable, Equatable {
     /// The marker file `configure-failover` writes into a share that is not a mount point of its own.
     public static let markerFileName = ".hotstandby-share"
 
+    /// `cluster`: the cluster this node belongs to. The share is stamped with it at first use, and
+    /// the local cache is trusted only for this cluster's share.
+    public var cluster: String
     /// `sharedFolder.path`: the shared folder (an NFS or SMB mount, or any folder). Absolute.
     public var path: String
     /// `sharedFolder.paths`: the local files and folders to protect. Absolute.
@@ -35,11 +38,13 @@ public struct SharedFolderConfig: Sendable, Equatable {
     /// `sharedFolder.ioTimeout`: how long a file operation may make no progress before it is
     /// reported as hung. Defaults to 20 seconds.
     public var ioTimeout: Duration
-    /// The node's state directory; the local cache and the backups live below it.
+    /// The node's state directory; the local cache and the backups live below it. The executable
+    /// defaults it to `/var/lib/hotstandby/<cluster>`, one per cluster.
     public var stateDirectory: String
 
     /// Creates a configuration with the documented defaults.
     public init(
+        cluster: String,
         path: String,
         paths: [String],
         stateDirectory: String,
@@ -50,6 +55,7 @@ public struct SharedFolderConfig: Sendable, Equatable {
         encryptionKeyFile: String? = nil,
         ioTimeout: Duration = .seconds(20)
     ) {
+        self.cluster = cluster
         self.path = path
         self.paths = paths
         self.stateDirectory = stateDirectory
@@ -70,6 +76,9 @@ public struct SharedFolderConfig: Sendable, Equatable {
     public func problems() -> [SharedFolderError] {
         var found: [SharedFolderError] = []
         func bad(_ message: String) { found.append(SharedFolderError(.invalidConfig, message)) }
+        if cluster.isEmpty {
+            bad("cluster is empty: the share and the local cache are stamped with the cluster's name")
+        }
         let share = Self.normalized(path)
         if !path.hasPrefix("/") {
             bad("sharedFolder.path '\(path)' must be an absolute path (the shared folder both hosts mount)")

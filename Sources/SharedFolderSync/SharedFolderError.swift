@@ -36,6 +36,9 @@ public struct SharedFolderError: Error, CustomStringConvertible, Sendable {
         public static let noSnapshot = Code("no snapshot")
         /// Another publish, pull or restore of this instance is running.
         public static let busy = Code("busy")
+        /// The share belongs to another cluster (its `.hotstandby-share-id` names it), or the local cache
+        /// was filled from another share or cluster and cannot be checked against this one.
+        public static let otherCluster = Code("other cluster")
         /// A restore renamed some files into place and then failed; the message lists what is left.
         public static let restoreIncomplete = Code("restore incomplete")
         /// Any other file-system error; the message holds the call, the path and `strerror`.

@@ -17,7 +17,8 @@ extension SharedFolderSync {
     /// place and prunes to `sharedFolder.keep`. Local files are only read.
     ///
     /// - Throws: `SharedFolderError` with `.deposed` when a newer epoch published or the lease is
-    ///   lost, `.noSpace`/`.readOnly`/`.timedOut`/`.stuck` (retry at the next interval), `.notMounted`.
+    ///   lost, `.noSpace`/`.readOnly`/`.timedOut`/`.stuck` (retry at the next interval), `.notMounted`,
+    ///   `.otherCluster` when the share's `.hotstandby-share-id` names another cluster.
     public func publish(
         epoch: Int64,
         node: String,
@@ -69,6 +70,7 @@ extension SharedFolderSync {
         epoch: Int64, node: String, knownHashes: [String: HashMemo], lastPublished: PublishedManifest?, ticker: IOTicker
     ) throws -> Staged {
         try checkShare()
+        _ = try shareIdentity(ticker: ticker)  // written at the first publish; another cluster's share is refused
         let names = try listSnapshots()
         try refuseIfDeposed(names, epoch: epoch)
         let sequence = (names.map(\.sequence).max() ?? 0) + 1

@@ -15,17 +15,31 @@ extension SharedFolderSync {
 
     /// Copies the newest complete snapshot from the share into the local cache, verifying every
     /// checksum, so a takeover needs no copy over the network. A snapshot that fails verification
-    /// is rejected (reported, remembered, never used) and the next older one newer than the cache is tried.
+    /// is rejected (reported, remembered, never used) and the next older one is tried.
+    ///
+    /// The cache is matched to the share by identity and content, never by snapshot name: a cache
+    /// filled from another share or cluster is discarded first (see `adoptCache`), and the share's
+    /// newest snapshot is pulled whenever its manifest's seal differs from the cached one's, whatever
+    /// the names say (a new database numbers epochs from 1 again).
     public func pull() async throws -> PullReport {
-        try await exclusive("pull") { try await pullLocked(allowOlderThanCache: false) }
+        try await exclusive("pull") { try await pullLocked() }
     }
 
-    func pullLocked(allowOlderThanCache: Bool) async throws -> PullReport {
+    /// `pull` for a caller that already runs exclusively (`restore`).
+    func pullLocked() async throws -> PullReport {
         let rejectedBefore = memory.withLock { $0.rejected }
         let report = try await io("pull") { [self] ticker in
-            try fetchNewest(skipping: rejectedBefore, allowOlderThanCache: allowOlderThanCache, ticker: ticker)
+            try fetchNewest(skipping: rejectedBefore, ticker: ticker)
         }
-        memory.withLock { $0.rejected.formUnion(report.rejectedNames) }
+        memory.withLock {
+            $0.rejected.formUnion(report.rejectedSeals)
+            $0.shareId = report.shareId
+        }
+        if let discarded = report.discarded {
+            logger.warning(
+                "shared folder: local cache discarded, it belongs to another share or cluster",
+                metadata: ["reason": "\(discarded)", "cache": "\(config.localCacheDirectory)"])
+        }
         for error in report.report.rejected {
             logger.error("shared folder: snapshot rejected", metadata: ["error": "\(error)"])
         }
@@ -34,22 +48,25 @@ extension SharedFolderSync {
 
     private struct Fetched: Sendable {
         var report: PullReport
-        var rejectedNames: [SnapshotName]
+        var rejectedSeals: [String]
+        var shareId: String
+        var discarded: String?
     }
 
-    private func fetchNewest(skipping: Set<SnapshotName>, allowOlderThanCache: Bool, ticker: IOTicker) throws -> Fetched {
+    private func fetchNewest(skipping: Set<String>, ticker: IOTicker) throws -> Fetched {
         try checkShare()
-        try PosixIO.makeDirectories(config.localCacheDirectory)
+        let share = try shareIdentity(ticker: ticker)
+        let discarded = try adoptCache(for: share, ticker: ticker)
         let cached = try? SnapshotManifest.load(cacheCurrent, key: cipher.key, ticker: ticker)
-        let cachedName = cached.map { SnapshotName(epoch: $0.epoch, sequence: $0.sequence, node: $0.node) }
-        var names = try listSnapshots()
-        if let cachedName { names.append(cachedName) }
+        let cachedSeal = cached == nil ? nil : try? Self.seal(of: cacheCurrent, ticker: ticker)
         var rejected: [SharedFolderError] = []
-        var rejectedNames: [SnapshotName] = []
+        var rejectedSeals: [String] = []
         var result: SnapshotInfo? = cached.map(SnapshotInfo.init)
         var updated = false
-        for name in SnapshotName.usable(names) where !skipping.contains(name) {
-            if let cachedName, name == cachedName || (!allowOlderThanCache && name < cachedName) { break }
+        for name in SnapshotName.usable(try listSnapshots()) {
+            let seal = try? Self.seal(of: shareFolder(name), ticker: ticker)
+            if let seal, skipping.contains(seal) { continue }
+            if let seal, seal == cachedSeal { break }  // the cache holds this very snapshot
             do {
                 result = try fetch(name, cached: cached, ticker: ticker)
                 updated = true
@@ -59,13 +76,15 @@ extension SharedFolderSync {
                     .verificationFailed,
                     "snapshot \(name.folder) rejected: \(error.message); the previous good snapshot is used",
                     path: shareFolder(name)))
-                rejectedNames.append(name)
+                rejectedSeals.append(seal ?? "")
             }
         }
         try PosixIO.writeNewFile(
             config.localCacheDirectory + "/.last-pull-" + PosixIO.randomToken(), [], ticker: ticker)
         try replaceStamp(ticker: ticker)
-        return Fetched(report: PullReport(cached: result, updated: updated, rejected: rejected), rejectedNames: rejectedNames)
+        return Fetched(
+            report: PullReport(cached: result, updated: updated, rejected: rejected),
+            rejectedSeals: rejectedSeals.filter { !$0.isEmpty }, shareId: share.id, discarded: discarded)
     }
 
     private func replaceStamp(ticker: IOTicker) throws {

@@ -13,6 +13,9 @@ public struct RestoreReport: Sendable {
     public var rejected: [SharedFolderError] = []
     /// Why the share could not be consulted (the cache was used as it was), if it could not.
     public var shareError: SharedFolderError?
+    /// Why the local cache was not restored although the share could not be consulted: it was filled
+    /// from another share, cluster or `sharedFolder.path`, or records none. Nothing was restored.
+    public var cacheRefused: SharedFolderError?
     /// Why old backup folders could not be removed, if they could not (the restore itself succeeded).
     public var backupPruneError: SharedFolderError?
 }
@@ -21,7 +24,9 @@ extension SharedFolderSync {
     /// Restores the newest good snapshot onto the local disk; run on takeover, before the promote hook.
     ///
     /// Brings the local cache up to date from the share first (when the share answers in time; a hung
-    /// share is reported in `shareError`, and the restore goes on from the cache on a lane of its own),
+    /// share is reported in `shareError`, and the restore goes on from the cache on a lane of its own,
+    /// but only from a cache recorded for this cluster and `sharedFolder.path`: any other is refused
+    /// in `cacheRefused` and nothing is restored),
     /// then writes every differing file to a temporary name in its own folder, fsyncs it, and only
     /// when all of them verified renames them into place, keeping each replaced file in
     /// `backupDirectory`. A snapshot that fails verification is rejected and the previous good one
@@ -32,13 +37,19 @@ extension SharedFolderSync {
         try await exclusive("restore") {
             var report = RestoreReport()
             while true {
+                var pulled = false
                 do {
-                    let pulled = try await pullLocked(allowOlderThanCache: false)
-                    report.rejected += pulled.rejected
+                    let pull = try await pullLocked()
+                    report.rejected += pull.rejected
+                    pulled = true
                 } catch let error as SharedFolderError {
                     logger.warning("shared folder: share not consulted, restoring from the local cache",
                         metadata: ["error": "\(error)"])
                     report.shareError = error
+                }
+                if !pulled, let refusal = await refuseUntrustedCache() {
+                    report.cacheRefused = refusal
+                    return report
                 }
                 let cache = cacheCurrent
                 let backupRoot = config.backupDirectory
@@ -60,12 +71,12 @@ extension SharedFolderSync {
                     // The cached copy is bad: set it aside and fall back to the previous good snapshot.
                     report.rejected.append(error)
                     logger.error("shared folder: cached snapshot rejected", metadata: ["error": "\(error)"])
-                    let name = try await localIO("restore (set aside)") { [self] ticker -> SnapshotName? in
-                        let manifest = try? SnapshotManifest.load(cache, key: cipher.key, ticker: ticker)
+                    let seal = try await localIO("restore (set aside)") { [self] ticker -> String? in
+                        let seal = try? Self.seal(of: cache, ticker: ticker)
                         try PosixIO.rename(cache, config.localCacheDirectory + "/rejected-" + PosixIO.randomToken())
-                        return manifest.map { SnapshotName(epoch: $0.epoch, sequence: $0.sequence, node: $0.node) }
+                        return seal
                     }
-                    if let name { memory.withLock { _ = $0.rejected.insert(name) } }
+                    if let seal, !seal.isEmpty { memory.withLock { _ = $0.rejected.insert(seal) } }
                     if report.shareError != nil { return report }
                 }
             }
@@ -74,6 +85,26 @@ extension SharedFolderSync {
 }
 
 extension SharedFolderSync {
+    /// When the share could not be read: the refusal to restore a cache whose record does not name
+    /// this cluster and `sharedFolder.path` (and the share id last read), or nil when it may be restored.
+    func refuseUntrustedCache() async -> SharedFolderError? {
+        let cache = config.localCacheDirectory
+        let knownShareId = memory.withLock { $0.shareId }
+        let trusted = try? await localIO("restore (check cache)") { [self] ticker -> Bool in
+            cacheTrustedWithoutShare(knownShareId: knownShareId, ticker: ticker) != nil
+                || !PosixIO.exists(cacheCurrent + "/" + SnapshotManifest.fileName)
+        }
+        if trusted == true { return nil }
+        let refusal = SharedFolderError(
+            .otherCluster,
+            "the local cache \(cache) was not restored: it was not filled from this cluster's share at "
+                + "sharedFolder.path '\(config.path)', and the share could not be read to check it; "
+                + "the local files were left as they are",
+            path: cache)
+        logger.error("shared folder: local cache not restored", metadata: ["error": "\(refusal)"])
+        return refusal
+    }
+
     /// Removes backup folders beyond the newest `keepBackups`, sparing the one just written.
     /// Returns the failure instead of throwing it: the restore it follows has succeeded.
     func pruneBackups(sparing: String?) async -> SharedFolderError? {

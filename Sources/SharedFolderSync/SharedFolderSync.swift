@@ -38,7 +38,7 @@ public struct SnapshotInfo: Sendable, Equatable, Codable {
 public struct SharedFolderStatus: Sendable, Codable {
     /// The newest usable snapshot in the share, when the share could be read.
     public var newest: SnapshotInfo?
-    /// The snapshot in this node's local cache.
+    /// The snapshot in this node's local cache (nil when the cache was filled from another share or cluster).
     public var cached: SnapshotInfo?
     /// Seconds since the cache was last brought up to date with the share.
     public var cacheAgeSeconds: Double?
@@ -71,7 +71,10 @@ public final class SharedFolderSync: Sendable {
         var hashes: [String: HashMemo] = [:]
         /// The snapshot this process published last (see `PublishedManifest`).
         var published: PublishedManifest?
-        var rejected: Set<SnapshotName> = []
+        /// The seals (manifest digests) of snapshots that failed verification: never tried again.
+        var rejected: Set<String> = []
+        /// The share id the last successful pull read (see `ShareIdentity`).
+        var shareId: String?
     }
 
     let memory = Mutex(Memory())
@@ -121,11 +124,14 @@ public final class SharedFolderSync: Sendable {
         let cacheFolder = config.localCacheDirectory + "/current"
         let cipher = self.cipher
         let pulledAt = config.localCacheDirectory + "/last-pull"
-        if let cached = try? await localIO("status (cache)", { ticker -> (SnapshotInfo, Double?) in
+        let knownShareId = memory.withLock { $0.shareId }
+        if let cached = try? await localIO("status (cache)", { [self] ticker -> (SnapshotInfo, Double?)? in
+            // A cache filled from another share or cluster is not shown: it would not be restored.
+            guard cacheTrustedWithoutShare(knownShareId: knownShareId, ticker: ticker) != nil else { return nil }
             let manifest = try SnapshotManifest.load(cacheFolder, key: cipher.key, ticker: ticker)
             let stamp = try PosixIO.lstatOrNil(pulledAt).map(PosixIO.mtime)
             return (SnapshotInfo(manifest), stamp)
-        }) {
+        }) ?? nil {
             status.cached = cached.0
             status.cacheAgeSeconds = cached.1.map { max(0, Date().timeIntervalSince1970 - $0) }
         }

@@ -71,6 +71,12 @@ struct CheckConfig: AsyncParsableCommand {
                 + "database call deadline \(config.database.callTimeout.text)"
                 + (config.hooks.demote != nil ? ", hooks.demoteTimeout \(config.hooks.demoteTimeout.text)" : "")
         )
+        print(
+            "state: \(config.stateDirectory)" + (config.stateDirectoryIsDefault ? " (the default for this cluster)" : "")
+                + " — alert spool \(config.alertSpoolDirectory)"
+                + (config.parts.sharedFolder.map { ", snapshot cache \($0.localCacheDirectory)" } ?? "")
+        )
+        if let note = config.oldLayoutNote() { print("note: \(note)") }
         let demoteTime = config.hooks.demote != nil ? config.hooks.demoteTimeout + config.hooks.killGrace : .zero
         let unitValues = WatchdogFit.read(paths: unit.map { [$0] } ?? WatchdogFit.defaultUnitPaths)
         for warning in WatchdogFit.warnings(unitValues, failover: f, demoteTime: demoteTime) {

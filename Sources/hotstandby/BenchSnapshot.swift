@@ -58,7 +58,7 @@ struct BenchSnapshot: AsyncParsableCommand {
     func run() async throws {
         try FileManager.default.createDirectory(atPath: share, withIntermediateDirectories: true)
         let config = SharedFolderConfig(
-            path: share, paths: [source], stateDirectory: state, keep: keep, requireMount: false,
+            cluster: "bench", path: share, paths: [source], stateDirectory: state, keep: keep, requireMount: false,
             encryptionKeyFile: encryptionKeyFile, ioTimeout: .seconds(120))
         var logger = Logger(label: "hotstandby.bench-snapshot") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .warning

@@ -11,11 +11,11 @@ struct PartsConfig: Sendable {
     var sharedFolder: SharedFolderConfig?
     var alerts: AlertsSettings?
 
-    static func parse(_ reader: ConfigReader, stateDirectory: String) -> PartsConfig {
+    static func parse(_ reader: ConfigReader, cluster: String, stateDirectory: String) -> PartsConfig {
         var parts = PartsConfig()
         if reader.has("vip") { parts.vip = parseVIP(reader) }
         if reader.has("dns") { parts.dns = parseDNS(reader) }
-        if reader.has("sharedFolder") { parts.sharedFolder = parseSharedFolder(reader, stateDirectory: stateDirectory) }
+        if reader.has("sharedFolder") { parts.sharedFolder = parseSharedFolder(reader, cluster: cluster, stateDirectory: stateDirectory) }
         if reader.has("alerts") { parts.alerts = parseAlerts(reader) }
         return parts
     }
@@ -99,13 +99,16 @@ struct PartsConfig: Sendable {
         }
     }
 
-    private static func parseSharedFolder(_ reader: ConfigReader, stateDirectory: String) -> SharedFolderConfig? {
+    private static func parseSharedFolder(
+        _ reader: ConfigReader, cluster: String, stateDirectory: String
+    ) -> SharedFolderConfig? {
         let path = reader.requiredString("sharedFolder.path", example: "sharedFolder: {path: /mnt/share, paths: [/var/lib/app]}")
         guard let paths = reader.stringList("sharedFolder.paths"), !paths.isEmpty else {
             reader.problem("sharedFolder.paths: missing or empty; list the local files and folders to protect")
             return nil
         }
         let config = SharedFolderConfig(
+            cluster: cluster,
             path: path,
             paths: paths,
             stateDirectory: stateDirectory,

@@ -26,7 +26,10 @@ struct Config: Sendable {
     var node: String
     var priority: Int
     var address: String
+    /// `stateDirectory`: defaults to `/var/lib/hotstandby/<cluster>` (see `defaultStateDirectory`).
     var stateDirectory: String
+    /// Whether `stateDirectory` was left to its default (then the old shared layout is looked for).
+    var stateDirectoryIsDefault: Bool
     var logLevel: Logger.Level
     var database: DatabaseSettings
     var failover: FailoverSettings
@@ -64,7 +67,8 @@ struct Config: Sendable {
         }
         let priority = reader.int("priority", default: 100, range: 0...1_000_000)
         let address = reader.string("address") ?? ""
-        let stateDirectory = reader.string("stateDirectory") ?? "/var/lib/hotstandby"
+        let configuredState = reader.string("stateDirectory")
+        let stateDirectory = configuredState ?? Self.defaultStateDirectory(cluster: cluster)
         let levelText = reader.string("logLevel") ?? "info"
         let logLevel = Logger.Level(rawValue: levelText.lowercased()) ?? {
             reader.problem("logLevel: '\(levelText)' is not one of trace, debug, info, notice, warning, error, critical")
@@ -140,7 +144,7 @@ struct Config: Sendable {
         }
 
         let http = HTTPSettings.parse(reader)
-        let parts = PartsConfig.parse(reader, stateDirectory: stateDirectory)
+        let parts = PartsConfig.parse(reader, cluster: cluster, stateDirectory: stateDirectory)
 
         reader.reportUnknownKeys()
         if !reader.problems.isEmpty { throw ConfigError(problems: reader.problems, file: path) }
@@ -151,6 +155,7 @@ struct Config: Sendable {
             priority: priority,
             address: address,
             stateDirectory: stateDirectory,
+            stateDirectoryIsDefault: configuredState == nil,
             logLevel: logLevel,
             database: DatabaseSettings(conninfo: conninfo, callTimeout: calls, listen: listen),
             failover: failover,

@@ -105,7 +105,11 @@ struct SharedFolderStep: RoleStep {
             await alert(context, "snapshot rejected: \(rejected)")
         }
         if let shareError = report.shareError {
-            await alert(context, "the share could not be read; restored from the local cache: \(shareError)")
+            if let refused = report.cacheRefused {
+                await alert(context, "the share could not be read (\(shareError)) and nothing was restored: \(refused)")
+            } else {
+                await alert(context, "the share could not be read; restored from the local cache: \(shareError)")
+            }
         }
         if let pruneError = report.backupPruneError {
             // The restore succeeded; old backups pile up on the local disk until this is fixed.

@@ -15,6 +15,7 @@ struct Run: AsyncParsableCommand {
     func run() async throws {
         let config = try options.load()
         let logger = makeLogger(label: "hotstandby", level: config.logLevel, node: config.node)
+        if let note = config.oldLayoutNote() { logger.notice("\(note)") }
         let admin = ClusterAdmin(database: config.database)
         do {
             try await admin.checkSchema()

@@ -33,11 +33,11 @@ struct Wiring {
         var services: [any Service] = []
         let spool: LocalSpool
         do {
-            spool = try LocalSpool(directory: config.stateDirectory + "/alert-spool")
+            spool = try LocalSpool(directory: config.alertSpoolDirectory)
         } catch {
             // Refuse rather than run on: events raised while the database is down would be lost.
             throw ExitMessage(
-                text: "stateDirectory: cannot create the event spool \(config.stateDirectory)/alert-spool (\(error)); "
+                text: "stateDirectory: cannot create the event spool \(config.alertSpoolDirectory) (\(error)); "
                     + "create the folder, writable by the hotstandby user, or set stateDirectory"
             )
         }

@@ -69,7 +69,7 @@ import Glibc
         try elsewhere.write("conf/0.conf", "second")
         try elsewhere.write("conf/1.conf", "first")
         let other = try SharedFolderSync(
-            config: .init(path: elsewhere.share, paths: [elsewhere.local], stateDirectory: elsewhere.root + "/s",
+            config: .init(cluster: "test", path: elsewhere.share, paths: [elsewhere.local], stateDirectory: elsewhere.root + "/s",
                           requireMount: false),
             logger: .init(label: "t"))
         _ = try await other.publish(epoch: 1, node: "a", leaseStillHeld: held)

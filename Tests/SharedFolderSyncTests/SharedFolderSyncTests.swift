@@ -76,7 +76,7 @@ import Glibc
         defer { elsewhere.remove() }
         try elsewhere.write("conf/a.conf", "from the deposed node")
         let deposed = try SharedFolderSync(config: .init(
-            path: elsewhere.share, paths: [lab.local], stateDirectory: elsewhere.root + "/s", requireMount: false),
+            cluster: "test", path: elsewhere.share, paths: [lab.local], stateDirectory: elsewhere.root + "/s", requireMount: false),
             logger: .init(label: "t"))
         try lab.write("conf/a.conf", "from the deposed node")
         _ = try await deposed.publish(epoch: 1, node: "a", leaseStillHeld: held)
@@ -189,14 +189,14 @@ import Glibc
     }
 
     @Test func configErrorsNameTheKey() {
-        var config = SharedFolderConfig(path: "relative", paths: [], stateDirectory: "/var/lib/hs", keep: 1, keepBackups: 0)
+        var config = SharedFolderConfig(cluster: "test", path: "relative", paths: [], stateDirectory: "/var/lib/hs", keep: 1, keepBackups: 0)
         let messages = config.problems().map(\.message).joined(separator: "\n")
         #expect(messages.contains("sharedFolder.path 'relative'"))
         #expect(messages.contains("sharedFolder.paths is empty"))
         #expect(messages.contains("sharedFolder.keep 1"))
         #expect(messages.contains("sharedFolder.keepBackups 0 is too small"))
-        #expect(SharedFolderConfig(path: "/mnt/share", paths: ["/srv"], stateDirectory: "/var/lib/hs").keepBackups == 5)
-        config = SharedFolderConfig(path: "/mnt/share", paths: ["/mnt/share/x"], stateDirectory: "/var/lib/hs")
+        #expect(SharedFolderConfig(cluster: "test", path: "/mnt/share", paths: ["/srv"], stateDirectory: "/var/lib/hs").keepBackups == 5)
+        config = SharedFolderConfig(cluster: "test", path: "/mnt/share", paths: ["/mnt/share/x"], stateDirectory: "/var/lib/hs")
         #expect(config.problems().first?.message.contains("sharedFolder.paths[0]") == true)
     }
 }

@@ -25,7 +25,7 @@ struct Lab {
         node: String, requireMount: Bool = false, key: String? = nil, ioTimeout: Duration = .seconds(5), keepBackups: Int = 5
     ) -> SharedFolderConfig {
         SharedFolderConfig(
-            path: share, paths: [local], stateDirectory: root + "/state-" + node, keep: 3, keepBackups: keepBackups,
+            cluster: "test", path: share, paths: [local], stateDirectory: root + "/state-" + node, keep: 3, keepBackups: keepBackups,
             requireMount: requireMount, encryptionKeyFile: key, ioTimeout: ioTimeout)
     }
 
