@@ -58,8 +58,9 @@ struct DeadlineTests {
         start = ContinuousClock.now
         let report = await manager.announce(count: 5, interval: .milliseconds(100), sendGrace: .milliseconds(200))
         let elapsed = ContinuousClock.now - start
-        // 4 * 100 ms of spacing + 200 ms grace + the kill; never the minute the stand-in sleeps.
-        #expect(elapsed < .milliseconds(1_500), "announce took \(elapsed)")
+        // 4 * 100 ms of spacing + 200 ms grace + the kill (1.84 s seen on a loaded machine); never the
+        // minute the stand-in sleeps.
+        #expect(elapsed < .seconds(5), "announce took \(elapsed)")
         #expect(report.sent + report.failed == 5)
     }
 
