@@ -113,6 +113,83 @@ struct MultiHostConnectTests {
         #expect(rows.value(0, "two") == "2")
         #expect(again.duration(to: .now) <= deadline + Self.margin)
     }
+
+    @Test("a wrong password over a host list: one authentication failure, the password in no message")
+    func wrongPasswordOverHosts() async throws {
+        let refused = try SilentListener.refusedPort()
+        let hosts = try Self.conninfo(hosts: "127.0.0.1,127.0.0.1,127.0.0.1", ports: "\(refused),\(try Self.realPort),\(refused)")
+        let secret = "Secret-Wrong-\(UInt32.random(in: 1000...9999))"
+        let conninfo = hosts.replacingOccurrences(of: #"password=\S+"#, with: "password=\(secret)", options: .regularExpression)
+        let slot = ConnectionSlot(settings: DatabaseSettings(conninfo: conninfo, callTimeout: .milliseconds(1500)))
+        var failure: PGError?
+        do throws(PGError) {
+            _ = try await slot.with(timeout: .milliseconds(1500)) { conn, left throws(PGError) in
+                try await conn.query("SELECT 1", timeout: left)
+            }
+        } catch {
+            failure = error
+        }
+        let error = try #require(failure)
+        print("wrong password over three hosts: \(error)")
+        #expect(error.code == .authenticationFailed)
+        #expect(error.message.contains("password authentication failed"))
+        #expect(!error.message.contains(secret) && !error.description.contains(secret))
+
+        // Every host refusing: one line naming each, no password.
+        let allRefused = conninfo.replacingOccurrences(
+            of: #"port=\S+"#, with: "port=\(refused),\(refused)", options: .regularExpression
+        ).replacingOccurrences(of: "host=127.0.0.1,127.0.0.1,127.0.0.1", with: "host=127.0.0.1,127.0.0.1")
+        do throws(PGError) {
+            _ = try await ConnectionSlot(settings: DatabaseSettings(conninfo: allRefused, callTimeout: .seconds(1)))
+                .with(timeout: .seconds(1)) { conn, left throws(PGError) in try await conn.query("SELECT 1", timeout: left) }
+            Issue.record("connected to a refused port")
+        } catch {
+            print("two refused hosts: \(error)")
+            #expect(error.code == .connectionFailed)
+            #expect(error.description.contains("none of 2 hosts connected"))
+            #expect(!error.message.contains(secret))
+        }
+    }
+}
+
+/// How a connection string's hosts become single-host attempts (no server needed).
+@Suite("Connect plan: one attempt per host")
+struct ConnectPlanTests {
+    @Test("keyword lists, a URI, hostaddr, one port for all, and libpq's reading of connect_timeout")
+    func splitsHostLists() {
+        let plain = ConnectPlan(conninfo: "host=db1,db2 port=5432,5433 dbname=x", environment: [:])
+        #expect(plain.targets.map(\.host) == ["db1", "db2"])
+        #expect(plain.targets.map(\.port) == ["5432", "5433"])
+        #expect(plain.perHostLimit == nil)
+        let uri = ConnectPlan(conninfo: "postgresql://u@db1:5432,db2:6432/x?connect_timeout=1", environment: [:])
+        #expect(uri.targets.map(\.host) == ["db1", "db2"])
+        #expect(uri.targets.map(\.port) == ["5432", "6432"])
+        #expect(uri.perHostLimit == .seconds(2), "libpq raises 1 s to 2 s")
+        let onePort = ConnectPlan(conninfo: "host=a,b,c hostaddr=10.0.0.1,10.0.0.2,10.0.0.3 port=7000", environment: [:])
+        #expect(onePort.targets.map(\.port) == ["7000", "7000", "7000"])
+        #expect(onePort.targets.map(\.hostaddr) == ["10.0.0.1", "10.0.0.2", "10.0.0.3"])
+        let fromEnvironment = ConnectPlan(
+            conninfo: "dbname=x", environment: ["PGHOST": "e1,e2", "PGPORT": "1,2", "PGCONNECT_TIMEOUT": "7"]
+        )
+        #expect(fromEnvironment.targets.map(\.host) == ["e1", "e2"])
+        #expect(fromEnvironment.perHostLimit == .seconds(7))
+    }
+
+    @Test("lists libpq must read itself stay one attempt", arguments: ["host=db1 port=5432", "host=a,,b", "host=a,b port=1,2,3", "service=prod", "dbname=x"])
+    func wholeConninfo(conninfo: String) {
+        #expect(ConnectPlan(conninfo: conninfo, environment: [:]).targets.count == 1)
+    }
+
+    @Test("each host gets its share of what is left, at least 500 ms while it lasts, at most connect_timeout")
+    func shares() {
+        let plan = ConnectPlan(conninfo: "host=a,b,c", environment: [:])
+        #expect(plan.share(of: .seconds(3), hostsLeft: 3) == .seconds(1))
+        #expect(plan.share(of: .milliseconds(900), hostsLeft: 3) == .milliseconds(500))
+        #expect(plan.share(of: .milliseconds(300), hostsLeft: 2) == .milliseconds(300))
+        #expect(plan.share(of: .seconds(4), hostsLeft: 1) == .seconds(4))
+        let capped = ConnectPlan(conninfo: "host=a,b connect_timeout=2", environment: [:])
+        #expect(capped.share(of: .seconds(10), hostsLeft: 2) == .seconds(2))
+    }
 }
 
 /// A TCP socket on 127.0.0.1 that completes handshakes (the kernel does) and never reads or answers:
@@ -141,6 +218,12 @@ final class SilentListener {
         }
         self.fd = fd
         port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// A port on 127.0.0.1 where nothing listens (a connect is refused at once).
+    static func refusedPort() throws -> Int {
+        let listener = try SilentListener()
+        return listener.port  // closed when `listener` goes away, before anyone connects
     }
 
     /// Accepts the waiting client connection and reads until it is closed; the instant it was seen closed,
