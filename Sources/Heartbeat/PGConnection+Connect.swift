@@ -49,7 +49,7 @@ extension PGConnection {
 /// The hosts of a connection string, and how one connect deadline is shared among them.
 ///
 /// Hosts are tried one after another, in the order written, each with
-/// `max(left / hostsLeft, min(500 ms, left))` of what is left of the deadline, at most the `connect_timeout`
+/// `max(left / hostsLeft, min(100 ms, left))` of what is left of the deadline, at most the `connect_timeout`
 /// the user wrote (read as libpq reads it: whole seconds, at least 2). A host that fails fast (refused)
 /// leaves its share to the next ones. One after another rather than all at once because the order is the
 /// operator's preference and libpq's contract: with `target_session_attrs=any` (the default) the first host
@@ -79,8 +79,10 @@ struct ConnectPlan: Sendable {
         }
     }
 
-    /// The smallest share of a host while the deadline allows it (a TLS handshake and a SCRAM login).
-    static let floor = Duration.milliseconds(500)
+    /// The smallest share of a host while the deadline allows it: a TCP, TLS and SCRAM login on a LAN takes
+    /// tens of milliseconds. Small because the short settings (interval 500 ms: a 400 ms call, 320 ms of it
+    /// for connecting) must still reach a second host: a 500 ms floor would give the first host all of it.
+    static let floor = Duration.milliseconds(100)
 
     /// Each host's attempt, in the order written; one target without overrides when the list is not split.
     let targets: [Target]
