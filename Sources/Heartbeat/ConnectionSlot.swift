@@ -5,13 +5,15 @@ public struct DatabaseSettings: Sendable {
     /// A libpq connection string: keyword/value or URI, several hosts allowed. `PG*` variables and
     /// `.pgpass` apply as libpq applies them.
     public var conninfo: String
-    /// The deadline of each call, connection included. Shorter than the heartbeat interval.
+    /// The deadline of each call, connecting included: a call that has to reconnect first gives its statement
+    /// what is left after connecting. Shorter than the heartbeat interval.
     public var callTimeout: Duration
     /// Whether to LISTEN for changes (off behind a pooler in transaction mode). Defaults to on.
     public var listen: Bool
-    /// The deadline for opening a connection (TCP, TLS, authentication), which may take longer than
-    /// one statement. Safety does not depend on it: the active fences itself by the clock.
-    /// Defaults to the call deadline, at least 1 second.
+    /// The longest the connecting part of a call (every host of the list, TCP, TLS, authentication) may take.
+    /// It never stretches a call: connecting and the statement share the call's one deadline, and connecting
+    /// stops early enough to leave the statement a reserve (``ConnectionSlot/statementReserve(of:)``).
+    /// Safety does not depend on it: the active fences itself by the clock. Defaults to the call deadline.
     public var connectTimeout: Duration
     /// The `application_name` the server shows for our connections.
     public var applicationName: String
@@ -26,28 +28,45 @@ public struct DatabaseSettings: Sendable {
     ) {
         self.conninfo = conninfo
         self.callTimeout = callTimeout
-        self.connectTimeout = connectTimeout ?? max(callTimeout, .seconds(1))
+        self.connectTimeout = connectTimeout ?? callTimeout
         self.listen = listen
         self.applicationName = applicationName
     }
 }
 
 /// One lazily opened connection that is replaced after any failure: the next call reconnects.
+///
+/// A call that has to reconnect spends connect and statement time under the call's one deadline, so a
+/// reconnect never makes a renew outlast its interval. No warm spare is kept: after a failure the spare
+/// would most often be on the same unreachable server, and a call that found it dead would cost the whole
+/// statement deadline where a reconnect to the next host costs a share of it.
 final class ConnectionSlot: Sendable {
     private let settings: DatabaseSettings
     private let connection = Mutex<PGConnection?>(nil)
 
+    /// The least a statement gets after a reconnect, so a connect that took all its time still leaves the
+    /// statement a chance instead of a certain timeout. Defaults to 10 milliseconds.
+    static let statementFloor = Duration.milliseconds(10)
+
+    /// The part of a call's deadline that connecting leaves to the statement: a fifth, at most 250 ms (one
+    /// round trip on a LAN takes well under a millisecond; a loaded server more).
+    static func statementReserve(of timeout: Duration) -> Duration {
+        min(timeout / 5, .milliseconds(250))
+    }
+
+    /// Creates an empty slot; the first call connects.
     init(settings: DatabaseSettings) {
         self.settings = settings
     }
 
-    /// Runs `body` on a healthy connection, opening one within `timeout` if needed; a connection
-    /// that fails is dropped so the next call starts afresh.
+    /// Runs `body` on a healthy connection, opening one first if needed, all within `timeout`: `body`
+    /// gets what is left of it (at least ``statementFloor``). A connection that fails is dropped so the
+    /// next call starts afresh.
     func with<R: Sendable>(
         timeout: Duration,
         _ body: (PGConnection, Duration) async throws(PGError) -> R
     ) async throws(PGError) -> R {
-        let started = ContinuousClock.now
+        let deadline = ContinuousClock.now.advanced(by: timeout)
         let existing = connection.withLock { current -> PGConnection? in
             if let current, current.isBroken { return nil }
             return current
@@ -58,13 +77,12 @@ final class ConnectionSlot: Sendable {
         } else {
             conn = try await PGConnection.connect(
                 conninfo: settings.conninfo,
-                timeout: max(timeout, settings.connectTimeout),
+                timeout: min(settings.connectTimeout, timeout - Self.statementReserve(of: timeout)),
                 applicationName: settings.applicationName
             )
             connection.withLock { $0 = conn }
         }
-        // A fresh connection gets the statement's full deadline; a reused one what is left of it.
-        let left = existing == nil ? timeout : max(timeout - started.duration(to: .now), .milliseconds(10))
+        let left = max(ContinuousClock.now.duration(to: deadline), Self.statementFloor)
         do {
             return try await body(conn, left)
         } catch {

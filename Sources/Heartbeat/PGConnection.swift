@@ -23,7 +23,9 @@ final class PGConnection: @unchecked Sendable {
     private let redactor: Redactor
     private let broken = Mutex(false)
 
-    private init(conn: OpaquePointer, queue: DispatchQueue, redactor: Redactor) {
+    /// Takes ownership of an established `conn`, which from now on is used only on `queue`
+    /// (``connect(conninfo:timeout:applicationName:)`` in PGConnection+Connect.swift opens it).
+    init(conn: OpaquePointer, queue: DispatchQueue, redactor: Redactor) {
         self.conn = conn
         self.queue = queue
         self.redactor = redactor
@@ -38,53 +40,6 @@ final class PGConnection: @unchecked Sendable {
     /// Whether a deadline or I/O error left the connection unusable.
     var isBroken: Bool { broken.withLock { $0 } }
 
-    /// Opens a connection with libpq's own parsing of `conninfo` (keyword/value or URI, several hosts,
-    /// `target_session_attrs`, `PG*` variables, `.pgpass`, `sslmode`).
-    ///
-    /// `connect_timeout` defaults to the deadline (libpq applies it per host); a value in `conninfo` wins.
-    /// If the deadline passes first, the attempt goes on in the background and its connection is closed.
-    static func connect(conninfo: String, timeout: Duration, applicationName: String) async throws(PGError) -> PGConnection {
-        let redactor = Redactor(conninfo: conninfo)
-        let queue = DispatchQueue(label: "hotstandby.pg")
-        let connectTimeout = String(max(1, Int(timeout.components.seconds + (timeout.components.attoseconds > 0 ? 1 : 0))))
-        let outcome = OneShot<Result<PGConnection, PGError>>()
-        queue.async {
-            // Keywords are processed in order and later ones win, so the caller's conninfo (expanded
-            // from `dbname`) overrides our defaults for connect_timeout and application_name.
-            let keywords = ["connect_timeout", "application_name", "dbname"]
-            let values = [connectTimeout, applicationName, conninfo]
-            let conn = withCStrings(keywords) { keywordPointers in
-                withCStrings(values) { valuePointers in
-                    PQconnectdbParams(keywordPointers, valuePointers, 1)
-                }
-            }
-            guard let conn else {
-                outcome.complete(.failure(PGError(code: .connectionFailed, message: "out of memory")))
-                return
-            }
-            guard PQstatus(conn) == CONNECTION_OK else {
-                let message = redactor.clean(String(cString: PQerrorMessage(conn)))
-                PQfinish(conn)
-                let code: PGError.Code =
-                    message.contains("password authentication failed") || message.contains("no password supplied")
-                    ? .authenticationFailed : .connectionFailed
-                outcome.complete(.failure(PGError(code: code, message: message)))
-                return
-            }
-            PQsetnonblocking(conn, 1)
-            // Server notices ("relation already exists, skipping") are not errors: keep them off stderr.
-            PQsetNoticeProcessor(conn, { _, _ in }, nil)
-            let connection = PGConnection(conn: conn, queue: queue, redactor: redactor)
-            if !outcome.complete(.success(connection)) {
-                // The caller gave up; dropping `connection` here closes it.
-            }
-        }
-        let result = await outcome.value(timeout: timeout) {
-            .failure(PGError(code: .timedOut, message: "could not connect within \(timeout.text)"))
-        }
-        return try result.get()
-    }
-
     /// Runs one statement with text parameters (bound, never interpolated) and returns its rows.
     /// A statement without parameters may hold several commands (used by migrations).
     func query(_ sql: String, _ parameters: [String?] = [], timeout: Duration) async throws(PGError) -> PGRows {
@@ -93,9 +48,10 @@ final class PGConnection: @unchecked Sendable {
         queue.async { [self] in
             outcome.complete(self.runQuery(sql, parameters, deadline: deadline, timeout: timeout))
         }
-        // The queue enforces the deadline with poll; the extra second only covers a queue that is
-        // still busy with an earlier call.
-        let result = await outcome.value(timeout: timeout + .seconds(1)) {
+        // The queue enforces the deadline with poll, and no block on it runs past its own deadline (an
+        // earlier call's included), so the call ends within `timeout`; the few milliseconds only let the
+        // queue's own message win the race against this one.
+        let result = await outcome.value(timeout: timeout + .milliseconds(50)) {
             .failure(PGError(code: .timedOut, message: "no answer within \(timeout.text)"))
         }
         if case .failure = result { broken.withLock { $0 = true } }
@@ -195,15 +151,7 @@ final class PGConnection: @unchecked Sendable {
     private func waitSocket(_ conn: OpaquePointer, events: Int16, until deadline: ContinuousClock.Instant) -> Bool {
         let socket = PQsocket(conn)
         guard socket >= 0 else { return false }
-        while true {
-            let left = ContinuousClock.now.duration(to: deadline)
-            if left <= .zero { return false }
-            let milliseconds = Int32(min(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1, 60_000))
-            var descriptor = pollfd(fd: socket, events: events, revents: 0)
-            let ready = poll(&descriptor, 1, milliseconds)
-            if ready > 0 { return true }
-            if ready < 0 && errno != EINTR { return true }  // let libpq report the error
-        }
+        return waitForSocket(socket, events: events, until: deadline)
     }
 
     private func fail(_ conn: OpaquePointer, _ code: PGError.Code) -> PGError {
@@ -332,7 +280,8 @@ extension DatabaseSettings {
     }
 }
 
-private func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+/// Calls `body` with a NULL-terminated array of C copies of `strings`, freed afterwards.
+func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
     let duplicates = strings.map { strdup($0) }
     defer { duplicates.forEach { free($0) } }
     var pointers: [UnsafePointer<CChar>?] = duplicates.map { UnsafePointer($0) }
