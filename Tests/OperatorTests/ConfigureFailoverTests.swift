@@ -26,6 +26,36 @@ struct ConfigureFailoverTests {
         return bin
     }
 
+    /// The README's hooks (`systemctl start billing` / `stop billing`) under the packaged unit need the
+    /// polkit rule's list: configure-failover writes it from the hooks it finds, nothing else.
+    @Test(.enabled(if: OpsEnvironment.daemons, OpsEnvironment.daemonsReason))
+    func writesTheUnitsTheHooksManage() async throws {
+        let work = try OpsEnvironment.workDirectory("configure-units")
+        let root = work + "/root"
+        try FileManager.default.createDirectory(atPath: root + "/etc/hotstandby", withIntermediateDirectories: true)
+        let cluster = "cu-\(UUID().uuidString.prefix(6))"
+        let yaml = """
+            cluster: "\(cluster)"
+            node: "a"
+            database:
+              conninfo: "\(OpsEnvironment.conninfo!)"
+            http:
+              enabled: false
+            hooks:
+              prePromote: ["/usr/bin/test", "-d", "/"]
+              promote: ["/usr/bin/systemctl", "start", "billing"]
+              demote: ["/usr/bin/systemctl", "stop", "billing", "nginx.service"]
+            """
+        try yaml.write(toFile: root + "/etc/hotstandby/hotstandby.yaml", atomically: true, encoding: .utf8)
+        let result = try await configure(["--root", root, "--init-db", "--no-start"])
+        #expect(result.status == 0, "\(result.output)")
+        let units = try String(contentsOfFile: root + "/etc/hotstandby/units", encoding: .utf8)
+        let names = units.split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init)
+        #expect(names == ["billing", "nginx.service"], "\(units)")
+        let mode = try FileManager.default.attributesOfItem(atPath: root + "/etc/hotstandby/units")[.posixPermissions] as? Int
+        #expect(mode == 0o644)
+    }
+
     @Test(.enabled(if: OpsEnvironment.daemons, OpsEnvironment.daemonsReason))
     func installsIntoRootAndIsIdempotent() async throws {
         let work = try OpsEnvironment.workDirectory("configure")
