@@ -125,34 +125,37 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
     /// The node's settings.
     public let settings: FailoverSettings
     /// The current state.
-    public private(set) var state: State = .starting
+    public internal(set) var state: State = .starting
     /// The lease call in flight, if any.
-    public private(set) var callInFlight: LeaseCall?
+    public internal(set) var callInFlight: LeaseCall?
     /// When the next periodic lease call is due.
-    public private(set) var nextCallAt: Instant
+    public internal(set) var nextCallAt: Instant
+    // The bookkeeping below is internal rather than private only so that the state machine's extensions
+    // in the other FailoverStateMachine+*.swift files can reach it; nothing outside them sets it.
+
     /// Whether a notification or change asked for a read as soon as the current call returns.
-    private var readSoon = true
+    var readSoon = true
     /// When this node last completed any lease call.
-    private var lastSuccess: Instant
+    var lastSuccess: Instant
     /// Whether `database-unreachable` was recorded and `database-back` is owed.
-    private var databaseDown = false
+    var databaseDown = false
     /// When the last lease call failure began a run of failures, for the status note.
-    private var lastFailure: String?
+    var lastFailure: String?
     /// Whether a shutdown was requested.
-    private var shuttingDown = false
+    var shuttingDown = false
     /// The identifier of the last lease call issued; results of older calls are ignored.
-    private var lastCallID = 0
+    var lastCallID = 0
     /// After a takeover attempt failed (the database did not answer), the next one waits until
     /// this instant: one attempt per interval, not one per failed call.
-    private var takeoverBackoffUntil: Instant?
+    var takeoverBackoffUntil: Instant?
     /// When the last successful read of the lease arrived: the pre-promote hook and the compare-and-set
     /// run only on a view confirmed within one interval.
-    private var lastReadAt: Instant?
+    var lastReadAt: Instant?
     /// Whether the demotion actions of the current `demoting` state have finished (the hand-off or
     /// release may still wait for the call in flight).
-    private var demotionDone = false
+    var demotionDone = false
     /// Whether `started` was recorded.
-    private var startedRecorded = false
+    var startedRecorded = false
     /// Creates a state machine that starts at `now`.
     public init(settings: FailoverSettings, now: Instant) {
         self.settings = settings
@@ -252,7 +255,7 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
 
     // MARK: - Self-fencing
 
-    private mutating func fenceIfDeadlinePassed(now: Instant) -> [Action] {
+    mutating func fenceIfDeadlinePassed(now: Instant) -> [Action] {
         guard case .active(let lease) = state else { return [] }
         let sinceRenew = lease.lastRenewStart.duration(to: now)
         guard sinceRenew >= settings.renewDeadline else { return [] }
@@ -276,311 +279,7 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
         ]
     }
 
-    // MARK: - Lease results
-
-    private mutating func handleLeaseResult(_ result: LeaseResult, startedAt: Instant, now: Instant) -> [Action] {
-        guard let call = callInFlight else { return [] }
-        callInFlight = nil
-        nextCallAt = startedAt.advanced(by: settings.interval)
-        var actions: [Action] = []
-
-        if case .failed(let message) = result {
-            lastFailure = message
-            if !databaseDown && lastSuccess.duration(to: now) >= settings.timeout {
-                databaseDown = true
-                actions.append(
-                    .record(
-                        ClusterEvent(
-                            kind: .databaseUnreachable,
-                            epoch: currentEpoch,
-                            detail: ["error": .string(message), "seconds": lastSuccess.duration(to: now).jsonSeconds]
-                        )
-                    )
-                )
-            }
-        } else {
-            if databaseDown {
-                databaseDown = false
-                actions.append(
-                    .record(
-                        ClusterEvent(
-                            kind: .databaseBack,
-                            epoch: currentEpoch,
-                            detail: ["unreachableSeconds": lastSuccess.duration(to: now).jsonSeconds]
-                        )
-                    )
-                )
-            }
-            lastSuccess = now
-            lastFailure = nil
-            if case .observed(let view) = result {
-                lastReadAt = now
-                if !startedRecorded {
-                    startedRecorded = true
-                    actions.append(
-                        .record(
-                            ClusterEvent(
-                                kind: .started,
-                                epoch: view.epoch,
-                                detail: ["node": .string(settings.node), "holder": view.activeNode.map(JSONValue.string) ?? .null]
-                            )
-                        )
-                    )
-                }
-            }
-        }
-
-        switch (state, call, result) {
-        case (.stopped, _, _):
-            break
-
-        // A standby's (or a starting node's) read.
-        case (.starting, .observe, .observed(let view)):
-            state = .standby(Watch(view: view, changedAt: now, veto: nil))
-            actions += afterObservation(view: view, previous: nil, now: now)
-        case (.standby(var watch), .observe, .observed(let view)):
-            let previous = watch.view
-            if view.differsInLiveness(from: watch.view) {
-                watch.changedAt = now
-                watch.veto = nil
-            }
-            watch.view = view
-            state = .standby(watch)
-            actions += afterObservation(view: view, previous: previous, now: now)
-        case (.vetting(var watch, let aborted), .observe, .observed(let view)):
-            let changed = view.differsInLiveness(from: watch.view)
-            if changed { watch.changedAt = now }
-            watch.view = view
-            state = .vetting(watch, aborted: aborted || changed)
-
-        // The compare-and-set.
-        case (.claiming(let watch), .takeOver, .tookOver(let newEpoch)):
-            if let newEpoch {
-                let unchanged = watch.changedAt.duration(to: startedAt)
-                var detail: [String: JSONValue] = [
-                    "from": watch.view.activeNode.map(JSONValue.string) ?? .null,
-                    "to": .string(settings.node),
-                    "previousEpoch": .number(Double(watch.view.epoch)),
-                    "counter": .number(Double(watch.view.counter)),
-                ]
-                if watch.view.activeNode == nil {
-                    detail["reason"] = .string("the lease was released")
-                } else {
-                    detail["reason"] = .string(
-                        "the heartbeat counter stayed at \(watch.view.counter) for \(unchanged.text) "
-                            + "(timeout \(settings.timeout.text))"
-                    )
-                    detail["unchangedSeconds"] = unchanged.jsonSeconds
-                }
-                actions.append(.record(ClusterEvent(kind: .takeover, epoch: newEpoch, detail: detail)))
-                if shuttingDown {
-                    // SIGTERM arrived while the compare-and-set was in flight: nothing was promoted, so
-                    // release the lease at once rather than leave it for a standby to time out.
-                    state = .demoting(then: .release(epoch: newEpoch, counter: 0))
-                    demotionDone = true
-                } else {
-                    actions += becomeActive(epoch: newEpoch, counter: 0, renewStart: startedAt, now: now, cause: .takeover)
-                }
-            } else {
-                // Another node changed the lease first: read it afresh before deciding anything.
-                _ = watch
-                state = .starting
-                readSoon = true
-            }
-        case (.claiming(var watch), .observe, .observed(let view)):
-            // A read that was in flight when the gate passed: if the lease moved, the claim is void.
-            if view.differsInLiveness(from: watch.view) {
-                watch.view = view
-                watch.changedAt = now
-                watch.veto = nil
-                state = .standby(watch)
-                actions += afterObservation(view: view, previous: nil, now: now)
-            }
-        case (.claiming(let watch), .takeOver, .failed):
-            if shuttingDown {
-                // Whether it committed is unknown; if it did, a standby takes over after `timeout`, as on a crash.
-                state = .stopped
-                actions.append(.exit)
-            } else {
-                state = .standby(watch)
-                takeoverBackoffUntil = now.advanced(by: settings.interval)
-            }
-        case (.claiming(let watch), .observe, .failed), (.vetting(let watch, _), .observe, .failed):
-            // The read before the compare-and-set failed: the database is not answering; try again
-            // in an interval rather than at once.
-            state = .standby(watch)
-            takeoverBackoffUntil = now.advanced(by: settings.interval)
-
-        // The first renew of a node the lease names.
-        case (.confirming(let epoch, let reason), .renew, .renew(.renewed(let counter, _, _, _))):
-            let kind: ClusterEvent.Kind = reason == .resume ? .resumed : .handoverReceived
-            actions.append(.record(ClusterEvent(kind: kind, epoch: epoch, detail: ["node": .string(settings.node)])))
-            if shuttingDown {
-                // SIGTERM while confirming: the lease is confirmed ours with this counter; release it.
-                state = .demoting(then: .release(epoch: epoch, counter: counter))
-                demotionDone = true
-            } else {
-                actions += becomeActive(epoch: epoch, counter: counter, renewStart: startedAt, now: now, cause: kind)
-            }
-        case (.confirming, .renew, .renew(.deposed)):
-            if shuttingDown {
-                state = .stopped
-                actions.append(.exit)
-            } else {
-                state = .starting
-                readSoon = true
-            }
-        case (.confirming, .renew, .failed) where shuttingDown:
-            // Unknown whether the lease is still ours: leave it to time out, as on a crash.
-            state = .stopped
-            actions.append(.exit)
-
-        // The active's renew.
-        case (.active(var lease), .renew(let epoch), .renew(.renewed(let counter, let paused, let handoverTo, let age)))
-        where epoch == lease.epoch:
-            if startedAt > lease.lastRenewStart { lease.lastRenewStart = startedAt }
-            lease.counter = counter
-            actions += watchStandbys(&lease, standbyAge: age, now: now)
-            state = .active(lease)
-            _ = paused
-            if let target = handoverTo, target != settings.node {
-                state = .demoting(then: .handOff(to: target, epoch: lease.epoch, counter: lease.counter))
-                demotionDone = false
-                actions.append(.demote(epoch: lease.epoch, reason: "switchover to \(target)"))
-            }
-        case (.active(let lease), .renew(let epoch), .renew(.deposed)) where epoch == lease.epoch:
-            state = .demoting(then: .watch)
-            demotionDone = false
-            actions.append(.demote(epoch: lease.epoch, reason: "deposed: the lease moved to another node"))
-            actions.append(
-                .record(
-                    ClusterEvent(
-                        kind: .deposed,
-                        epoch: lease.epoch,
-                        detail: ["reason": "the renew matched no row: another node holds a newer epoch"]
-                    )
-                )
-            )
-
-        // A renew that was in flight when the demotion began: the hand-off or release must carry the
-        // counter it wrote, or it matches no row and the standby waits the whole `timeout`.
-        case (.demoting(.release(let epoch, _)), .renew(let renewed), .renew(.renewed(let counter, _, _, _)))
-        where renewed == epoch:
-            state = .demoting(then: .release(epoch: epoch, counter: counter))
-        case (.demoting(.handOff(let target, let epoch, _)), .renew(let renewed), .renew(.renewed(let counter, _, _, _)))
-        where renewed == epoch:
-            state = .demoting(then: .handOff(to: target, epoch: epoch, counter: counter))
-
-        // Hand-off and release after demotion.
-        case (_, .handOff(let target, let epoch, _), let outcome):
-            if outcome == .handedOff(true) {
-                actions.append(
-                    .record(ClusterEvent(kind: .handedOff, epoch: epoch, detail: ["to": .string(target)]))
-                )
-            }
-            if shuttingDown {
-                state = .stopped
-                actions.append(.exit)
-            } else {
-                readSoon = true
-            }
-        case (.demoting(.release(let epoch, _)), .release, .released(let done)):
-            if done {
-                actions.append(.record(ClusterEvent(kind: .released, epoch: epoch, detail: ["by": .string(settings.node)])))
-            }
-            state = .stopped
-            actions.append(.exit)
-        case (.demoting(.release), .release, .failed):
-            // The lease stays ours; a standby takes over after `timeout`, as on a crash.
-            state = .stopped
-            actions.append(.exit)
-
-        default:
-            // A failure or a result that no longer matters (the state moved on while it was in flight).
-            break
-        }
-        return actions
-    }
-
-    /// Decides what a standby does after a successful read.
-    private mutating func afterObservation(view: LeaseView, previous: LeaseView?, now: Instant) -> [Action] {
-        var actions: [Action] = []
-        if view.activeNode == settings.node {
-            // Named in a newer epoch than the one this standby watched: a hand-off. Otherwise this
-            // node held the lease before it restarted (or fenced itself): a resume.
-            let reason: ConfirmReason
-            if let previous, previous.epoch < view.epoch, previous.activeNode != settings.node {
-                reason = .handover
-            } else {
-                reason = .resume
-            }
-            state = .confirming(epoch: view.epoch, reason: reason)
-            readSoon = true
-            return actions
-        }
-        if case .standby(let watch) = state, takeoverDue(watch, now: now) {
-            state = .vetting(watch, aborted: false)
-            actions.append(.checkGate(watch.view))
-        }
-        return actions
-    }
-
-    /// Whether the last successful read is no older than one interval at `instant`: the pre-promote hook
-    /// and the compare-and-set run only on such a view (a standby that cannot read proves nothing).
-    private func isFresh(at instant: Instant) -> Bool {
-        guard let lastReadAt else { return false }
-        return lastReadAt.duration(to: instant) <= settings.interval
-    }
-
-    /// Whether a takeover may start now: due, and on a fresh view.
-    private func takeoverDue(_ watch: Watch, now: Instant) -> Bool {
-        guard let eligible = eligibleAt(watch), now >= eligible else { return false }
-        return isFresh(at: now)
-    }
-
-    /// When a standby may start a takeover, or `nil` while it may not (paused, vetoed, or it is named).
-    private func eligibleAt(_ watch: Watch) -> Instant? {
-        if watch.view.paused || watch.veto != nil || watch.view.activeNode == settings.node || shuttingDown {
-            return nil
-        }
-        let rankDelay = settings.interval * watch.view.rank
-        let due =
-            watch.view.activeNode == nil
-            ? watch.changedAt.advanced(by: rankDelay) : watch.changedAt.advanced(by: settings.timeout + rankDelay)
-        if let backoff = takeoverBackoffUntil, backoff > due { return backoff }
-        return due
-    }
-
-    private mutating func handleGateResult(veto: String?, now: Instant) -> [Action] {
-        guard case .vetting(var watch, let aborted) = state else { return [] }
-        if aborted {
-            state = .standby(watch)
-            return []
-        }
-        if let veto {
-            watch.veto = veto
-            state = .standby(watch)
-            return [
-                .record(
-                    ClusterEvent(
-                        kind: .vetoed,
-                        epoch: watch.view.epoch,
-                        detail: ["reason": .string(veto), "node": .string(settings.node)]
-                    )
-                )
-            ]
-        }
-        guard isFresh(at: now) else {
-            // The hook took longer than an interval: confirm the view with a read before the compare-and-set.
-            state = .standby(watch)
-            readSoon = true
-            return []
-        }
-        state = .claiming(watch)
-        return []
-    }
-
-    private mutating func becomeActive(
+    mutating func becomeActive(
         epoch: Int64,
         counter: Int64,
         renewStart: Instant,
@@ -603,7 +302,7 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
         return [.promote(epoch: epoch)]
     }
 
-    private func watchStandbys(_ lease: inout Lease, standbyAge: Double?, now: Instant) -> [Action] {
+    func watchStandbys(_ lease: inout Lease, standbyAge: Double?, now: Instant) -> [Action] {
         let timeoutSeconds = settings.timeout.secondsValue
         let seen = standbyAge.map { $0 <= timeoutSeconds } ?? false
         if !seen && !lease.haLost && lease.since.duration(to: now) >= settings.timeout {
@@ -629,7 +328,7 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
         return []
     }
 
-    private mutating func handleDemotionFinished(steps: JSONValue, now: Instant) -> [Action] {
+    mutating func handleDemotionFinished(steps: JSONValue, now: Instant) -> [Action] {
         guard case .demoting(let after) = state else { return [] }
         switch after {
         case .watch:
@@ -646,7 +345,7 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
         }
     }
 
-    private mutating func handleShutdown(now: Instant) -> [Action] {
+    mutating func handleShutdown(now: Instant) -> [Action] {
         shuttingDown = true
         switch state {
         case .claiming, .confirming:
@@ -674,7 +373,7 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
     // MARK: - Periodic calls
 
     /// The epoch this node last knew of, for events.
-    private var currentEpoch: Int64 {
+    var currentEpoch: Int64 {
         switch state {
         case .standby(let watch), .vetting(let watch, _), .claiming(let watch): return watch.view.epoch
         case .confirming(let epoch, _): return epoch
@@ -684,7 +383,7 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
         }
     }
 
-    private mutating func issue(_ call: LeaseCall, now: Instant) -> Action {
+    mutating func issue(_ call: LeaseCall, now: Instant) -> Action {
         callInFlight = call
         readSoon = false
         lastCallID += 1
@@ -692,7 +391,7 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
     }
 
     /// Starts the lease call that is due, if none is in flight.
-    private mutating func nextCalls(now: Instant) -> [Action] {
+    mutating func nextCalls(now: Instant) -> [Action] {
         // A takeover that is due starts even while a read is in flight (the read may be stuck
         // until its deadline); the compare-and-set itself waits for the call slot.
         if case .standby(let watch) = state, takeoverDue(watch, now: now) {
@@ -736,59 +435,5 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
         }
     }
 
-    /// Why this standby is not taking over, in words, for its row and `status`.
-    public func standbyNote(_ watch: Watch, now: Instant) -> String {
-        if let failure = lastFailure { return "database unreachable: \(failure)" }
-        if watch.view.paused { return "paused: no takeover until resume" }
-        if let veto = watch.veto { return "vetoed by the pre-promote hook: \(veto)" }
-        guard let eligible = eligibleAt(watch) else { return "watching" }
-        let left = now.duration(to: eligible)
-        let rank = watch.view.rank > 0 ? ", rank \(watch.view.rank)" : ""
-        if watch.view.activeNode == nil { return "lease released: taking over\(rank)" }
-        if watch.changedAt.duration(to: now) < settings.interval * 2 {
-            return "counter moving (\(watch.view.counter))\(rank)"
-        }
-        return "counter unchanged for \(watch.changedAt.duration(to: now).text): takeover in \(max(left, .zero).text)\(rank)"
-    }
 
-    /// The node's status at `now`, for `/health`, `/status`, metrics and sd_notify.
-    public func status(now: Instant) -> NodeStatus {
-        let sinceSuccess = lastSuccess.duration(to: now).secondsValue
-        switch state {
-        case .starting:
-            return NodeStatus(role: role, epoch: 0, view: nil, note: "starting", secondsSinceLastSuccess: sinceSuccess)
-        case .standby(let watch):
-            return NodeStatus(
-                role: role,
-                epoch: watch.view.epoch,
-                view: watch.view,
-                note: standbyNote(watch, now: now),
-                secondsSinceLastSuccess: sinceSuccess
-            )
-        case .vetting(let watch, _):
-            return NodeStatus(
-                role: role, epoch: watch.view.epoch, view: watch.view, note: "pre-promote hook running",
-                secondsSinceLastSuccess: sinceSuccess)
-        case .claiming(let watch):
-            return NodeStatus(
-                role: role, epoch: watch.view.epoch, view: watch.view, note: "taking over",
-                secondsSinceLastSuccess: sinceSuccess)
-        case .confirming(let epoch, _):
-            return NodeStatus(
-                role: role, epoch: epoch, view: nil, note: "named active: confirming the lease with a renew",
-                secondsSinceLastSuccess: sinceSuccess)
-        case .active(let lease):
-            let view = LeaseView(epoch: lease.epoch, activeNode: settings.node, counter: lease.counter)
-            let note = lease.promoted ? "active" : "active: promotion actions running"
-            return NodeStatus(
-                role: role, epoch: lease.epoch, view: view, note: lease.haLost ? note + ", no standby seen" : note,
-                secondsSinceLastSuccess: sinceSuccess)
-        case .demoting:
-            return NodeStatus(
-                role: role, epoch: currentEpoch, view: nil, note: "demoting", secondsSinceLastSuccess: sinceSuccess)
-        case .stopped:
-            return NodeStatus(
-                role: role, epoch: currentEpoch, view: nil, note: "stopped", secondsSinceLastSuccess: sinceSuccess)
-        }
-    }
 }

@@ -1,0 +1,81 @@
+extension FailoverStateMachine {
+    // MARK: - Standby: when to take over
+
+    /// Decides what a standby does after a successful read.
+    mutating func afterObservation(view: LeaseView, previous: LeaseView?, now: Instant) -> [Action] {
+        var actions: [Action] = []
+        if view.activeNode == settings.node {
+            // Named in a newer epoch than the one this standby watched: a hand-off. Otherwise this
+            // node held the lease before it restarted (or fenced itself): a resume.
+            let reason: ConfirmReason
+            if let previous, previous.epoch < view.epoch, previous.activeNode != settings.node {
+                reason = .handover
+            } else {
+                reason = .resume
+            }
+            state = .confirming(epoch: view.epoch, reason: reason)
+            readSoon = true
+            return actions
+        }
+        if case .standby(let watch) = state, takeoverDue(watch, now: now) {
+            state = .vetting(watch, aborted: false)
+            actions.append(.checkGate(watch.view))
+        }
+        return actions
+    }
+
+    /// Whether the last successful read is no older than one interval at `instant`: the pre-promote hook
+    /// and the compare-and-set run only on such a view (a standby that cannot read proves nothing).
+    func isFresh(at instant: Instant) -> Bool {
+        guard let lastReadAt else { return false }
+        return lastReadAt.duration(to: instant) <= settings.interval
+    }
+
+    /// Whether a takeover may start now: due, and on a fresh view.
+    func takeoverDue(_ watch: Watch, now: Instant) -> Bool {
+        guard let eligible = eligibleAt(watch), now >= eligible else { return false }
+        return isFresh(at: now)
+    }
+
+    /// When a standby may start a takeover, or `nil` while it may not (paused, vetoed, or it is named).
+    func eligibleAt(_ watch: Watch) -> Instant? {
+        if watch.view.paused || watch.veto != nil || watch.view.activeNode == settings.node || shuttingDown {
+            return nil
+        }
+        let rankDelay = settings.interval * watch.view.rank
+        let due =
+            watch.view.activeNode == nil
+            ? watch.changedAt.advanced(by: rankDelay) : watch.changedAt.advanced(by: settings.timeout + rankDelay)
+        if let backoff = takeoverBackoffUntil, backoff > due { return backoff }
+        return due
+    }
+
+    mutating func handleGateResult(veto: String?, now: Instant) -> [Action] {
+        guard case .vetting(var watch, let aborted) = state else { return [] }
+        if aborted {
+            state = .standby(watch)
+            return []
+        }
+        if let veto {
+            watch.veto = veto
+            state = .standby(watch)
+            return [
+                .record(
+                    ClusterEvent(
+                        kind: .vetoed,
+                        epoch: watch.view.epoch,
+                        detail: ["reason": .string(veto), "node": .string(settings.node)]
+                    )
+                )
+            ]
+        }
+        guard isFresh(at: now) else {
+            // The hook took longer than an interval: confirm the view with a read before the compare-and-set.
+            state = .standby(watch)
+            readSoon = true
+            return []
+        }
+        state = .claiming(watch)
+        return []
+    }
+}

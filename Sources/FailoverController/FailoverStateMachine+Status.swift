@@ -1,0 +1,59 @@
+extension FailoverStateMachine {
+    // MARK: - What the node reports
+
+    /// Why this standby is not taking over, in words, for its row and `status`.
+    public func standbyNote(_ watch: Watch, now: Instant) -> String {
+        if let failure = lastFailure { return "database unreachable: \(failure)" }
+        if watch.view.paused { return "paused: no takeover until resume" }
+        if let veto = watch.veto { return "vetoed by the pre-promote hook: \(veto)" }
+        guard let eligible = eligibleAt(watch) else { return "watching" }
+        let left = now.duration(to: eligible)
+        let rank = watch.view.rank > 0 ? ", rank \(watch.view.rank)" : ""
+        if watch.view.activeNode == nil { return "lease released: taking over\(rank)" }
+        if watch.changedAt.duration(to: now) < settings.interval * 2 {
+            return "counter moving (\(watch.view.counter))\(rank)"
+        }
+        return "counter unchanged for \(watch.changedAt.duration(to: now).text): takeover in \(max(left, .zero).text)\(rank)"
+    }
+
+    /// The node's status at `now`, for `/health`, `/status`, metrics and sd_notify.
+    public func status(now: Instant) -> NodeStatus {
+        let sinceSuccess = lastSuccess.duration(to: now).secondsValue
+        switch state {
+        case .starting:
+            return NodeStatus(role: role, epoch: 0, view: nil, note: "starting", secondsSinceLastSuccess: sinceSuccess)
+        case .standby(let watch):
+            return NodeStatus(
+                role: role,
+                epoch: watch.view.epoch,
+                view: watch.view,
+                note: standbyNote(watch, now: now),
+                secondsSinceLastSuccess: sinceSuccess
+            )
+        case .vetting(let watch, _):
+            return NodeStatus(
+                role: role, epoch: watch.view.epoch, view: watch.view, note: "pre-promote hook running",
+                secondsSinceLastSuccess: sinceSuccess)
+        case .claiming(let watch):
+            return NodeStatus(
+                role: role, epoch: watch.view.epoch, view: watch.view, note: "taking over",
+                secondsSinceLastSuccess: sinceSuccess)
+        case .confirming(let epoch, _):
+            return NodeStatus(
+                role: role, epoch: epoch, view: nil, note: "named active: confirming the lease with a renew",
+                secondsSinceLastSuccess: sinceSuccess)
+        case .active(let lease):
+            let view = LeaseView(epoch: lease.epoch, activeNode: settings.node, counter: lease.counter)
+            let note = lease.promoted ? "active" : "active: promotion actions running"
+            return NodeStatus(
+                role: role, epoch: lease.epoch, view: view, note: lease.haLost ? note + ", no standby seen" : note,
+                secondsSinceLastSuccess: sinceSuccess)
+        case .demoting:
+            return NodeStatus(
+                role: role, epoch: currentEpoch, view: nil, note: "demoting", secondsSinceLastSuccess: sinceSuccess)
+        case .stopped:
+            return NodeStatus(
+                role: role, epoch: currentEpoch, view: nil, note: "stopped", secondsSinceLastSuccess: sinceSuccess)
+        }
+    }
+}
