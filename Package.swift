@@ -12,7 +12,8 @@ let package = Package(
     name: "hotstandby",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "hotstandby", targets: ["hotstandby"])
+        .executable(name: "hotstandby", targets: ["hotstandby"]),
+        .executable(name: "hotstandby-bench", targets: ["hotstandby-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -111,6 +112,18 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
+        // The benchmark drivers (bench/lease-load, bench/shared-folder): not in the production binary.
+        .executableTarget(
+            name: "hotstandby-bench",
+            dependencies: [
+                "Heartbeat",
+                "FailoverController",
+                "SharedFolderSync",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

@@ -17,7 +17,7 @@ extension PGConnection {
     /// (``ConnectPlan``). An attempt that misses its share is freed at once and the next host tried. Everything
     /// runs on the connection's own serial queue, off the cooperative pool; if the caller's deadline passes
     /// first (libpq resolves host names synchronously), the attempt ends on the queue and is closed there.
-    static func connect(conninfo: String, timeout: Duration, applicationName: String) async throws(PGError) -> PGConnection {
+    package static func connect(conninfo: String, timeout: Duration, applicationName: String) async throws(PGError) -> PGConnection {
         let redactor = Redactor(conninfo: conninfo)
         let queue = DispatchQueue(label: "hotstandby.pg")
         let deadline = ContinuousClock.now.advanced(by: timeout)

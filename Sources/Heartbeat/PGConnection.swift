@@ -15,7 +15,7 @@ import Glibc
 /// asynchronous API (`PQsendQueryParams`, `poll` on `PQsocket` until the deadline, `PQconsumeInput`),
 /// and a query that misses its deadline is cancelled with `PQcancel` on a separate queue (the server
 /// may be frozen, so the cancel is not waited for) and the connection is closed.
-final class PGConnection: @unchecked Sendable {
+package final class PGConnection: @unchecked Sendable {
     // @unchecked: `conn` is only read or written inside blocks on `queue` (a serial queue), and
     // `broken` is a Mutex; no other stored state is mutable.
     private var conn: OpaquePointer?
@@ -38,11 +38,11 @@ final class PGConnection: @unchecked Sendable {
     }
 
     /// Whether a deadline or I/O error left the connection unusable.
-    var isBroken: Bool { broken.withLock { $0 } }
+    package var isBroken: Bool { broken.withLock { $0 } }
 
     /// Runs one statement with text parameters (bound, never interpolated) and returns its rows.
     /// A statement without parameters may hold several commands (used by migrations).
-    func query(_ sql: String, _ parameters: [String?] = [], timeout: Duration) async throws(PGError) -> PGRows {
+    package func query(_ sql: String, _ parameters: [String?] = [], timeout: Duration) async throws(PGError) -> PGRows {
         let outcome = OneShot<Result<PGRows, PGError>>()
         let deadline = ContinuousClock.now.advanced(by: timeout)
         queue.async { [self] in
@@ -187,11 +187,11 @@ private final class CancelHandle: @unchecked Sendable {
 }
 
 /// The rows of a result, as text.
-struct PGRows: Sendable {
+package struct PGRows: Sendable {
     /// Column names in order.
     var columns: [String] = []
     /// Each row's values; `nil` is SQL NULL.
-    var rows: [[String?]] = []
+    package var rows: [[String?]] = []
 
     init() {}
 
@@ -207,7 +207,7 @@ struct PGRows: Sendable {
     }
 
     /// The value of `column` in `row`, or `nil`.
-    func value(_ row: Int, _ column: String) -> String? {
+    package func value(_ row: Int, _ column: String) -> String? {
         guard row < rows.count, let index = columns.firstIndex(of: column) else { return nil }
         return rows[row][index]
     }

@@ -198,6 +198,6 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
 }
 
 /// `interval` text for a duration, e.g. `60.000 seconds`.
-func intervalText(_ duration: Duration) -> String {
+package func intervalText(_ duration: Duration) -> String {
     String(format: "%.3f seconds", duration.secondsValue)
 }

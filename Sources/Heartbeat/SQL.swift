@@ -1,9 +1,9 @@
 /// The statements of the protocol. Every value is a bound parameter; none is interpolated.
 /// One statement per node per interval: the node's own row is folded into the renew and the read.
-enum SQL {
+package enum SQL {
     /// The standby's read: refreshes its row ($3 role, $4 note) and returns the lease and its rank
     /// among live standbys ($8: how recent a row must be to count).
-    static let observe = """
+    package static let observe = """
         WITH me AS (
             INSERT INTO hotstandby_node (cluster, node, role, note, priority, address, version, counter, updated_at)
             VALUES ($1, $2, $3, $4, $5::integer, $6, $7, NULL, now())
@@ -21,14 +21,14 @@ enum SQL {
         """
 
     /// Creates a cluster's row, released (no holder), if it does not exist.
-    static let createCluster = """
+    package static let createCluster = """
         INSERT INTO hotstandby_cluster (cluster, epoch, active_node, counter, paused, updated_at)
         VALUES ($1, 0, NULL, 0, false, now())
         ON CONFLICT (cluster) DO NOTHING
         """
 
     /// The active's renew, fenced by epoch ($2) and holder ($3); refreshes its row and notifies standbys.
-    static let renew = """
+    package static let renew = """
         WITH r AS (
             UPDATE hotstandby_cluster SET counter = counter + 1, updated_at = now()
              WHERE cluster = $1 AND epoch = $2::bigint AND active_node = $3
@@ -48,7 +48,7 @@ enum SQL {
         """
 
     /// The compare-and-set takeover on the values the standby saw ($3 epoch, $4 counter).
-    static let takeOver = """
+    package static let takeOver = """
         UPDATE hotstandby_cluster
            SET epoch = epoch + 1, active_node = $2, counter = 0, handover_to = NULL, updated_at = now()
          WHERE cluster = $1 AND epoch = $3::bigint AND counter = $4::bigint AND NOT paused
@@ -56,7 +56,7 @@ enum SQL {
         """
 
     /// The release after a graceful stop: only by the holder, in its epoch, at its last renewed counter.
-    static let release = """
+    package static let release = """
         UPDATE hotstandby_cluster
            SET epoch = epoch + 1, active_node = NULL, counter = 0, handover_to = NULL, updated_at = now()
          WHERE cluster = $1 AND epoch = $2::bigint AND active_node = $3 AND counter = $4::bigint
@@ -64,7 +64,7 @@ enum SQL {
         """
 
     /// The hand-off to $5 after a switchover request, with the same three conditions as the release.
-    static let handOff = """
+    package static let handOff = """
         UPDATE hotstandby_cluster
            SET epoch = epoch + 1, active_node = $5, counter = 0, handover_to = NULL, updated_at = now()
          WHERE cluster = $1 AND epoch = $2::bigint AND active_node = $3 AND counter = $4::bigint
@@ -72,7 +72,7 @@ enum SQL {
         """
 
     /// Appends an event ($5: the detail as JSON).
-    static let recordEvent = """
+    package static let recordEvent = """
         INSERT INTO hotstandby_event (cluster, epoch, node, kind, detail)
         VALUES ($1, $2::bigint, $3, $4, $5::jsonb)
         """

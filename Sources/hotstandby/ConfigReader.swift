@@ -155,16 +155,5 @@ final class ConfigReader {
     }
 
     /// Parses `500ms`, `5s`, `1.5s`, `2m`, `1h`.
-    static func parseDuration(_ text: String) -> Duration? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-        for (suffix, scale) in units where trimmed.hasSuffix(suffix) {
-            let number = trimmed.dropLast(suffix.count)
-            guard !number.isEmpty, number.allSatisfy({ $0.isNumber || $0 == "." }), let value = Double(number),
-                value >= 0, value.isFinite
-            else { return nil }
-            return .milliseconds(Int64((value * scale * 1000).rounded()))
-        }
-        return nil
-    }
+    static func parseDuration(_ text: String) -> Duration? { Duration(configText: text) }
 }

@@ -12,7 +12,7 @@ struct HotStandby: AsyncParsableCommand {
         version: version,
         subcommands: [
             Run.self, Status.self, Switchover.self, Pause.self, Resume.self, Release.self, InitDB.self, Register.self,
-            CheckConfig.self, BenchLoad.self, BenchSnapshot.self,
+            CheckConfig.self,
         ]
     )
 }

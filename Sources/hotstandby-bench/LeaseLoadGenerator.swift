@@ -1,5 +1,6 @@
 import FailoverController
 import Foundation
+import Heartbeat
 
 /// The lease's load on PostgreSQL, generated with the protocol's exact statements (`SQL.renew` and
 /// `SQL.observe`) over a few persistent connections, for `hotstandby bench-load` and `bench/lease-load`.

@@ -3,17 +3,16 @@ import FailoverController
 import Foundation
 import Heartbeat
 
-/// `hotstandby bench-load` (hidden): the lease's load on PostgreSQL, for `bench/lease-load`.
+/// `hotstandby-bench load`: the lease's load on PostgreSQL, for `bench/lease-load`.
 struct BenchLoad: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-load",
+        commandName: "load",
         abstract: "Benchmark: N clusters' renew + observe statements on K persistent connections (writes to the database).",
         discussion: """
             Each cluster sends one renew (its active) and one observe (its standby) per interval, spread evenly \
             over the interval. Use a throwaway database: the benchmark clusters (named 900000001, ...) are reset. \
             Give the password by PGPASSWORD or .pgpass rather than in --conninfo.
             """,
-        shouldDisplay: false
     )
 
     @Option(help: "A libpq connection string.")
@@ -82,7 +81,7 @@ struct BenchLoad: AsyncParsableCommand {
     }
 
     private func parse(_ text: String, _ option: String) throws -> Duration {
-        guard let value = ConfigReader.parseDuration(text) else {
+        guard let value = Duration(configText: text) else {
             throw ValidationError("\(option): '\(text)' is not a duration; write it with a unit: 500ms, 1s, 20s")
         }
         return value

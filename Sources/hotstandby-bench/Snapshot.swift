@@ -7,7 +7,7 @@ import SharedFolderSync
 import Glibc
 #endif
 
-/// `hotstandby bench-snapshot` (hidden): the cost of publishing snapshots, for `bench/shared-folder`.
+/// `hotstandby-bench snapshot`: the cost of publishing snapshots, for `bench/shared-folder`.
 ///
 /// Runs the daemon's own publish (`SharedFolderSync.publish`, one instance for the whole run, so the
 /// metadata memo that lets unchanged files go unread carries over from one publish to the next, as in
@@ -15,14 +15,13 @@ import Glibc
 /// line per publish. The caller changes files between publishes. Ends at end of input.
 struct BenchSnapshot: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench-snapshot",
+        commandName: "snapshot",
         abstract: "Benchmark: publish snapshots of a folder into a share, one per 'publish' line on stdin; JSON out.",
         discussion: """
             Each output line holds the publish's wall-clock seconds, bytes and files copied, files linked from \
             the previous snapshot, files and bytes in the snapshot, and this process's peak RSS so far. \
             The share is a plain folder (sharedFolder.requireMount is off); the lease is assumed held.
             """,
-        shouldDisplay: false
     )
 
     @Option(help: "The folder to protect (sharedFolder.paths).")
