@@ -122,7 +122,7 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
                     // The deadline on the loop's clock, carried over to the monotonic clock HTTP and the
                     // steps read (the same clock in production).
                     status.servingUntil = machine.servingUntil.map { ContinuousClock.now.advanced(by: now.duration(to: $0)) }
-                    serving.set(status.servingUntil)
+                    serving.set(status.servingUntil, epoch: status.epoch)
                     onStatus(status)
                 }
                 logger.notice("stopped")
@@ -144,7 +144,7 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
             reason: reason,
             logger: logger,
             record: { await recorder.record($0) },
-            stillServing: { [serving] in serving.isServing() }
+            stillServing: { [serving] in serving.isServing(epoch: epoch) }
         )
     }
 

@@ -55,21 +55,24 @@ extension RoleStep {
 /// after every input. Steps that act on their own timers while active (the gratuitous-ARP refresh, the
 /// DNS check) ask it before each action, so a stale "active" after a pause does not announce anything.
 public final class ServingDeadline: Sendable {
-    private let until = Mutex<ContinuousClock.Instant?>(nil)
+    private let held = Mutex<(epoch: Int64, until: ContinuousClock.Instant)?>(nil)
 
     /// Creates a deadline that has passed (not serving).
     public init() {}
 
-    /// Sets the deadline; nil when this node does not hold the lease.
-    public func set(_ instant: ContinuousClock.Instant?) { until.withLock { $0 = instant } }
+    /// Sets the deadline of the lease held in `epoch`; nil when this node does not hold the lease.
+    public func set(_ instant: ContinuousClock.Instant?, epoch: Int64 = 0) {
+        held.withLock { $0 = instant.map { (epoch, $0) } }
+    }
 
     /// The deadline, or nil.
-    public var servingUntil: ContinuousClock.Instant? { until.withLock { $0 } }
+    public var servingUntil: ContinuousClock.Instant? { held.withLock { $0?.until } }
 
-    /// Whether `now` is before the deadline.
-    public func isServing(at now: ContinuousClock.Instant = .now) -> Bool {
-        guard let until = servingUntil else { return false }
-        return now < until
+    /// Whether `now` is before the deadline (of the lease in `epoch`, when given).
+    public func isServing(epoch: Int64? = nil, at now: ContinuousClock.Instant = .now) -> Bool {
+        guard let held = held.withLock({ $0 }) else { return false }
+        if let epoch, epoch != held.epoch { return false }
+        return now < held.until
     }
 }
 
@@ -88,7 +91,8 @@ public struct RoleContext: Sendable {
     public var logger: Logger
     /// Records an event (a failed action, a rejected snapshot) from inside a step.
     public var record: @Sendable (ClusterEvent) async -> Void
-    /// Whether this node still holds the lease and is before its self-fencing deadline.
+    /// Whether this node still holds the lease of `epoch` and is before its self-fencing deadline: what a
+    /// step asks before it acts on its own timer (a snapshot publish, an ARP refresh, a DNS check).
     public var stillServing: @Sendable () -> Bool
 
     /// Creates a context.

@@ -162,7 +162,7 @@ struct Release: AsyncParsableCommand {
         let config = try options.load()
         let logger = makeLogger(label: "hotstandby.release", level: config.logLevel, node: config.node)
         defer { LogSink.standardError.flush() }
-        let steps = try Wiring.roleSteps(config: config, hooks: HookStep(hooks: config.hooks), logger: logger, activeEpoch: ActiveEpoch())
+        let steps = try Wiring.roleSteps(config: config, hooks: HookStep(hooks: config.hooks), logger: logger)
         let context = RoleContext(
             cluster: config.cluster,
             node: config.node,

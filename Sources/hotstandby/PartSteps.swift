@@ -6,16 +6,6 @@ import SharedFolderSync
 import Synchronization
 import VIPManager
 
-/// Which epoch this node serves in, as the run loop last reported it (for steps that must check
-/// their lease before a write, such as publishing a snapshot).
-final class ActiveEpoch: Sendable {
-    private let epoch = Mutex<Int64?>(nil)
-    func update(_ status: NodeStatus) {
-        epoch.withLock { $0 = status.role == .active || status.role == .promoting ? status.epoch : nil }
-    }
-    func holds(_ candidate: Int64) -> Bool { epoch.withLock { $0 == candidate } }
-}
-
 /// The virtual IP: released at start and first on demotion; bound, announced and re-announced while active.
 struct VIPStep: RoleStep {
     let vip: VIPManager
@@ -96,7 +86,6 @@ struct DNSStep: RoleStep {
 struct SharedFolderStep: RoleStep {
     let sync: SharedFolderSync
     let interval: Duration
-    let activeEpoch: ActiveEpoch
     var name: String { "restore" }
 
     func promote(_ context: RoleContext) async throws {
@@ -127,12 +116,11 @@ struct SharedFolderStep: RoleStep {
     func demote(_ context: RoleContext) async throws {}
 
     func whileActive(_ context: RoleContext) async {
-        let flag = activeEpoch
         let epoch = context.epoch
         var failing = false
         while !Task.isCancelled {
             do {
-                let info = try await sync.publish(epoch: epoch, node: context.node, leaseStillHeld: { flag.holds(epoch) })
+                let info = try await sync.publish(epoch: epoch, node: context.node, leaseStillHeld: context.stillServing)
                 context.logger.debug("snapshot published", metadata: ["snapshot": "\(info)"])
                 failing = false
             } catch {

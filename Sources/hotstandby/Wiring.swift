@@ -54,27 +54,21 @@ struct Wiring {
         }
         let hooks = HookStep(hooks: config.hooks)
         self.gate = hooks
-        let activeEpoch = ActiveEpoch()
-        self.steps = try Self.roleSteps(config: config, hooks: hooks, logger: logger, activeEpoch: activeEpoch)
+        self.steps = try Self.roleSteps(config: config, hooks: hooks, logger: logger)
         let surface = OperatorSurface(config: config, logger: logger)
         self.services = services + surface.services
-        let surfaceStatus = surface.onStatus
-        self.onStatus = { status in
-            activeEpoch.update(status)
-            surfaceStatus(status)
-        }
+        self.onStatus = surface.onStatus
     }
 
     /// The promotion steps in order: restore files, start the service, then take the address and
     /// the name. Demotion runs them in reverse: the address goes first, then the service stops.
-    static func roleSteps(config: Config, hooks: HookStep, logger: Logger, activeEpoch: ActiveEpoch) throws -> [any RoleStep] {
+    static func roleSteps(config: Config, hooks: HookStep, logger: Logger) throws -> [any RoleStep] {
         var steps: [any RoleStep] = []
         if let shared = config.parts.sharedFolder {
             steps.append(
                 SharedFolderStep(
                     sync: try SharedFolderSync(config: shared, logger: logger),
-                    interval: shared.interval,
-                    activeEpoch: activeEpoch
+                    interval: shared.interval
                 )
             )
         }

@@ -172,6 +172,10 @@ struct ServingDeadlineTests {
         deadline.set(now.advanced(by: .seconds(1)))
         #expect(deadline.isServing(at: now))
         #expect(!deadline.isServing(at: now.advanced(by: .seconds(1))))
+        // Keyed to the epoch: a step of an older epoch's promotion is not serving in the new one.
+        deadline.set(now.advanced(by: .seconds(1)), epoch: 7)
+        #expect(deadline.isServing(epoch: 7, at: now))
+        #expect(!deadline.isServing(epoch: 6, at: now))
         deadline.set(nil)
         #expect(!deadline.isServing(at: now))
     }
