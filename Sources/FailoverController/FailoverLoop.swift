@@ -18,8 +18,8 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
     public let recorder: any EventRecorder
     /// The pre-promote check.
     public let gate: any PromotionGate
-    /// Promotion steps in order (demotion runs them in reverse).
-    public let steps: [any RoleStep]
+    /// The role steps and their order (`PromotionPlan`: the address is released before the service stops).
+    public let plan: PromotionPlan
     /// The clock: `ContinuousClock` in production, a manual clock in tests.
     public let clock: C
     /// The logger.
@@ -35,7 +35,7 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
         store: any LeaseStore,
         recorder: any EventRecorder,
         gate: any PromotionGate,
-        steps: [any RoleStep],
+        plan: PromotionPlan,
         clock: C,
         logger: Logger,
         onStatus: @escaping @Sendable (NodeStatus) -> Void = { _ in },
@@ -46,7 +46,7 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
         self.store = store
         self.recorder = recorder
         self.gate = gate
-        self.steps = steps
+        self.plan = plan
         self.clock = clock
         self.logger = logger
         self.onStatus = onStatus
@@ -60,7 +60,7 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
         var machine = Machine(settings: settings, now: clock.now)
         let duties = DutySlot()
         let startup = context(epoch: 0, role: .standby, reason: "startup")
-        for step in steps {
+        for step in plan.all {
             do {
                 try await step.atStartup(startup)
             } catch {
@@ -185,7 +185,7 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
         case .promote(let epoch):
             logger.notice("promoting", metadata: ["epoch": "\(epoch)"])
             let context = context(epoch: epoch, role: .active, reason: "promotion")
-            let steps = self.steps
+            let steps = plan.promotion
             let clock = self.clock
             duties.replace(in: &group) {
                 var outcomes: [JSONValue] = []
@@ -203,7 +203,7 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
             logger.notice("demoting", metadata: ["epoch": "\(epoch)", "reason": "\(reason)"])
             let context = context(epoch: epoch, role: .standby, reason: reason)
             let standbyContext = self.context(epoch: 0, role: .standby, reason: "standby")
-            let steps = self.steps
+            let steps = plan.demotion
             let clock = self.clock
             let recorder = self.recorder
             let logger = self.logger
@@ -211,7 +211,7 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
             // address being bound cannot land after the release below.
             duties.replace(in: &group) {
                 var outcomes: [JSONValue] = []
-                for step in steps.reversed() {
+                for step in steps {
                     outcomes.append(await runStep(step, promote: false, context: context, clock: clock))
                 }
                 logger.notice("demoted", metadata: ["epoch": "\(epoch)", "reason": "\(reason)"])
@@ -240,7 +240,7 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
     }
 
     private func startStandbyDuties(in group: inout DiscardingTaskGroup, duties: DutySlot) {
-        let steps = self.steps
+        let steps = plan.all
         let context = context(epoch: 0, role: .standby, reason: "standby")
         duties.replace(in: &group) {
             await withTaskGroup(of: Void.self) { standby in

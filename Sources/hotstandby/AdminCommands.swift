@@ -162,7 +162,7 @@ struct Release: AsyncParsableCommand {
         let config = try options.load()
         let logger = makeLogger(label: "hotstandby.release", level: config.logLevel, node: config.node)
         defer { LogSink.standardError.flush() }
-        let steps = try Wiring.roleSteps(config: config, hooks: HookStep(hooks: config.hooks), logger: logger)
+        let plan = try Wiring.plan(config: config, hooks: HookStep(hooks: config.hooks), logger: logger)
         let context = RoleContext(
             cluster: config.cluster,
             node: config.node,
@@ -172,7 +172,7 @@ struct Release: AsyncParsableCommand {
             logger: logger
         )
         var failures: [String] = []
-        for step in steps.reversed() {
+        for step in plan.demotion {
             do {
                 try await step.demote(context)
             } catch {

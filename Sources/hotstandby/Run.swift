@@ -33,7 +33,7 @@ struct Run: AsyncParsableCommand {
             store: parts.store,
             recorder: parts.recorder,
             gate: parts.gate,
-            steps: parts.steps,
+            plan: parts.plan,
             clock: ContinuousClock(),
             logger: logger,
             onStatus: parts.onStatus

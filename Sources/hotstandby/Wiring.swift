@@ -12,7 +12,7 @@ struct Wiring {
     var store: PostgresLeaseStore
     var recorder: any EventRecorder
     var gate: any PromotionGate
-    var steps: [any RoleStep]
+    var plan: PromotionPlan
     var services: [any Service]
     var onStatus: @Sendable (NodeStatus) -> Void
 
@@ -54,31 +54,24 @@ struct Wiring {
         }
         let hooks = HookStep(hooks: config.hooks)
         self.gate = hooks
-        self.steps = try Self.roleSteps(config: config, hooks: hooks, logger: logger)
+        self.plan = try Self.plan(config: config, hooks: hooks, logger: logger)
         let surface = OperatorSurface(config: config, logger: logger)
         self.services = services + surface.services
         self.onStatus = surface.onStatus
     }
 
-    /// The promotion steps in order: restore files, start the service, then take the address and
-    /// the name. Demotion runs them in reverse: the address goes first, then the service stops.
-    static func roleSteps(config: Config, hooks: HookStep, logger: Logger) throws -> [any RoleStep] {
-        var steps: [any RoleStep] = []
-        if let shared = config.parts.sharedFolder {
-            steps.append(
-                SharedFolderStep(
-                    sync: try SharedFolderSync(config: shared, logger: logger),
-                    interval: shared.interval
-                )
-            )
-        }
-        steps.append(hooks)
-        if let vip = config.parts.vip {
-            steps.append(VIPStep(vip: VIPManager(config: vip, logger: logger)))
-        }
-        if let dns = config.parts.dns {
-            steps.append(DNSStep(updater: try DNSUpdater(config: dns, runtimeDirectory: config.stateDirectory + "/run", logger: logger)))
-        }
-        return steps
+    /// The role steps in their slots; `PromotionPlan` owns their order (restore → service → address →
+    /// name on promotion, the reverse on demotion).
+    static func plan(config: Config, hooks: HookStep, logger: Logger) throws -> PromotionPlan {
+        PromotionPlan(
+            restore: try config.parts.sharedFolder.map {
+                SharedFolderStep(sync: try SharedFolderSync(config: $0, logger: logger), interval: $0.interval)
+            },
+            service: hooks,
+            address: config.parts.vip.map { VIPStep(vip: VIPManager(config: $0, logger: logger)) },
+            name: try config.parts.dns.map {
+                DNSStep(updater: try DNSUpdater(config: $0, runtimeDirectory: config.stateDirectory + "/run", logger: logger))
+            }
+        )
     }
 }

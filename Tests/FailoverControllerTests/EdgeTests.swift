@@ -180,3 +180,24 @@ struct ServingDeadlineTests {
         #expect(!deadline.isServing(at: now))
     }
 }
+
+/// A step that only has a name, to check the plan's order.
+struct NamedStep: RoleStep {
+    var name: String
+    func promote(_ context: RoleContext) async throws {}
+    func demote(_ context: RoleContext) async throws {}
+}
+
+@Suite("PromotionPlan owns the order of the steps")
+struct PromotionPlanTests {
+    @Test("restore → service → address → name on promotion; the address goes first on demotion")
+    func order() {
+        let plan = PromotionPlan(
+            restore: NamedStep(name: "restore"), service: NamedStep(name: "hooks"), address: NamedStep(name: "vip"),
+            name: NamedStep(name: "dns"))
+        #expect(plan.promotion.map(\.name) == ["restore", "hooks", "vip", "dns"])
+        #expect(plan.demotion.map(\.name) == ["dns", "vip", "hooks", "restore"])
+        let partial = PromotionPlan(service: NamedStep(name: "hooks"), address: NamedStep(name: "vip"))
+        #expect(partial.demotion.map(\.name) == ["vip", "hooks"])
+    }
+}

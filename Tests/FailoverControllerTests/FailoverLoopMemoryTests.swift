@@ -52,7 +52,7 @@ struct FailoverLoopMemoryTests {
             store: store,
             recorder: store,
             gate: NoVeto(),
-            steps: [],
+            plan: PromotionPlan(),
             clock: ContinuousClock(),
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         )
