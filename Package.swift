@@ -127,6 +127,13 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Helpers every test target shares (the capturing log handler).
+        .target(
+            name: "TestSupport",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestSupport",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "FailoverControllerTests",
             dependencies: ["FailoverController"],
@@ -134,12 +141,12 @@ let package = Package(
         ),
         .testTarget(
             name: "VIPManagerTests",
-            dependencies: ["VIPManager", "Shell", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["VIPManager", "Shell", "TestSupport", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "DNSUpdaterTests",
-            dependencies: ["DNSUpdater", "Shell"],
+            dependencies: ["DNSUpdater", "Shell", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -149,7 +156,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SharedFolderSyncTests",
-            dependencies: ["SharedFolderSync"],
+            dependencies: ["SharedFolderSync", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,4 +1,5 @@
 import Logging
+import TestSupport
 import Synchronization
 import Testing
 
@@ -67,8 +68,8 @@ struct DNSUpdaterBINDTests {
         #expect(try await dns.dig("_hotstandby." + name, "TXT") == ["\"epoch=1 node=a\""])
         // The secret never shows: not in the error, not in the log.
         #expect(direct?.description.contains(wrongSecret) == false)
-        #expect(handler.lines.withLock { $0.allSatisfy { !$0.contains(wrongSecret) } })
-        #expect(handler.lines.withLock { $0.contains { $0.contains("BADSIG") } })
+        #expect(handler.texts.allSatisfy { !$0.contains(wrongSecret) })
+        #expect(handler.texts.contains { $0.contains("BADSIG") })
     }
 
     @Test(.enabled(if: TestDNSServer.available, "needs HOTSTANDBY_TEST_DNS_* from scripts/bind start"))

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import TestSupport
 #elseif canImport(Musl)
 import Musl
 #endif
@@ -120,27 +121,6 @@ func fileMode(_ path: String) -> mode_t {
     return info.st_mode & 0o777
 }
 
-/// Keeps every log line, to check that no secret reaches the log.
-final class CapturingLogHandler: LogHandler, Sendable {
-    let lines: Mutex<[String]>
-    init() { lines = Mutex([]) }
-    var metadata: Logger.Metadata {
-        get { [:] }
-        set {}
-    }
-    var logLevel: Logger.Level {
-        get { .trace }
-        set {}
-    }
-    subscript(metadataKey _: String) -> Logger.Metadata.Value? {
-        get { nil }
-        set {}
-    }
-    func log(event: LogEvent) {
-        let text = "\(event.message) \(event.metadata ?? [:])"
-        lines.withLock { $0.append(text) }
-    }
-}
 
 /// A value shared with `@Sendable` closures in a test.
 final class Shared<Value: Sendable>: Sendable {

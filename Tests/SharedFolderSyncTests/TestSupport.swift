@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Logging
 import Synchronization
 @testable import SharedFolderSync
@@ -94,25 +95,3 @@ func expectError(_ code: SharedFolderError.Code, _ body: () async throws -> some
     }
 }
 
-/// Keeps every log line with its level, for tests where the log is the behaviour.
-final class CapturingLogHandler: LogHandler, Sendable {
-    let lines: Mutex<[(level: Logger.Level, text: String)]>
-    init() { lines = Mutex([]) }
-    var metadata: Logger.Metadata {
-        get { [:] }
-        set {}
-    }
-    var logLevel: Logger.Level {
-        get { .trace }
-        set {}
-    }
-    subscript(metadataKey _: String) -> Logger.Metadata.Value? {
-        get { nil }
-        set {}
-    }
-    func log(event: LogEvent) {
-        let text = "\(event.message) \(event.metadata ?? [:])"
-        lines.withLock { $0.append((event.level, text)) }
-    }
-    var all: [(level: Logger.Level, text: String)] { lines.withLock { $0 } }
-}
