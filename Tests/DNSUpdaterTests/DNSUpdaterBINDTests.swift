@@ -33,7 +33,9 @@ struct DNSUpdaterBINDTests {
         #expect(try await dns.dig("_hotstandby." + name, "TXT") == ["\"epoch=2 node=b\""])
         #expect(report.previous == EpochRecord(rdata: ["\"epoch=1 node=a\""]))
         #expect(report.changed && report.rounds == 1)
-        #expect(report.duration < .seconds(2))
+        // One round, no retry: nsupdate takes ~30 ms, but 2.2 s was seen on a loaded 2-core CI machine; a
+        // retry after a lost answer would add the 5 s DNS timeout.
+        #expect(report.duration < .seconds(5))
     }
 
     @Test(.enabled(if: TestDNSServer.available, "needs HOTSTANDBY_TEST_DNS_* from scripts/bind start"))

@@ -58,17 +58,19 @@ struct NetnsLabTests {
             #expect(try await lab.holders(NetnsLab.vip) == [lab.ns("b")])
             async let burst = nodeB.announce(count: 5, interval: .milliseconds(200))
             var seen = try await lab.clientNeighbour(NetnsLab.vip)
-            while seen != macB, ContinuousClock.now - start < .seconds(1) {
+            // Functional bounds for a loaded 2-core machine (1.07 s was seen in CI): without a gratuitous ARP
+            // the client kept the old MAC for 44.7 s, and a burst that waited on arping's 1 s exits takes 5 s.
+            while seen != macB, ContinuousClock.now - start < .seconds(3) {
                 try await Task.sleep(for: .milliseconds(10))
                 seen = try await lab.clientNeighbour(NetnsLab.vip)
             }
             let moved = ContinuousClock.now - start
             #expect(seen == macB, "the client still has \(seen ?? "nothing") for the VIP after \(moved)")
-            #expect(moved < .seconds(1))
+            #expect(moved < .seconds(3))
             print("VIP moved from A to B: the client's neighbour entry changed \(moved) after the release began")
             let burstReport = await burst
             #expect(burstReport.sent == 5 && burstReport.failed == 0, "\(burstReport)")
-            #expect(burstReport.duration < .milliseconds(1_500), "the burst waited on arping: \(burstReport)")
+            #expect(burstReport.duration < .seconds(3), "the burst waited on arping: \(burstReport)")
             #expect(try await lab.clientPings(NetnsLab.vip))
         }
     }
