@@ -134,6 +134,33 @@ struct HTTPTests {
         #expect(refused.code == 409, "\(refused)")
         daemon.stop()
     }
+
+    @Test(
+        "a taken http.listen: run exits non-zero at once with one line naming the key, the value and the fix",
+        .enabled(if: OpsEnvironment.daemons, OpsEnvironment.daemonsReason)
+    )
+    func takenListenAddressIsRefused() async throws {
+        let cluster = try OpsCluster("bind")
+        let holder = try Listener()
+        let config = try cluster.config(node: "a", port: holder.port)
+        try await cluster.initDB(config: config)
+        let daemon = try cluster.start("a", port: holder.port)
+        let status = await daemon.waitForExit(within: .seconds(10))
+        if status == nil { daemon.stop(SIGKILL) }
+        try #require(status != nil, "the daemon ran on with its http.listen taken:\n\(daemon.log)")
+        #expect(status != 0)
+        let log = daemon.log
+        #expect(
+            log.contains(
+                "http.listen 127.0.0.1:\(holder.port): address already in use — another hotstandby on this host? set http.listen"
+            ),
+            "\(log)"
+        )
+        #expect(!log.contains("bind(descriptor:"), "\(log)")
+        // Refused before the loop starts: the node never took the lease.
+        let lease = try await run(OpsEnvironment.binary!, ["status", "--json", "--config", config])
+        #expect(!lease.output.contains("\"activeNode\" : \"a\""), "\(lease.output)")
+    }
 }
 
 extension Array {
