@@ -32,12 +32,25 @@ public struct FailoverSettings: Sendable, Equatable {
     public var minimumDemoteMargin: Duration { max(interval, .milliseconds(100)) }
 
     /// The problems with these settings, each naming its key; empty when they are usable.
-    public func problems() -> [String] {
+    ///
+    /// `renewDeadlineIsDefault` says that the user did not write `heartbeat.renewDeadline`, so that it is
+    /// `timeout - 3 * interval`: a refusal then names the keys the user wrote (`heartbeat.timeout` and
+    /// `heartbeat.interval`) and the least timeout that works, not a derived, possibly negative, deadline.
+    public func problems(renewDeadlineIsDefault: Bool = false) -> [String] {
         var problems: [String] = []
         if cluster.isEmpty { problems.append("cluster: must not be empty") }
         if node.isEmpty { problems.append("node: must not be empty") }
         if interval < .milliseconds(50) {
             problems.append("heartbeat.interval: \(interval.text) is shorter than the least supported, 50ms")
+            // The default deadline follows from the interval: the interval's refusal is the one to fix.
+            if renewDeadlineIsDefault { return problems }
+        }
+        if renewDeadlineIsDefault {
+            // With the default, renewDeadline < timeout always holds and the margin is 3 × interval, at
+            // least max(interval, 100ms) for any interval of 50ms or more: only `interval < renewDeadline`,
+            // that is timeout > 4 × interval, can fail.
+            if let problem = defaultDeadlineProblem() { problems.append(problem) }
+            return problems
         }
         if !(interval < renewDeadline) {
             problems.append(
@@ -58,6 +71,27 @@ public struct FailoverSettings: Sendable, Equatable {
         }
         return problems
     }
+
+    /// The refusal of a `timeout` too short for `interval` when `renewDeadline` takes its default.
+    private func defaultDeadlineProblem() -> String? {
+        guard !(interval < renewDeadline) else { return nil }
+        // Configured durations are whole milliseconds: the least timeout is 4 × interval + 1ms, the
+        // longest interval under this timeout (timeout - 1ms) / 4, rounded down.
+        let leastTimeout = interval * 4 + .milliseconds(1)
+        let longestInterval = Duration.milliseconds((timeout - .milliseconds(1)).wholeMilliseconds / 4)
+        var fix = "use a heartbeat.timeout of at least \(leastTimeout.text)"
+        if longestInterval >= .milliseconds(50) {
+            fix += " or a heartbeat.interval of at most \(longestInterval.text)"
+        }
+        return "heartbeat.timeout: \(timeout.text) is too short for heartbeat.interval \(interval.text): the active "
+            + "fences itself at the default renewDeadline (timeout − 3 × interval), which must be longer than one "
+            + "interval, and would be \(renewDeadline.text.replacingMinus); \(fix)"
+    }
+}
+
+extension String {
+    /// A leading hyphen-minus as the minus sign (`−11s`), so a negative duration reads as a number.
+    fileprivate var replacingMinus: String { hasPrefix("-") ? "−" + dropFirst() : self }
 }
 
 extension Duration {
@@ -72,6 +106,15 @@ extension Duration {
         if milliseconds % 1000 == 0 { return "\(milliseconds / 1000)s" }
         if milliseconds < 1000 { return "\(milliseconds)ms" }
         return "\(Double(milliseconds) / 1000)s"
+    }
+
+    /// The duration in whole milliseconds, rounded toward zero.
+    public var wholeMilliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        // A huge configured value (the fuzzer's) must not trap.
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        if overflow { return seconds < 0 ? .min : .max }
+        return scaled.addingReportingOverflow(attoseconds / 1_000_000_000_000_000).partialValue
     }
 
     /// The duration in seconds as a `Double`.

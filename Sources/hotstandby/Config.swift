@@ -131,7 +131,7 @@ struct Config: Sendable {
             timeout: timeout,
             renewDeadline: renewDeadline
         )
-        for problem in failover.problems() where !(problem.hasPrefix("cluster:") || problem.hasPrefix("node:")) {
+        for problem in failover.problems(renewDeadlineIsDefault: renewDeadline == nil) where !(problem.hasPrefix("cluster:") || problem.hasPrefix("node:")) {
             reader.problem(problem)
         }
         // Each call's deadline: shorter than the interval, so a renew never overlaps the next one.

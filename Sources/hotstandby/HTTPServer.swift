@@ -22,6 +22,8 @@ struct HTTPServer {
         router.get("/health") { _, _ in Self.health(state.status, wanted: .active) }
         router.get("/health/active") { _, _ in Self.health(state.status, wanted: .active) }
         router.get("/health/standby") { _, _ in Self.health(state.status, wanted: .standby) }
+        let liveWithin = Self.livenessWindow(interval: config.failover.interval)
+        router.get("/liveness") { _, _ in Self.liveness(lastStatusAt: state.statusAt, now: .now, within: liveWithin) }
         router.get("/status") { _, _ in
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -88,6 +90,31 @@ struct HTTPServer {
         let serving = wanted != .active || (status?.servingUntil.map { ContinuousClock.now < $0 } ?? false)
         let ok = status?.role == wanted && serving
         return response(ok ? .ok : .serviceUnavailable, "\(role) epoch \(status?.epoch ?? 0): \(note)\n")
+    }
+
+    /// How recent the run loop's last status must be for `/liveness`: two intervals, at least 1 second.
+    /// The loop reports after every input, and a tick or a lease call's answer comes at least once an interval.
+    static func livenessWindow(interval: Duration) -> Duration { max(interval * 2, .seconds(1)) }
+
+    /// Whether the run loop is turning: its last status came at most `within` before `now`. A pure
+    /// decision, for `/liveness`.
+    static func isLive(lastStatusAt: ContinuousClock.Instant?, now: ContinuousClock.Instant, within: Duration) -> Bool {
+        guard let lastStatusAt else { return false }
+        return lastStatusAt.duration(to: now) <= within
+    }
+
+    /// 200 while the run loop turns, whatever the role, 503 when it has not reported within `within`
+    /// (stuck, or not started yet): for a supervisor that restarts a wedged daemon.
+    static func liveness(lastStatusAt: ContinuousClock.Instant?, now: ContinuousClock.Instant, within: Duration) -> Response {
+        guard let lastStatusAt else { return response(.serviceUnavailable, "starting: the run loop has not reported yet\n") }
+        let age = lastStatusAt.duration(to: now)
+        let text = String(format: "%.3f", age.secondsValue)
+        if isLive(lastStatusAt: lastStatusAt, now: now, within: within) {
+            return response(.ok, "live: the run loop reported \(text) s ago\n")
+        }
+        return response(
+            .serviceUnavailable, "not live: the run loop last reported \(text) s ago (more than \(within.text))\n"
+        )
     }
 
     /// A 401 unless the request carries `Authorization: Bearer <token>`.

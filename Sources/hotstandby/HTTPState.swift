@@ -8,6 +8,7 @@ import Synchronization
 final class HTTPState: Sendable {
     private struct Snapshot {
         var status: NodeStatus?
+        var statusAt: ContinuousClock.Instant?
         var cluster: ClusterStatus?
         var clusterReadAt: ContinuousClock.Instant?
         var clusterError: String?
@@ -18,12 +19,16 @@ final class HTTPState: Sendable {
     /// The node's status as the run loop last reported it, `nil` before the first report.
     var status: NodeStatus? { snapshot.withLock { $0.status } }
 
-    /// Stores the node's status and returns the previous role.
+    /// When the run loop last reported a status, `nil` before the first report.
+    var statusAt: ContinuousClock.Instant? { snapshot.withLock { $0.statusAt } }
+
+    /// Stores the node's status (and when it came) and returns the previous role.
     @discardableResult
-    func setStatus(_ status: NodeStatus) -> NodeRole? {
+    func setStatus(_ status: NodeStatus, at instant: ContinuousClock.Instant = .now) -> NodeRole? {
         snapshot.withLock { state in
             let previous = state.status?.role
             state.status = status
+            state.statusAt = instant
             return previous
         }
     }

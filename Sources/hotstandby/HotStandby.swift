@@ -11,8 +11,8 @@ struct HotStandby: AsyncParsableCommand {
         abstract: "A heartbeat-counter failover controller: one active host, hot standbys, PostgreSQL as the arbiter.",
         version: version,
         subcommands: [
-            Run.self, Status.self, Switchover.self, Pause.self, Resume.self, Release.self, InitDB.self, Register.self,
-            CheckConfig.self,
+            Run.self, Status.self, History.self, Switchover.self, Pause.self, Resume.self, Release.self, InitDB.self,
+            Register.self, CheckConfig.self,
         ]
     )
 }

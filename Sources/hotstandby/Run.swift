@@ -14,6 +14,7 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let config = try options.load()
+        if let problem = ListenProbe.problem(config.http) { throw ExitMessage(text: problem) }
         let logger = makeLogger(label: "hotstandby", level: config.logLevel, node: config.node)
         if let note = config.oldLayoutNote() { logger.notice("\(note)") }
         let admin = ClusterAdmin(database: config.database)
@@ -51,7 +52,13 @@ struct Run: AsyncParsableCommand {
         )
         // The last lines ("demoted", "stopped") are still in the log buffer: write them before exiting.
         defer { LogSink.standardError.flush() }
-        try await group.run()
+        do {
+            try await group.run()
+        } catch where "\(error)".hasPrefix("bind(") {
+            // Taken between the probe and the server's own bind: NIO's IOError, mapped the same way (the
+            // other holder still has it, so the probe now says why).
+            throw ExitMessage(text: ListenProbe.problem(config.http) ?? "http.listen \(config.http.listen): \(error)")
+        }
     }
 }
 

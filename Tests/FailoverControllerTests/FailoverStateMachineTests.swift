@@ -533,6 +533,33 @@ struct SettingsTests {
         #expect(problems.contains { $0.hasPrefix(key) }, "\(problems)")
     }
 
+    @Test("renewDeadline not written: a timeout too short for the interval is refused naming the keys written")
+    func defaultDeadlineNamesTheWrittenKeys() {
+        let short = FailoverSettings(cluster: "c", node: "n", interval: .seconds(5), timeout: .seconds(4))
+            .problems(renewDeadlineIsDefault: true)
+        #expect(short.count == 1, "\(short)")
+        #expect(short.first?.hasPrefix("heartbeat.timeout: 4s is too short for heartbeat.interval 5s") == true, "\(short)")
+        #expect(short.first?.contains("would be −11s") == true, "\(short)")
+        #expect(short.first?.contains("at least 20.001s or a heartbeat.interval of at most 999ms") == true, "\(short)")
+        #expect(!short.contains { $0.hasPrefix("heartbeat.renewDeadline") }, "\(short)")
+        // The least timeout the message names is accepted; one millisecond less is not.
+        let least = FailoverSettings(cluster: "c", node: "n", interval: .seconds(5), timeout: .milliseconds(20_001))
+        #expect(least.problems(renewDeadlineIsDefault: true).isEmpty)
+        let under = FailoverSettings(cluster: "c", node: "n", interval: .seconds(5), timeout: .seconds(20))
+        #expect(under.problems(renewDeadlineIsDefault: true).count == 1)
+        // So is the longest interval it names.
+        let longest = FailoverSettings(cluster: "c", node: "n", interval: .milliseconds(999), timeout: .seconds(4))
+        #expect(longest.problems(renewDeadlineIsDefault: true).isEmpty)
+        // Too short for any supported interval: only the timeout is offered.
+        let tiny = FailoverSettings(cluster: "c", node: "n", interval: .milliseconds(100), timeout: .milliseconds(150))
+            .problems(renewDeadlineIsDefault: true)
+        #expect(tiny.first?.hasSuffix("use a heartbeat.timeout of at least 401ms") == true, "\(tiny)")
+        // Written, the deadline keeps its own refusal.
+        let written = FailoverSettings(cluster: "c", node: "n", interval: .seconds(5), timeout: .seconds(4), renewDeadline: .seconds(3))
+            .problems(renewDeadlineIsDefault: false)
+        #expect(written.contains { $0.hasPrefix("heartbeat.renewDeadline: 3s must be longer than heartbeat.interval (5s)") })
+    }
+
     @Test("the benchmark's short settings are valid")
     func shortSettings() {
         #expect(FailoverSettings(cluster: "c", node: "n", interval: .milliseconds(500), timeout: .seconds(3)).problems().isEmpty)

@@ -70,7 +70,19 @@ struct DatabaseFaultTests {
         "a wrong value names the key and the value",
         arguments: [
             ("heartbeat:\n  interval: 5\n", "heartbeat.interval: '5' is not a duration"),
-            ("heartbeat:\n  interval: 5s\n  timeout: 4s\n", "heartbeat.renewDeadline"),
+            // renewDeadline not written: the message names the keys that were (it said
+            // `heartbeat.renewDeadline: -11s must be longer than heartbeat.interval (5s)`).
+            (
+                "heartbeat:\n  interval: 5s\n  timeout: 4s\n",
+                "heartbeat.timeout: 4s is too short for heartbeat.interval 5s"
+            ),
+            ("heartbeat:\n  interval: 5s\n  timeout: 4s\n", "use a heartbeat.timeout of at least 20.001s"),
+            ("heartbeat:\n  interval: 5s\n  timeout: 20s\n", "heartbeat.timeout: 20s is too short"),
+            // renewDeadline written: the refusal names it, as before.
+            (
+                "heartbeat:\n  interval: 5s\n  timeout: 30s\n  renewDeadline: 4s\n",
+                "heartbeat.renewDeadline: 4s must be longer than heartbeat.interval (5s)"
+            ),
             ("heartbeat:\n  timeout: 2s\n  renewDeadline: 2s\n", "must be shorter than heartbeat.timeout"),
             ("heartbeat:\n  intervall: 5s\n", "heartbeat.intervall: unknown key"),
             ("priority: high\n", "priority: 'high' is not a whole number"),

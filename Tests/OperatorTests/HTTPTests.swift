@@ -134,6 +134,57 @@ struct HTTPTests {
         #expect(refused.code == 409, "\(refused)")
         daemon.stop()
     }
+
+    @Test(
+        "a taken http.listen: run exits non-zero at once with one line naming the key, the value and the fix",
+        .enabled(if: OpsEnvironment.daemons, OpsEnvironment.daemonsReason)
+    )
+    func takenListenAddressIsRefused() async throws {
+        let cluster = try OpsCluster("bind")
+        let holder = try Listener()
+        let config = try cluster.config(node: "a", port: holder.port)
+        try await cluster.initDB(config: config)
+        let daemon = try cluster.start("a", port: holder.port)
+        let status = await daemon.waitForExit(within: .seconds(10))
+        if status == nil { daemon.stop(SIGKILL) }
+        try #require(status != nil, "the daemon ran on with its http.listen taken:\n\(daemon.log)")
+        #expect(status != 0)
+        let log = daemon.log
+        #expect(
+            log.contains(
+                "http.listen 127.0.0.1:\(holder.port): address already in use — another hotstandby on this host? set http.listen"
+            ),
+            "\(log)"
+        )
+        #expect(!log.contains("bind(descriptor:"), "\(log)")
+        // Refused before the loop starts: the node never took the lease.
+        let lease = try await run(OpsEnvironment.binary!, ["status", "--json", "--config", config])
+        #expect(!lease.output.contains("\"activeNode\" : \"a\""), "\(lease.output)")
+    }
+
+    /// `/liveness` answers 200 while the run loop turns, whatever the role. Its 503 (no status update
+    /// within max(2 × interval, 1 s)) cannot be seen from outside: a stopped process answers nothing;
+    /// the decision is `HTTPServer.isLive`, a pure function.
+    @Test("GET /liveness: 200 on the active and on the standby", .enabled(if: OpsEnvironment.daemons, OpsEnvironment.daemonsReason))
+    func livenessOnBothRoles() async throws {
+        let cluster = try OpsCluster("liveness")
+        let ports = (try freePort(), try freePort())
+        try await cluster.initDB(config: try cluster.config(node: "a", port: ports.0))
+        let a = try cluster.start("a", port: ports.0)
+        let b = try cluster.start("b", port: ports.1)
+        let (active, standby) = try await settle([("a", ports.0), ("b", ports.1)])
+        for (role, port) in [("active", active.1), ("standby", standby.1)] {
+            // Several reads over more than two intervals: the loop keeps turning on both.
+            for _ in 0..<4 {
+                let answer = try await get("http://127.0.0.1:\(port)/liveness")
+                #expect(answer.code == 200, "\(role): \(answer)")
+                #expect(answer.body.hasPrefix("live"), "\(role): \(answer.body)")
+                try await Task.sleep(for: .milliseconds(150))
+            }
+        }
+        a.stop()
+        b.stop()
+    }
 }
 
 extension Array {
