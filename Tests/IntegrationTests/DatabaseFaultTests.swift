@@ -135,7 +135,9 @@ struct DatabaseFaultTests {
         let wrong = conninfo.replacingOccurrences(of: #"password=\S+"#, with: "password=Secret-Wrong-42", options: .regularExpression)
         let cluster = try TestCluster(name: "badpw")
         let path = cluster.directory + "/badpw.yaml"
-        try "cluster: x\nnode: y\ndatabase:\n  conninfo: \"\(wrong)\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+        // Its own state folder: a note about an old /var/lib/hotstandby layout on this host would be a second line.
+        try "cluster: x\nnode: y\nstateDirectory: \"\(cluster.directory)/state\"\ndatabase:\n  conninfo: \"\(wrong)\"\n"
+            .write(toFile: path, atomically: true, encoding: .utf8)
         for command in ["status", "run"] {
             let result = try await cluster.runHotstandby([command, "--config", path])
             #expect(result.status != 0)

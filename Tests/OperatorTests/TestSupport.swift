@@ -205,6 +205,7 @@ struct OpsCluster {
             cluster: "\(name)"
             node: "\(node)"
             logLevel: info
+            stateDirectory: "\(directory)/\(node)-state"
             database:
               conninfo: "\(OpsEnvironment.conninfo!)"
             heartbeat:
