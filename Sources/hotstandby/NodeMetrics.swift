@@ -31,7 +31,7 @@ final class NodeMetrics: Sendable {
         Self.bootstrapped.withLock { done in
             guard !done else { return }
             done = true
-            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            MetricsSystem.bootstrap(HelpfulMetricsFactory(PrometheusMetricsFactory(registry: registry)))
         }
         let labels = [("cluster", cluster), ("node", node)]
         var roles: [NodeRole: Prometheus.Gauge] = [:]
@@ -88,4 +88,55 @@ final class NodeMetrics: Sendable {
 
     /// The Prometheus text exposition of every metric of the process.
     func text() -> String { registry.emitToString() }
+}
+
+/// The swift-metrics factory `/metrics` is backed by: `PrometheusMetricsFactory` registers every metric with an
+/// empty help text (no `# HELP` line, which `promtool check metrics` reports), so the metrics the other modules
+/// record through swift-metrics get their help text here, by label. The registry refuses two help texts for one
+/// name, so each name is registered only through this factory.
+struct HelpfulMetricsFactory: MetricsFactory {
+    static let helpTexts: [String: String] = [
+        "hotstandby_lease_call_seconds": "Duration of each lease call (renew, read, takeover, ...) against PostgreSQL, by call and outcome.",
+        "hotstandby_action_seconds": "Duration of each promote or demote step (address, DNS, hooks, ...), by step, phase and outcome.",
+        "hotstandby_snapshot_age_seconds": "Seconds since the shared folder's newest snapshot was written.",
+        "hotstandby_snapshot_cache_age_seconds": "Seconds since the local copy of the shared folder's snapshot was refreshed.",
+    ]
+
+    private let inner: PrometheusMetricsFactory
+
+    init(_ inner: PrometheusMetricsFactory) { self.inner = inner }
+
+    /// The label as the whole metric name, with its help text.
+    private func descriptor(_ label: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: label, unitName: "", helpText: Self.helpTexts[label] ?? "\(label) (recorded through swift-metrics).")
+    }
+
+    func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
+        inner.registry.makeCounter(descriptor: descriptor(label), labels: dimensions)
+    }
+
+    func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
+        inner.registry.makeCounter(descriptor: descriptor(label), labels: dimensions)
+    }
+
+    func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
+        guard aggregate else { return inner.registry.makeGauge(descriptor: descriptor(label), labels: dimensions) }
+        let buckets = inner.valueHistogramBuckets[label] ?? inner.defaultValueHistogramBuckets
+        return inner.registry.makeValueHistogram(descriptor: descriptor(label), labels: dimensions, buckets: buckets)
+    }
+
+    func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
+        inner.registry.makeGauge(descriptor: descriptor(label), labels: dimensions)
+    }
+
+    func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
+        let buckets = inner.durationHistogramBuckets[label] ?? inner.defaultDurationHistogramBuckets
+        return inner.registry.makeDurationHistogram(descriptor: descriptor(label), labels: dimensions, buckets: buckets)
+    }
+
+    func destroyCounter(_ handler: any CounterHandler) { inner.destroyCounter(handler) }
+    func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) { inner.destroyFloatingPointCounter(handler) }
+    func destroyRecorder(_ handler: any RecorderHandler) { inner.destroyRecorder(handler) }
+    func destroyMeter(_ handler: any MeterHandler) { inner.destroyMeter(handler) }
+    func destroyTimer(_ handler: any TimerHandler) { inner.destroyTimer(handler) }
 }

@@ -102,6 +102,19 @@ struct HTTPTests {
         // Renew latency and promotion step durations, recorded through swift-metrics by the run loop.
         #expect(samples.keys.contains { $0.hasPrefix("hotstandby_lease_call_seconds") && $0.contains("call=\"takeover\"") }, "\(samples.keys.sorted())")
         #expect(samples.keys.contains { $0.hasPrefix("hotstandby_action_seconds") && $0.contains("phase=\"promote\"") })
+        // Every metric has a # HELP line, including those recorded through swift-metrics.
+        for name in typed {
+            #expect(text.contains("# HELP \(name) "), "no # HELP for \(name)")
+        }
+        // Prometheus' own linter, when installed (CI installs the prometheus package): exit 0 and no findings.
+        if let promtool = OpsEnvironment.tool("promtool") {
+            let file = cluster.directory + "/metrics.txt"
+            try text.write(toFile: file, atomically: true, encoding: .utf8)
+            let lint = try await run("/bin/sh", ["-c", "exec \"$0\" check metrics < \"$1\"", promtool, file])
+            #expect(lint.status == 0 && lint.output.isEmpty, "promtool check metrics (exit \(lint.status)):\n\(lint.output)")
+        } else {
+            print("promtool not installed (apt-get install prometheus): promtool check metrics skipped")
+        }
         daemon.stop()
     }
 
