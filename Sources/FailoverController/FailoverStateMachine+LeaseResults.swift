@@ -134,13 +134,18 @@ extension FailoverStateMachine {
             watch.view = view
             state = .vetting(watch, aborted: aborted || changed)
         case .failed:
-            // The database is not answering; try again in an interval rather than at once.
-            state = .standby(watch)
-            takeoverBackoffUntil = now.advanced(by: settings.interval)
+            backOff(watch, now: now)
         default:
             break
         }
         return []
+    }
+
+    /// A read or compare-and-set failed on the way to a takeover: the database is not answering; stand by
+    /// and try again in an interval rather than at once.
+    private mutating func backOff(_ watch: Watch, now: Instant) {
+        state = .standby(watch)
+        takeoverBackoffUntil = now.advanced(by: settings.interval)
     }
 
     /// `claiming`: the compare-and-set's answer, or a read that was in flight when the gate passed.
@@ -170,12 +175,9 @@ extension FailoverStateMachine {
                 state = .stopped
                 return [.exit]
             }
-            state = .standby(watch)
-            takeoverBackoffUntil = now.advanced(by: settings.interval)
+            backOff(watch, now: now)
         case (.observe, .failed):
-            // The read before the compare-and-set failed: try again in an interval rather than at once.
-            state = .standby(watch)
-            takeoverBackoffUntil = now.advanced(by: settings.interval)
+            backOff(watch, now: now)
         default:
             break
         }

@@ -68,13 +68,19 @@ struct WatchdogFit {
 
     /// A systemd time span: `10s`, `500ms`, `1min 30s`, a bare number of seconds; nil for `infinity` or junk.
     static func systemdDuration(_ text: String) -> Duration? {
-        if let seconds = Double(text) { return .milliseconds(Int64(seconds * 1000)) }
+        // Whole milliseconds; nil for what cannot be one (`1e30`, `inf`, negative), not a trap converting it.
+        func milliseconds(_ value: Double) -> Duration? {
+            guard value.isFinite, value >= 0, value < 9.0e15 else { return nil }
+            return .milliseconds(Int64(value))
+        }
+        if let seconds = Double(text) { return milliseconds(seconds * 1000) }
         var total = Duration.zero
         let units: [(String, Double)] = [("ms", 0.001), ("min", 60), ("s", 1), ("h", 3600)]
         for part in text.split(separator: " ") {
-            guard let unit = units.first(where: { part.hasSuffix($0.0) }), let number = Double(part.dropLast(unit.0.count))
+            guard let unit = units.first(where: { part.hasSuffix($0.0) }), let number = Double(part.dropLast(unit.0.count)),
+                let value = milliseconds(number * unit.1 * 1000)
             else { return nil }
-            total += .milliseconds(Int64(number * unit.1 * 1000))
+            total += value
         }
         return total
     }

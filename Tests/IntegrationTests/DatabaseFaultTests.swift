@@ -70,6 +70,8 @@ struct DatabaseFaultTests {
         "a wrong value names the key and the value",
         arguments: [
             ("heartbeat:\n  interval: 5\n", "heartbeat.interval: '5' is not a duration"),
+            // Crashed check-config (Double to Int64 overflow) before; found in the review.
+            ("heartbeat:\n  interval: 99999999999999999999999s\n", "heartbeat.interval: '99999999999999999999999s' is not a duration"),
             // renewDeadline not written: the message names the keys that were (it said
             // `heartbeat.renewDeadline: -11s must be longer than heartbeat.interval (5s)`).
             (

@@ -58,5 +58,15 @@ extension IntegrationSuite {
             let result = try await Self.check(cluster, heartbeat: "", unit: unit)
             #expect(result.output.contains("warning: WatchdogSec=10s + TimeoutAbortSec=1m"), "\(result.output)")
         }
+
+        @Test("a unit value too large to count (WatchdogSec=1e30) is a warning, not a crash")
+        func hugeUnitValue() async throws {
+            let cluster = try TestCluster(name: "wdhuge")
+            let unit = cluster.directory + "/huge.service"
+            try "[Service]\nWatchdogSec=1e30\nTimeoutAbortSec=inf\n".write(toFile: unit, atomically: true, encoding: .utf8)
+            let result = try await Self.check(cluster, heartbeat: "", unit: unit)
+            #expect(result.status == 0, "\(result.output)")
+            #expect(result.output.contains("sets no WatchdogSec"), "\(result.output)")
+        }
     }
 }
