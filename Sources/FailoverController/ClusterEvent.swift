@@ -57,6 +57,27 @@ public struct ClusterEvent: Sendable, Equatable, Codable {
         public static let unpaused = Kind(rawValue: "unpaused")
         /// A node's daemon started.
         public static let started = Kind(rawValue: "started")
+        /// The active's service failed its check `health.fall` times in a row, or a promotion step failed on
+        /// this host.
+        public static let serviceFailed = Kind(rawValue: "service-failed")
+        /// A failed service passes its check again (`health.rise` times) without a move.
+        public static let serviceRecovered = Kind(rawValue: "service-recovered")
+        /// `hooks.recover` restarted the service and it passes its check again: no failover.
+        public static let recoveredInPlace = Kind(rawValue: "recovered-in-place")
+        /// The active's service failed and it handed the lease to an eligible standby.
+        public static let steppedDown = Kind(rawValue: "stepped-down")
+        /// The active's service failed but no standby is eligible (or the cluster is paused): it stays active.
+        public static let stayingActive = Kind(rawValue: "staying-active")
+        /// A standby may not take over (the detail says why).
+        public static let notEligible = Kind(rawValue: "not-eligible")
+        /// A standby that was not eligible is again.
+        public static let eligible = Kind(rawValue: "eligible")
+        /// `failback`: the active handed the lease back to the preferred node.
+        public static let failback = Kind(rawValue: "failback")
+        /// The active found its virtual IP gone from the interface and bound it again.
+        public static let addressRestored = Kind(rawValue: "address-restored")
+        /// A standby found the virtual IP on its own interface and removed it.
+        public static let addressRemoved = Kind(rawValue: "address-removed")
         /// A promotion or demotion step failed (the detail names the step).
         public static let actionFailed = Kind(rawValue: "action-failed")
     }

@@ -28,6 +28,8 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
     public let onStatus: @Sendable (NodeStatus) -> Void
     /// The self-fencing deadline, kept after every input, for the steps' own timers and for HTTP.
     public let serving: ServingDeadline
+    /// The service's checks, `hooks.recover` and the host prerequisites.
+    public let health: any HealthProbe
 
     /// Creates a loop.
     public init(
@@ -39,9 +41,11 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
         clock: C,
         logger: Logger,
         onStatus: @escaping @Sendable (NodeStatus) -> Void = { _ in },
-        serving: ServingDeadline = ServingDeadline()
+        serving: ServingDeadline = ServingDeadline(),
+        health: any HealthProbe = NoHealthProbe()
     ) {
         self.serving = serving
+        self.health = health
         self.settings = settings
         self.store = store
         self.recorder = recorder
@@ -59,6 +63,7 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
         let (inputs, feed) = AsyncStream.makeStream(of: Machine.Input.self)
         var machine = Machine(settings: settings, now: clock.now)
         let duties = DutySlot()
+        let checkTarget = CheckTarget()
         let startup = context(epoch: 0, role: .standby, reason: "startup")
         for step in plan.all {
             do {
@@ -82,6 +87,8 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
             // at a 500ms interval (docs/reliability.md, Soak).
             await withDiscardingTaskGroup { group in
                 group.addTask { await store.listen { feed.yield(.notified) } }
+                group.addTask { await runChecks(target: checkTarget, feed: feed) }
+                group.addTask { await runHostChecks(feed: feed) }
                 startStandbyDuties(in: &group, duties: duties)
                 var pendingWakes: [C.Instant] = []
                 var lastRole = machine.role
@@ -96,7 +103,7 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
                             logger.notice("event \(event.kind)", metadata: ["epoch": "\(event.epoch)"])
                             await recorder.record(event)
                         }
-                        _ = await store.perform(.observe(role: .stopped, note: "stopped"))
+                        _ = await store.perform(.observe(role: .stopped, note: "stopped", report: NodeReport(eligible: false, health: "stopped")))
                         break loop
                     }
                     for action in actions {
@@ -118,6 +125,7 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
                             feed.yield(.tick)
                         }
                     }
+                    checkTarget.set(machine: machine, now: now)
                     var status = machine.status(now: now)
                     // The deadline on the loop's clock, carried over to the monotonic clock HTTP and the
                     // steps read (the same clock in production).
@@ -182,19 +190,22 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
                 let veto = await gate.check(context)
                 feed.yield(.gateResult(veto: veto))
             }
-        case .promote(let epoch):
-            logger.notice("promoting", metadata: ["epoch": "\(epoch)"])
-            let context = context(epoch: epoch, role: .active, reason: "promotion")
-            let steps = plan.promotion
+        case .promote(let epoch, let retry):
+            logger.notice("promoting", metadata: ["epoch": "\(epoch)", "retry": "\(retry)"])
+            let context = context(epoch: epoch, role: .active, reason: retry ? "promotion retried" : "promotion")
+            let steps = retry ? plan.retry : plan.promotion
             let clock = self.clock
             duties.replace(in: &group) {
                 var outcomes: [JSONValue] = []
+                var failure: String?
                 for step in steps {
                     if Task.isCancelled { break }
-                    outcomes.append(await runStep(step, promote: true, context: context, clock: clock))
+                    let (outcome, error) = await runStep(step, promote: true, context: context, clock: clock)
+                    outcomes.append(outcome)
+                    if let error, step.failureIsLocal, failure == nil { failure = "\(step.name): \(error)" }
                 }
                 if Task.isCancelled { return }
-                feed.yield(.promotionFinished(steps: .array(outcomes)))
+                feed.yield(.promotionFinished(steps: .array(outcomes), failure: failure))
                 await withTaskGroup(of: Void.self) { active in
                     for step in steps { active.addTask { await step.whileActive(context) } }
                 }
@@ -212,7 +223,7 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
             duties.replace(in: &group) {
                 var outcomes: [JSONValue] = []
                 for step in steps {
-                    outcomes.append(await runStep(step, promote: false, context: context, clock: clock))
+                    outcomes.append(await runStep(step, promote: false, context: context, clock: clock).0)
                 }
                 logger.notice("demoted", metadata: ["epoch": "\(epoch)", "reason": "\(reason)"])
                 feed.yield(.demotionFinished(steps: .array(outcomes)))
@@ -234,8 +245,50 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
             )
             let recorder = self.recorder
             group.addTask { await recorder.record(event) }
+        case .recover(let attempt, let attempts):
+            let health = self.health
+            let context = context(epoch: 0, role: .active, reason: "recover")
+            logger.notice("service failed: running hooks.recover", metadata: ["attempt": "\(attempt)/\(attempts)"])
+            group.addTask {
+                let (passed, detail) = await health.recover(attempt: attempt, of: attempts, context: context)
+                feed.yield(.recovered(passed: passed, detail: detail))
+            }
         case .exit:
             break
+        }
+    }
+
+    /// Runs the check of the node's current role every `health.interval` (start to start), each within
+    /// its deadline, and feeds the reports in. A run never overlaps the next.
+    private func runChecks(target: CheckTarget, feed: AsyncStream<Machine.Input>.Continuation) async {
+        let every = settings.health.interval
+        while !Task.isCancelled {
+            let started = ContinuousClock.now
+            if let (role, epoch, since) = target.get(), let report = await health.check(role, epoch: epoch, activeSince: since) {
+                Metrics.Timer(
+                    label: "hotstandby_health_check_seconds",
+                    dimensions: [("check", role.rawValue), ("outcome", report.passed ? "passed" : "failed")]
+                ).recordNanoseconds(Duration.seconds(report.seconds).nanoseconds)
+                if !report.passed {
+                    logger.warning("health check failed", metadata: ["check": "\(role.rawValue)", "detail": "\(report.detail)"])
+                }
+                feed.yield(.checked(report))
+            }
+            try? await Task.sleep(until: started.advanced(by: every), tolerance: nil, clock: .continuous)
+        }
+    }
+
+    /// Checks the host prerequisites at start and every minute.
+    private func runHostChecks(feed: AsyncStream<Machine.Input>.Continuation) async {
+        var last: [String]?
+        while !Task.isCancelled {
+            let problems = await health.hostProblems()
+            if problems != last {
+                for problem in problems { logger.error("host prerequisite missing", metadata: ["problem": "\(problem)"]) }
+                last = problems
+            }
+            feed.yield(.hostChecked(problems: problems))
+            try? await Task.sleep(for: .seconds(60))
         }
     }
 
@@ -249,7 +302,7 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
         }
     }
 
-    private func runStep(_ step: any RoleStep, promote: Bool, context: RoleContext, clock: C) async -> JSONValue {
+    private func runStep(_ step: any RoleStep, promote: Bool, context: RoleContext, clock: C) async -> (JSONValue, String?) {
         let started = clock.now
         do {
             if promote {
@@ -266,7 +319,7 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
                 "\(promote ? "promote" : "demote") step done",
                 metadata: ["step": "\(step.name)", "seconds": "\(took.secondsValue)"]
             )
-            return .object(["step": .string(step.name), "ok": true, "seconds": took.jsonSeconds])
+            return (.object(["step": .string(step.name), "ok": true, "seconds": took.jsonSeconds]), nil)
         } catch {
             let took = started.duration(to: clock.now)
             Metrics.Timer(
@@ -287,9 +340,12 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
                     ]
                 )
             )
-            return .object([
-                "step": .string(step.name), "ok": false, "seconds": took.jsonSeconds, "error": .string("\(error)"),
-            ])
+            return (
+                .object([
+                    "step": .string(step.name), "ok": false, "seconds": took.jsonSeconds, "error": .string("\(error)"),
+                ]),
+                "\(error)"
+            )
         }
     }
 }
@@ -304,6 +360,33 @@ extension LeaseCall {
         case .release: return "release"
         case .handOff: return "handoff"
         }
+    }
+}
+
+/// Which check the node's current role runs, set by the loop after every input: the active's once its
+/// promotion finished (with the epoch and when), a standby's while it stands by, none otherwise.
+final class CheckTarget: Sendable {
+    private let current = Mutex<(role: CheckRole, epoch: Int64, since: ContinuousClock.Instant?)?>(nil)
+
+    func set<Instant: InstantProtocol>(machine: FailoverStateMachine<Instant>, now: Instant) where Instant.Duration == Duration {
+        let next: (CheckRole, Int64, ContinuousClock.Instant?)?
+        switch machine.state {
+        case .active(let lease) where lease.promoted:
+            next = (.active, lease.epoch, nil)
+        case .starting, .standby, .vetting, .claiming:
+            next = (.standby, 0, nil)
+        default:
+            next = nil
+        }
+        current.withLock { held in
+            guard let next else { return held = nil }
+            if let held, held.role == next.0, held.epoch == next.1 { return }
+            held = (next.0, next.1, next.0 == .active ? ContinuousClock.now : nil)
+        }
+    }
+
+    func get() -> (CheckRole, Int64, ContinuousClock.Instant?)? {
+        current.withLock { held in held.map { ($0.role, $0.epoch, $0.since) } }
     }
 }
 

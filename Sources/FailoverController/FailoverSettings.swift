@@ -11,20 +11,25 @@ public struct FailoverSettings: Sendable, Equatable {
     /// How long the active may go without a successful renew (counted from the renew's start)
     /// before it demotes itself. Defaults to `timeout - 3 * interval`.
     public var renewDeadline: Duration
+    /// The service checks and what their failure leads to (`health.*`, `failback`).
+    public var health: HealthSettings
 
-    /// Creates settings; `renewDeadline` defaults to `timeout - 3 * interval`.
+    /// Creates settings; `renewDeadline` defaults to `timeout - 3 * interval`; `health` to no checks, run
+    /// every interval with a deadline of `min(interval, 10s)` and a hold-down of ten intervals.
     public init(
         cluster: String,
         node: String,
         interval: Duration = .seconds(5),
         timeout: Duration = .seconds(60),
-        renewDeadline: Duration? = nil
+        renewDeadline: Duration? = nil,
+        health: HealthSettings? = nil
     ) {
         self.cluster = cluster
         self.node = node
         self.interval = interval
         self.timeout = timeout
         self.renewDeadline = renewDeadline ?? (timeout - interval * 3)
+        self.health = health ?? HealthSettings(interval: interval, timeout: min(interval, .seconds(10)), holdDown: interval * 10)
     }
 
     /// The least room between `renewDeadline` and `timeout` that validation accepts: time for the

@@ -220,7 +220,7 @@ extension FailoverStateMachine {
     ) -> [Action] {
         guard case .renew = call else { return [] }
         switch result {
-        case .renew(.renewed(let counter, _, _, _)):
+        case .renew(.renewed(let counter, _, _, _, _, _)):
             let kind: ClusterEvent.Kind = reason == .resume ? .resumed : .handoverReceived
             let actions: [Action] = [.record(ClusterEvent(kind: kind, epoch: epoch, detail: ["node": .string(settings.node)]))]
             if shuttingDown {
@@ -251,19 +251,24 @@ extension FailoverStateMachine {
     private mutating func activeResult(
         _ lease: Lease, _ call: LeaseCall, _ result: LeaseResult, startedAt: Instant, now: Instant
     ) -> [Action] {
-        guard case .renew(let epoch) = call, epoch == lease.epoch else { return [] }
+        guard case .renew(let epoch, _) = call, epoch == lease.epoch else { return [] }
         switch result {
-        case .renew(.renewed(let counter, _, let handoverTo, let age)):
+        case .renew(.renewed(let counter, let paused, let handoverTo, let age, let best, let preferredFor)):
             var lease = lease
             if startedAt > lease.lastRenewStart { lease.lastRenewStart = startedAt }
             lease.counter = counter
+            bestStandby = best
+            lastPaused = paused
             var actions = watchStandbys(&lease, standbyAge: age, now: now)
             state = .active(lease)
             if let target = handoverTo, target != settings.node {
                 state = .demoting(then: .handOff(to: target, epoch: lease.epoch, counter: lease.counter))
                 demotionDone = false
                 actions.append(.demote(epoch: lease.epoch, reason: "switchover to \(target)"))
+                return actions
             }
+            actions += stepDownIfFailed(now: now)
+            actions += failBackIfDue(preferredEligibleFor: preferredFor, now: now)
             return actions
         case .renew(.deposed):
             state = .demoting(then: .watch)
@@ -288,9 +293,9 @@ extension FailoverStateMachine {
     /// release's answer.
     private mutating func demotingResult(_ after: AfterDemotion, _ call: LeaseCall, _ result: LeaseResult) -> [Action] {
         switch (after, call, result) {
-        case (.release(let epoch, _), .renew(let renewed), .renew(.renewed(let counter, _, _, _))) where renewed == epoch:
+        case (.release(let epoch, _), .renew(let renewed, _), .renew(.renewed(let counter, _, _, _, _, _))) where renewed == epoch:
             state = .demoting(then: .release(epoch: epoch, counter: counter))
-        case (.handOff(let target, let epoch, _), .renew(let renewed), .renew(.renewed(let counter, _, _, _)))
+        case (.handOff(let target, let epoch, _), .renew(let renewed, _), .renew(.renewed(let counter, _, _, _, _, _)))
         where renewed == epoch:
             state = .demoting(then: .handOff(to: target, epoch: epoch, counter: counter))
         case (.release(let epoch, _), .release, .released(let done)):

@@ -33,21 +33,25 @@ extension FailoverStateMachine {
 
     /// Whether a takeover may start now: due, and on a fresh view.
     func takeoverDue(_ watch: Watch, now: Instant) -> Bool {
-        guard let eligible = eligibleAt(watch), now >= eligible else { return false }
+        guard let eligible = takeoverAt(watch), now >= eligible else { return false }
         return isFresh(at: now)
     }
 
-    /// When a standby may start a takeover, or `nil` while it may not (paused, vetoed, or it is named).
-    func eligibleAt(_ watch: Watch) -> Instant? {
+    /// When a standby may start a takeover, or `nil` while it may not (paused, vetoed, it is named, or it is
+    /// not eligible: a failed `health.standbyCheck` or a missing host prerequisite; a hold-down only delays it).
+    func takeoverAt(_ watch: Watch) -> Instant? {
         if watch.view.paused || watch.veto != nil || watch.view.activeNode == settings.node || shuttingDown {
             return nil
         }
+        if !hostProblems.isEmpty || standbyCheck.isFailed { return nil }
         let rankDelay = settings.interval * watch.view.rank
         let due =
             watch.view.activeNode == nil
             ? watch.changedAt.advanced(by: rankDelay) : watch.changedAt.advanced(by: settings.timeout + rankDelay)
-        if let backoff = takeoverBackoffUntil, backoff > due { return backoff }
-        return due
+        var at = due
+        if let backoff = takeoverBackoffUntil, backoff > at { at = backoff }
+        if let holdDown = holdDownUntil, holdDown > at { at = holdDown }
+        return at
     }
 
     mutating func handleGateResult(veto: String?, now: Instant) -> [Action] {

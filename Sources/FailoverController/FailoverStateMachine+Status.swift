@@ -6,7 +6,8 @@ extension FailoverStateMachine {
         if let failure = lastFailure { return "database unreachable: \(failure)" }
         if watch.view.paused { return "paused: no takeover until resume" }
         if let veto = watch.veto { return "vetoed by the pre-promote hook: \(veto)" }
-        guard let eligible = eligibleAt(watch) else { return "watching" }
+        if let reason = notEligibleReason(now: now) { return "not eligible: \(reason)" }
+        guard let eligible = takeoverAt(watch) else { return "watching" }
         let left = now.duration(to: eligible)
         let rank = watch.view.rank > 0 ? ", rank \(watch.view.rank)" : ""
         if watch.view.activeNode == nil { return "lease released: taking over\(rank)" }
@@ -18,6 +19,15 @@ extension FailoverStateMachine {
 
     /// The node's status at `now`, for `/health`, `/status`, metrics and sd_notify.
     public func status(now: Instant) -> NodeStatus {
+        var status = baseStatus(now: now)
+        let report = report(now: now)
+        status.health = report.health
+        status.eligible = report.eligible
+        status.serviceFailed = serviceFailed
+        return status
+    }
+
+    private func baseStatus(now: Instant) -> NodeStatus {
         let sinceSuccess = lastSuccess.duration(to: now).secondsValue
         switch state {
         case .starting:
@@ -44,7 +54,13 @@ extension FailoverStateMachine {
                 secondsSinceLastSuccess: sinceSuccess)
         case .active(let lease):
             let view = LeaseView(epoch: lease.epoch, activeNode: settings.node, counter: lease.counter)
-            let note = lease.promoted ? "active" : "active: promotion actions running"
+            var note = lease.promoted ? "active" : "active: promotion actions running"
+            if case .failed(let reason, _) = service {
+                note = "active, service failed (\(reason))"
+                    + (bestStandby == nil ? ": no eligible standby to step down to" : "")
+            } else if case .recovering(let attempt, _, _) = service {
+                note = "active, recovering the service in place (hooks.recover \(attempt)/\(settings.health.recoverAttempts))"
+            }
             return NodeStatus(
                 role: role, epoch: lease.epoch, view: view, note: lease.haLost ? note + ", no standby seen" : note,
                 secondsSinceLastSuccess: sinceSuccess)

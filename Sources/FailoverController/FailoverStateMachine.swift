@@ -94,12 +94,15 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
         case call(id: Int, LeaseCall)
         /// Run the pre-promote hook for this view and feed back `gateResult`.
         case checkGate(LeaseView)
-        /// Start the promotion actions for the epoch (concurrently: heartbeats go on) and feed back `promotionFinished`.
-        case promote(epoch: Int64)
+        /// Start the promotion actions for the epoch (concurrently: heartbeats go on) and feed back
+        /// `promotionFinished`. `retry`: a failed promotion tried again (the files are not restored again).
+        case promote(epoch: Int64, retry: Bool = false)
         /// Stop any promotion in progress, run the demotion actions and feed back `demotionFinished`.
         case demote(epoch: Int64, reason: String)
         /// Append an event to the event log (off the heartbeat's path).
         case record(ClusterEvent)
+        /// Run `hooks.recover` (attempt `attempt` of `of`) and feed back `recovered`.
+        case recover(attempt: Int, of: Int)
         /// Shutdown is complete: the run loop may return.
         case exit
     }
@@ -114,8 +117,16 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
         case leaseResult(id: Int, LeaseResult, startedAt: Instant)
         /// The pre-promote hook's answer: `nil` allows the takeover, a string is the veto's reason.
         case gateResult(veto: String?)
-        /// The promotion actions finished; the detail lists each step's outcome and duration.
-        case promotionFinished(steps: JSONValue)
+        /// The promotion actions finished; the detail lists each step's outcome and duration. `failure` names a
+        /// step that failed on this host (the address could not be bound, `hooks.promote` failed): the node
+        /// cannot serve.
+        case promotionFinished(steps: JSONValue, failure: String? = nil)
+        /// A health check finished (`health.check` on the active, `health.standbyCheck` on a standby).
+        case checked(CheckReport)
+        /// `hooks.recover` finished: whether it exited 0, and its last line or error.
+        case recovered(passed: Bool, detail: String)
+        /// The host prerequisites were checked: each problem names the key and the value; empty when all hold.
+        case hostChecked(problems: [String])
         /// The demotion actions finished.
         case demotionFinished(steps: JSONValue)
         /// SIGTERM or SIGINT: demote and release if active, then stop.
@@ -156,6 +167,28 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
     var demotionDone = false
     /// Whether `started` was recorded.
     var startedRecorded = false
+    /// The active's service check (`health.check`, the beat), counted by fall and rise.
+    var activeCheck = HealthTracker(role: .active)
+    /// A standby's readiness check (`health.standbyCheck`).
+    var standbyCheck = HealthTracker(role: .standby)
+    /// The host prerequisites that do not hold, each naming its key and value.
+    var hostProblems: [String] = []
+    /// After a step-down, this node is not eligible before this instant.
+    var holdDownUntil: Instant?
+    /// The reason recorded with the last `not-eligible` event; nil while eligible (or not yet recorded).
+    var recordedIneligible: String?
+    /// What the active's service is doing.
+    var service: ServiceState = .serving
+    /// When a failed promotion is tried again (no eligible standby to hand the lease to).
+    var promotionRetryAt: Instant?
+    /// The best eligible standby the active's last renew saw (for a step-down), nil when none.
+    var bestStandby: String?
+    /// Whether the active's last renew found the cluster paused (no step-down or failback then).
+    var lastPaused = false
+    /// How many `hooks.recover` attempts the current failure has used.
+    var recoverAttemptsUsed = 0
+    /// Whether `staying-active` was recorded for the current failure.
+    var stayRecorded = false
     /// Creates a state machine that starts at `now`.
     public init(settings: FailoverSettings, now: Instant) {
         self.settings = settings
@@ -197,10 +230,13 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
             return nil
         case .active(let lease):
             wakes.append(lease.lastRenewStart.advanced(by: settings.renewDeadline))
+            if let retry = promotionRetryAt { wakes.append(retry) }
         case .standby(let watch):
+            // The end of a hold-down makes the node eligible again (an event, and maybe a takeover).
+            if let holdDown = holdDownUntil, recordedIneligible != nil { wakes.append(holdDown) }
             // A takeover that will be due before the last read goes stale wakes the machine at the due
             // instant; otherwise the next periodic read (below) decides, once it has succeeded.
-            if let eligible = eligibleAt(watch), isFresh(at: eligible) { wakes.append(eligible) }
+            if let eligible = takeoverAt(watch), isFresh(at: eligible) { wakes.append(eligible) }
         case .starting, .vetting, .claiming, .confirming:
             break
         }
@@ -227,29 +263,22 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
             }
         case .gateResult(let veto):
             actions += handleGateResult(veto: veto, now: now)
-        case .promotionFinished(let steps):
-            if case .active(var lease) = state, !lease.promoted {
-                lease.promoted = true
-                state = .active(lease)
-                actions.append(
-                    .record(
-                        ClusterEvent(
-                            kind: .promoted,
-                            epoch: lease.epoch,
-                            detail: [
-                                "node": .string(settings.node), "cause": .string(lease.cause.rawValue), "steps": steps,
-                                "promotionSeconds": lease.since.duration(to: now).jsonSeconds,
-                            ]
-                        )
-                    )
-                )
-            }
+        case .promotionFinished(let steps, let failure):
+            actions += handlePromotionFinished(steps: steps, failure: failure, now: now)
+        case .checked(let report):
+            actions += handleCheck(report, now: now)
+        case .recovered(let passed, let detail):
+            actions += handleRecovered(passed: passed, detail: detail, now: now)
+        case .hostChecked(let problems):
+            hostProblems = problems
         case .demotionFinished(let steps):
             actions += handleDemotionFinished(steps: steps, now: now)
         case .shutdown:
             actions += handleShutdown(now: now)
         }
+        actions += retryPromotionIfDue(now: now)
         actions += nextCalls(now: now)
+        actions += eligibilityEvents(now: now)
         return actions
     }
 
@@ -299,6 +328,7 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
         )
         // The takeover's write counts as a renew: the next one is due an interval after it was sent.
         nextCallAt = renewStart.advanced(by: settings.interval)
+        resetServiceHealth()
         return [.promote(epoch: epoch)]
     }
 
@@ -417,21 +447,21 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
             // Due at start-up (nextCallAt is the start) and after every way in here (readSoon); after a
             // failed read one interval later, not at once: a refused connection fails in microseconds.
             guard due else { return [] }
-            return [issue(.observe(role: .standby, note: "starting"), now: now)]
+            return [issue(.observe(role: .standby, note: "starting", report: report(now: now)), now: now)]
         case .standby(let watch):
             guard due else { return [] }
-            return [issue(.observe(role: .standby, note: standbyNote(watch, now: now)), now: now)]
+            return [issue(.observe(role: .standby, note: standbyNote(watch, now: now), report: report(now: now)), now: now)]
         case .vetting:
             guard due else { return [] }
-            return [issue(.observe(role: .standby, note: "pre-promote hook running"), now: now)]
+            return [issue(.observe(role: .standby, note: "pre-promote hook running", report: report(now: now)), now: now)]
         case .claiming(let watch):
             return [issue(.takeOver(seenEpoch: watch.view.epoch, seenCounter: watch.view.counter), now: now)]
         case .confirming(let epoch, _):
             guard due else { return [] }
-            return [issue(.renew(epoch: epoch), now: now)]
+            return [issue(.renew(epoch: epoch, report: report(now: now)), now: now)]
         case .active(let lease):
             guard now >= nextCallAt else { return [] }
-            return [issue(.renew(epoch: lease.epoch), now: now)]
+            return [issue(.renew(epoch: lease.epoch, report: report(now: now)), now: now)]
         }
     }
 

@@ -44,8 +44,20 @@ public enum RenewOutcome: Sendable, Equatable {
     ///   - counter: the new counter value.
     ///   - paused: whether the cluster is paused.
     ///   - handoverTo: a switchover target, if an operator asked for one.
-    ///   - standbyAge: seconds since any standby's row was last refreshed (database clock), `nil` when none exists.
-    case renewed(counter: Int64, paused: Bool, handoverTo: String?, standbyAge: Double?)
+    ///   - standbyAge: seconds since any eligible standby's row was last refreshed (database clock), `nil` when
+    ///     none exists.
+    ///   - bestStandby: the eligible standby a step-down hands the lease to (highest priority, then name,
+    ///     seen within `timeout`), `nil` when none is.
+    ///   - preferredEligibleFor: with `failback: {preferred: …}`, seconds the preferred node has been an eligible
+    ///     standby (database clock), `nil` when it is not one now.
+    case renewed(
+        counter: Int64,
+        paused: Bool,
+        handoverTo: String?,
+        standbyAge: Double?,
+        bestStandby: String? = nil,
+        preferredEligibleFor: Double? = nil
+    )
     /// Zero rows: the epoch or the holder changed; this node was deposed.
     case deposed
 }
@@ -66,10 +78,10 @@ public enum NodeRole: String, Sendable, Codable, CaseIterable {
 
 /// A request the state machine makes of the lease store; the run loop carries it out, one at a time.
 public enum LeaseCall: Sendable, Equatable {
-    /// Read the lease row and refresh this node's row with its role and a note.
-    case observe(role: NodeRole, note: String)
-    /// Increment the counter, fenced by the epoch and this node's name.
-    case renew(epoch: Int64)
+    /// Read the lease row and refresh this node's row with its role, a note and its health.
+    case observe(role: NodeRole, note: String, report: NodeReport = NodeReport())
+    /// Increment the counter, fenced by the epoch and this node's name; the row shows its health.
+    case renew(epoch: Int64, report: NodeReport = NodeReport())
     /// The compare-and-set takeover on the values this standby saw.
     case takeOver(seenEpoch: Int64, seenCounter: Int64)
     /// Give the lease up after a graceful stop.

@@ -25,6 +25,30 @@ public protocol PromotionGate: Sendable {
     func check(_ context: RoleContext) async -> String?
 }
 
+/// The service's checks, `hooks.recover` and the host prerequisites, run by the loop off the heartbeat's path.
+/// Implemented by the daemon's `HealthMonitor` (`health.check`, `health.standbyCheck`, `health.beat`).
+public protocol HealthProbe: Sendable {
+    /// Runs `role`'s check once within `health.timeout`; nil when none is configured for that role.
+    /// `activeSince` is when this node's promotion finished (the first beat is awaited from then).
+    func check(_ role: CheckRole, epoch: Int64, activeSince: ContinuousClock.Instant?) async -> CheckReport?
+    /// Runs `hooks.recover` once; returns whether it exited 0, and its last line or error.
+    func recover(attempt: Int, of attempts: Int, context: RoleContext) async -> (passed: Bool, detail: String)
+    /// Checks what this host's parts need (the interface, the programs, key files, the share, the port);
+    /// each problem names the key and the value.
+    func hostProblems() async -> [String]
+}
+
+/// No checks: the default when `health` is not configured.
+public struct NoHealthProbe: HealthProbe {
+    /// Creates the probe.
+    public init() {}
+    public func check(_ role: CheckRole, epoch: Int64, activeSince: ContinuousClock.Instant?) async -> CheckReport? { nil }
+    public func recover(attempt: Int, of attempts: Int, context: RoleContext) async -> (passed: Bool, detail: String) {
+        (false, "hooks.recover is not configured")
+    }
+    public func hostProblems() async -> [String] { [] }
+}
+
 /// One step of promotion and demotion: restoring files, a hook, binding an address, a DNS update.
 ///
 /// Steps promote in the order given and demote in the reverse order, so the address bound last
@@ -42,9 +66,14 @@ public protocol RoleStep: Sendable {
     func whileActive(_ context: RoleContext) async
     /// Periodic work while standing by (pulling snapshots); runs until cancelled.
     func whileStandby(_ context: RoleContext) async
+    /// Whether this step's promotion failing means this host cannot serve (the address cannot be bound,
+    /// `hooks.promote` failed): the node then steps down. False for a step whose failure is a remote's
+    /// that is down for every node (a DNS server, the shared folder): it retries in place.
+    var failureIsLocal: Bool { get }
 }
 
 extension RoleStep {
+    public var failureIsLocal: Bool { false }
     public func atStartup(_ context: RoleContext) async throws {}
     public func whileActive(_ context: RoleContext) async {}
     public func whileStandby(_ context: RoleContext) async {}
@@ -133,6 +162,12 @@ public struct NodeStatus: Sendable, Equatable {
     /// answers 200 only before it, so a process that wakes from SIGSTOP or a VM thaw past its deadline
     /// never claims to serve on a stale status.
     public var servingUntil: ContinuousClock.Instant?
+    /// The service's health, or a standby's readiness, in words (`healthy`, `failing 2/3: …`, `not eligible: …`).
+    public var health = "unchecked"
+    /// Whether this node may take over or be handed the lease.
+    public var eligible = true
+    /// Whether this node holds the lease but its service failed: `/health` answers 503.
+    public var serviceFailed = false
 
     /// Creates a status.
     public init(role: NodeRole, epoch: Int64, view: LeaseView?, note: String, secondsSinceLastSuccess: Double) {

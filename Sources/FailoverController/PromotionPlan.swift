@@ -29,6 +29,10 @@ public struct PromotionPlan: Sendable {
     /// Restore → service → address → name.
     public var promotion: [any RoleStep] { [restore, service, address, name].compactMap { $0 } }
 
+    /// A failed promotion tried again: service → address → name (the files are not restored over a service
+    /// that may already have written).
+    public var retry: [any RoleStep] { [service, address, name].compactMap { $0 } }
+
     /// Name → address → service → restore: the address goes first, then the service stops.
     public var demotion: [any RoleStep] { promotion.reversed() }
 

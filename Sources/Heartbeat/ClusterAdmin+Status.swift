@@ -13,6 +13,13 @@ public struct ClusterStatus: Sendable, Codable, Equatable {
         public var address: String?
         public var version: String?
         public var counter: Int64?
+        /// Whether the node may take over or be handed the lease (its own verdict, in its last row).
+        public var eligible: Bool
+        /// Its health in words: `healthy`, `failing 2/3: …`, `failed: …`, `not eligible: …`, `unchecked`.
+        public var health: String
+        /// What the node is, read with the row's age: its role while fresh, `stopped` when its daemon exited,
+        /// `gone` when its row is older than `timeout` (a killed daemon or a dead host): never a fresh standby.
+        public var state: String
     }
 
     /// One event.
@@ -39,8 +46,15 @@ public struct ClusterStatus: Sendable, Codable, Equatable {
 }
 
 extension ClusterAdmin {
-    /// Reads the lease, every node's row and the newest `eventLimit` events.
-    public func status(cluster: String, eventLimit: Int = 20) async throws(PGError) -> ClusterStatus {
+    /// What a node's row means, read with its age: `stopped` when its daemon exited, `gone` when the row is
+    /// older than `timeout` (a killed daemon, a dead host), else its role.
+    public static func nodeState(role: String, ageSeconds: Double, timeout: Duration) -> String {
+        if role == NodeRole.stopped.rawValue || role == "registered" { return role }
+        return ageSeconds > timeout.secondsValue ? "gone" : role
+    }
+
+    /// Reads the lease, every node's row and the newest `eventLimit` events; a row older than `timeout` is `gone`.
+    public func status(cluster: String, eventLimit: Int = 20, timeout: Duration = .seconds(60)) async throws(PGError) -> ClusterStatus {
         try await checkSchema()
         let lease = try await querySlot(
             """
@@ -58,7 +72,7 @@ extension ClusterAdmin {
         }
         let nodes = try await querySlot(
             """
-            SELECT node, role, note, priority, address, version, counter,
+            SELECT node, role, note, priority, address, version, counter, eligible, health,
                    extract(epoch FROM now() - updated_at) AS age
               FROM hotstandby_node WHERE cluster = $1 ORDER BY node
             """,
@@ -82,15 +96,20 @@ extension ClusterAdmin {
             handoverTo: lease.value(0, "handover_to"),
             leaseAgeSeconds: Double(lease.value(0, "age") ?? "") ?? 0,
             nodes: nodes.rows.indices.map { row in
-                ClusterStatus.Node(
+                let role = nodes.value(row, "role") ?? ""
+                let age = Double(nodes.value(row, "age") ?? "") ?? 0
+                return ClusterStatus.Node(
                     node: nodes.value(row, "node") ?? "",
-                    role: nodes.value(row, "role") ?? "",
-                    lastSeenSeconds: ((Double(nodes.value(row, "age") ?? "") ?? 0) * 10).rounded() / 10,
+                    role: role,
+                    lastSeenSeconds: (age * 10).rounded() / 10,
                     note: nodes.value(row, "note") ?? "",
                     priority: Int(nodes.value(row, "priority") ?? "") ?? 100,
                     address: nodes.value(row, "address"),
                     version: nodes.value(row, "version"),
-                    counter: nodes.value(row, "counter").flatMap { Int64($0) }
+                    counter: nodes.value(row, "counter").flatMap { Int64($0) },
+                    eligible: nodes.value(row, "eligible") != "f",
+                    health: nodes.value(row, "health") ?? "",
+                    state: Self.nodeState(role: role, ageSeconds: age, timeout: timeout)
                 )
             },
             events: events.rows.indices.map { row in

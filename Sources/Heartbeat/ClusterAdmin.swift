@@ -127,7 +127,7 @@ public struct ClusterAdmin: Sendable {
         }
         let seen = try await query(
             """
-            SELECT extract(epoch FROM now() - updated_at) AS age, role, note FROM hotstandby_node
+            SELECT extract(epoch FROM now() - updated_at) AS age, role, note, eligible, health FROM hotstandby_node
              WHERE cluster = $1 AND node = $2
             """,
             [cluster, target]
@@ -145,6 +145,13 @@ public struct ClusterAdmin: Sendable {
                 code: .queryFailed,
                 message: "node '\(target)' is not a running standby (its row says \(role)\(note)); "
                     + "start its daemon and wait until `status` lists it as standby"
+            )
+        }
+        guard seen.value(0, "eligible") != "f" else {
+            throw PGError(
+                code: .queryFailed,
+                message: "node '\(target)' is not eligible to take over (\(seen.value(0, "health") ?? "its row says so")); "
+                    + "fix what it names, or choose another node"
             )
         }
         guard age <= seenWithin.secondsValue else {

@@ -18,9 +18,15 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
         public var address: String
         /// The hotstandby version running on the node.
         public var version: String
+        /// With `failback: {preferred: …}`: the preferred node, whose eligible time the renew reports.
+        public var preferred: String?
 
         /// Creates an identity.
-        public init(cluster: String, node: String, priority: Int = 100, address: String = "", version: String = "") {
+        public init(
+            cluster: String, node: String, priority: Int = 100, address: String = "", version: String = "",
+            preferred: String? = nil
+        ) {
+            self.preferred = preferred
             self.cluster = cluster
             self.node = node
             self.priority = priority
@@ -76,10 +82,13 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
     private func run(_ call: LeaseCall, on conn: PGConnection, timeout: Duration) async throws(PGError) -> LeaseResult {
         let me = identity
         switch call {
-        case .observe(let role, let note):
+        case .observe(let role, let note, let report):
             let rows = try await conn.query(
                 SQL.observe,
-                [me.cluster, me.node, role.rawValue, note, String(me.priority), me.address, me.version, intervalText(self.timeout)],
+                [
+                    me.cluster, me.node, role.rawValue, note, String(me.priority), me.address, me.version,
+                    intervalText(self.timeout), report.eligible ? "true" : "false", report.health,
+                ],
                 timeout: timeout
             )
             guard rows.rows.count == 1 else {
@@ -97,10 +106,13 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
                     rank: Int(rows.value(0, "rank") ?? "") ?? 0
                 )
             )
-        case .renew(let epoch):
+        case .renew(let epoch, let report):
             let rows = try await conn.query(
                 SQL.renew,
-                [me.cluster, String(epoch), me.node, String(me.priority), me.address, me.version],
+                [
+                    me.cluster, String(epoch), me.node, String(me.priority), me.address, me.version,
+                    report.eligible ? "true" : "false", report.health, intervalText(self.timeout), me.preferred ?? "",
+                ],
                 timeout: timeout
             )
             guard rows.rows.count == 1 else { return .renew(.deposed) }
@@ -109,7 +121,9 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
                     counter: Int64(rows.value(0, "counter") ?? "") ?? 0,
                     paused: rows.value(0, "paused") == "t",
                     handoverTo: rows.value(0, "handover_to"),
-                    standbyAge: rows.value(0, "standby_age").flatMap(Double.init)
+                    standbyAge: rows.value(0, "standby_age").flatMap(Double.init),
+                    bestStandby: rows.value(0, "best_standby"),
+                    preferredEligibleFor: rows.value(0, "preferred_eligible_for").flatMap(Double.init)
                 )
             )
         case .takeOver(let seenEpoch, let seenCounter):

@@ -1,19 +1,26 @@
 /// The statements of the protocol. Every value is a bound parameter; none is interpolated.
 /// One statement per node per interval: the node's own row is folded into the renew and the read.
 package enum SQL {
-    /// The standby's read: refreshes its row ($3 role, $4 note) and returns the lease and its rank
-    /// among live standbys ($8: how recent a row must be to count).
+    /// The standby's read: refreshes its row ($3 role, $4 note, $9 eligible, $10 health) and returns the
+    /// lease and its rank among live eligible standbys ($8: how recent a row must be to count).
+    /// `eligible_since` keeps the start of an unbroken eligible run (for `failback`).
     package static let observe = """
         WITH me AS (
-            INSERT INTO hotstandby_node (cluster, node, role, note, priority, address, version, counter, updated_at)
-            VALUES ($1, $2, $3, $4, $5::integer, $6, $7, NULL, now())
+            INSERT INTO hotstandby_node AS n (cluster, node, role, note, priority, address, version, counter, updated_at,
+                                              eligible, health, eligible_since)
+            VALUES ($1, $2, $3, $4, $5::integer, $6, $7, NULL, now(), $9::boolean, $10,
+                    CASE WHEN $9::boolean THEN now() END)
             ON CONFLICT (cluster, node) DO UPDATE
                SET role = EXCLUDED.role, note = EXCLUDED.note, priority = EXCLUDED.priority,
-                   address = EXCLUDED.address, version = EXCLUDED.version, counter = NULL, updated_at = now()
+                   address = EXCLUDED.address, version = EXCLUDED.version, counter = NULL, updated_at = now(),
+                   eligible = EXCLUDED.eligible, health = EXCLUDED.health,
+                   eligible_since = CASE WHEN NOT EXCLUDED.eligible OR EXCLUDED.role <> 'standby' THEN NULL
+                                         WHEN n.role = 'standby' AND n.eligible THEN COALESCE(n.eligible_since, now())
+                                         ELSE now() END
         )
         SELECT c.epoch, c.active_node, c.counter, c.paused, c.handover_to,
                (SELECT count(*) FROM hotstandby_node n
-                 WHERE n.cluster = $1 AND n.node <> $2 AND n.role = 'standby'
+                 WHERE n.cluster = $1 AND n.node <> $2 AND n.role = 'standby' AND n.eligible
                    AND n.updated_at > now() - $8::interval
                    AND (n.priority > $5::integer OR (n.priority = $5::integer AND n.node < $2))) AS rank
           FROM hotstandby_cluster c
@@ -27,22 +34,35 @@ package enum SQL {
         ON CONFLICT (cluster) DO NOTHING
         """
 
-    /// The active's renew, fenced by epoch ($2) and holder ($3); refreshes its row and notifies standbys.
+    /// The active's renew, fenced by epoch ($2) and holder ($3); refreshes its row ($7 eligible, $8 health)
+    /// and notifies standbys. Returns the age of the freshest eligible standby, the best eligible standby seen
+    /// within $9 (a step-down's target: highest priority, then name) and, for `failback`, how long the
+    /// preferred node $10 has been an eligible standby.
     package static let renew = """
         WITH r AS (
             UPDATE hotstandby_cluster SET counter = counter + 1, updated_at = now()
              WHERE cluster = $1 AND epoch = $2::bigint AND active_node = $3
             RETURNING counter, paused, handover_to
         ), me AS (
-            INSERT INTO hotstandby_node (cluster, node, role, note, priority, address, version, counter, updated_at)
-            SELECT $1, $3, 'active', 'active in epoch ' || $2::bigint::text, $4::integer, $5, $6, r.counter, now() FROM r
+            INSERT INTO hotstandby_node (cluster, node, role, note, priority, address, version, counter, updated_at,
+                                         eligible, health, eligible_since)
+            SELECT $1, $3, 'active', 'active in epoch ' || $2::bigint::text, $4::integer, $5, $6, r.counter, now(),
+                   $7::boolean, $8, NULL FROM r
             ON CONFLICT (cluster, node) DO UPDATE
                SET role = 'active', note = EXCLUDED.note, priority = EXCLUDED.priority, address = EXCLUDED.address,
-                   version = EXCLUDED.version, counter = EXCLUDED.counter, updated_at = now()
+                   version = EXCLUDED.version, counter = EXCLUDED.counter, updated_at = now(),
+                   eligible = EXCLUDED.eligible, health = EXCLUDED.health, eligible_since = NULL
         )
         SELECT r.counter, r.paused, r.handover_to,
                (SELECT extract(epoch FROM now() - max(n.updated_at)) FROM hotstandby_node n
-                 WHERE n.cluster = $1 AND n.node <> $3 AND n.role = 'standby') AS standby_age,
+                 WHERE n.cluster = $1 AND n.node <> $3 AND n.role = 'standby' AND n.eligible) AS standby_age,
+               (SELECT n.node FROM hotstandby_node n
+                 WHERE n.cluster = $1 AND n.node <> $3 AND n.role = 'standby' AND n.eligible
+                   AND n.updated_at > now() - $9::interval
+                 ORDER BY n.priority DESC, n.node LIMIT 1) AS best_standby,
+               (SELECT extract(epoch FROM now() - n.eligible_since) FROM hotstandby_node n
+                 WHERE n.cluster = $1 AND n.node = $10 AND n.node <> $3 AND n.role = 'standby' AND n.eligible
+                   AND n.updated_at > now() - $9::interval) AS preferred_eligible_for,
                pg_notify('hotstandby_' || md5($1::text), r.counter::text)
           FROM r
         """

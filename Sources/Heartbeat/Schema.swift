@@ -56,7 +56,17 @@ public enum Schema {
                 CREATE INDEX hotstandby_event_cluster_at ON hotstandby_event (cluster, id DESC);
                 CREATE INDEX hotstandby_event_outbox ON hotstandby_event (id) WHERE notified_at IS NULL;
                 """
-        )
+        ),
+        Migration(
+            version: 2,
+            description: "node health and eligibility (issue 15)",
+            sql: """
+                ALTER TABLE hotstandby_node
+                    ADD COLUMN eligible       boolean NOT NULL DEFAULT true,
+                    ADD COLUMN health         text NOT NULL DEFAULT 'unchecked',
+                    ADD COLUMN eligible_since timestamptz;
+                """
+        ),
     ]
 
     /// The schema version this binary is written for.

@@ -34,6 +34,8 @@ struct Config: Sendable {
     var database: DatabaseSettings
     var failover: FailoverSettings
     var hooks: Hooks
+    /// `health.*`, `hooks.recover`, `failback`.
+    var health: HealthConfig
     var http: HTTPSettings
     var parts: PartsConfig
 
@@ -124,12 +126,14 @@ struct Config: Sendable {
             }
         }
 
+        let health = HealthConfig.parse(reader, interval: interval)
         let failover = FailoverSettings(
             cluster: cluster,
             node: node,
             interval: interval,
             timeout: timeout,
-            renewDeadline: renewDeadline
+            renewDeadline: renewDeadline,
+            health: health.settings
         )
         for problem in failover.problems(renewDeadlineIsDefault: renewDeadline == nil) where !(problem.hasPrefix("cluster:") || problem.hasPrefix("node:")) {
             reader.problem(problem)
@@ -160,6 +164,7 @@ struct Config: Sendable {
             database: DatabaseSettings(conninfo: conninfo, callTimeout: calls, listen: listen),
             failover: failover,
             hooks: hooks,
+            health: health,
             http: http,
             parts: parts
         )

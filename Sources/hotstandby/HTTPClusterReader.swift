@@ -19,7 +19,7 @@ struct HTTPClusterReader: Service {
         var failing = false
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do throws(PGError) {
-                let status = try await admin.status(cluster: cluster, eventLimit: 10)
+                let status = try await admin.status(cluster: cluster, eventLimit: 10, timeout: timeout)
                 state.setCluster(status)
                 metrics.observe(cluster: status, node: node, timeout: timeout, readAge: 0)
                 if failing {

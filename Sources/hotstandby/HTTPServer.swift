@@ -88,7 +88,10 @@ struct HTTPServer {
         // An active's status is trusted only before its fence deadline: after SIGCONT or a VM thaw the
         // last status may still say active while the loop has not yet run its first (fencing) check.
         let serving = wanted != .active || (status?.servingUntil.map { ContinuousClock.now < $0 } ?? false)
-        let ok = status?.role == wanted && serving
+        // "Active" means "serving": a node whose service failed (it stays active only while no standby is
+        // eligible) is not where a load balancer should send traffic.
+        let failed = wanted == .active && (status?.serviceFailed ?? false)
+        let ok = status?.role == wanted && serving && !failed
         return response(ok ? .ok : .serviceUnavailable, "\(role) epoch \(status?.epoch ?? 0): \(note)\n")
     }
 

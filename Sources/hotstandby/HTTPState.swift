@@ -64,6 +64,10 @@ final class HTTPState: Sendable {
             var note: String
             var secondsSinceLastSuccess: Double
             var lease: LeaseView?
+            /// The service's health or the standby's readiness in words.
+            var health: String
+            /// Whether this node may take over or be handed the lease.
+            var eligible: Bool
         }
         var node: NodeView
         /// The cluster as the database showed it at the last read (same as `hotstandby status --json`).
@@ -85,7 +89,9 @@ final class HTTPState: Sendable {
                 epoch: status?.epoch ?? 0,
                 note: status?.note ?? "starting",
                 secondsSinceLastSuccess: status?.secondsSinceLastSuccess ?? 0,
-                lease: status?.view
+                lease: status?.view,
+                health: status?.health ?? "unchecked",
+                eligible: status?.eligible ?? false
             ),
             cluster: cluster.status,
             clusterReadAgeSeconds: cluster.age.map { ($0 * 10).rounded() / 10 },

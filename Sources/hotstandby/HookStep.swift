@@ -9,6 +9,8 @@ struct HookStep: RoleStep, PromotionGate {
     var hooks: Config.Hooks
 
     var name: String { "hooks" }
+    /// `hooks.promote` failing means the service did not start here: the node steps down.
+    var failureIsLocal: Bool { true }
 
     private func environment(_ context: RoleContext, role: String) -> [String: String] {
         [

@@ -21,6 +21,8 @@ final class NodeMetrics: Sendable {
     private let paused: Prometheus.Gauge
     private let clusterReadAge: Prometheus.Gauge
     private let info: Prometheus.Gauge
+    private let serviceHealthy: Prometheus.Gauge
+    private let eligible: Prometheus.Gauge
 
     private static let bootstrapped = Mutex(false)
 
@@ -49,6 +51,11 @@ final class NodeMetrics: Sendable {
         clusterReadAge = Self.gauge(registry, "cluster_read_age_seconds", labels, "Seconds since the HTTP surface last read the cluster status from the database.")
         info = Self.gauge(registry, "info", labels + [("version", version)], "Always 1; carries the version.")
         info.set(to: 1)
+        serviceHealthy = Self.gauge(
+            registry, "service_healthy", labels,
+            "1 while this node's service (on the active) or readiness (on a standby) is not failed, 0 when it is.")
+        eligible = Self.gauge(
+            registry, "node_eligible", labels, "1 while this node may take over or be handed the lease, 0 when it may not.")
     }
 
     /// Records the node's status; `previous` is the role of the status before it, for the counters.
@@ -56,6 +63,8 @@ final class NodeMetrics: Sendable {
         for (role, gauge) in roles { gauge.set(to: role == status.role ? 1 : 0) }
         epoch.set(to: Double(status.epoch))
         leaseCallAge.set(to: status.secondsSinceLastSuccess)
+        serviceHealthy.set(to: status.serviceFailed || status.health.hasPrefix("failed") ? 0 : 1)
+        eligible.set(to: status.eligible ? 1 : 0)
         if status.role == .active && previous != .active { takeovers.increment() }
         if previous == .active && status.role != .active { demotions.increment() }
     }
@@ -97,6 +106,7 @@ final class NodeMetrics: Sendable {
 struct HelpfulMetricsFactory: MetricsFactory {
     static let helpTexts: [String: String] = [
         "hotstandby_lease_call_seconds": "Duration of each lease call (renew, read, takeover, ...) against PostgreSQL, by call and outcome.",
+        "hotstandby_health_check_seconds": "Duration of each health check run, by check (active or standby) and outcome.",
         "hotstandby_action_seconds": "Duration of each promote or demote step (address, DNS, hooks, ...), by step, phase and outcome.",
         "hotstandby_snapshot_age_seconds": "Seconds since the shared folder's newest snapshot was written.",
         "hotstandby_snapshot_cache_age_seconds": "Seconds since the local copy of the shared folder's snapshot was refreshed.",

@@ -10,6 +10,8 @@ import VIPManager
 struct VIPStep: RoleStep {
     let vip: VIPManager
     var name: String { "vip" }
+    /// An address that cannot be bound here is this host's failure: the node steps down.
+    var failureIsLocal: Bool { true }
 
     func atStartup(_ context: RoleContext) async throws {
         // Nobody is active here until a renew in the epoch succeeds: a rebooted or restarted node

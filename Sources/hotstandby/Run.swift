@@ -37,7 +37,8 @@ struct Run: AsyncParsableCommand {
             plan: parts.plan,
             clock: ContinuousClock(),
             logger: logger,
-            onStatus: parts.onStatus
+            onStatus: parts.onStatus,
+            health: parts.health
         )
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

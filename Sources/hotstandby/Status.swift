@@ -23,7 +23,8 @@ struct Status: AsyncParsableCommand {
         let config = try options.load()
         let status: ClusterStatus
         do throws(PGError) {
-            status = try await ClusterAdmin(database: config.database).status(cluster: config.cluster, eventLimit: events)
+            status = try await ClusterAdmin(database: config.database).status(
+                cluster: config.cluster, eventLimit: events, timeout: config.failover.timeout)
         } catch {
             throw ExitMessage(text: error.description)
         }
@@ -59,15 +60,16 @@ struct Status: AsyncParsableCommand {
         )
         if let target = status.handoverTo { lines.append("switchover to \(target) requested") }
         lines.append("")
-        let header = ["NODE", "ROLE", "PRIO", "SEEN", "NOTE"]
+        let header = ["NODE", "ROLE", "PRIO", "SEEN", "HEALTH", "NOTE"]
         var rows = [header]
         for node in status.nodes {
-            let stale = node.lastSeenSeconds > timeout.secondsValue
+            let gone = node.state == "gone" ? "gone (last \(node.role))" : node.state
             rows.append([
                 node.node,
-                stale ? "\(node.role) (gone?)" : node.role,
+                gone,
                 String(node.priority),
                 String(format: "%.1f s ago", node.lastSeenSeconds),
+                node.state == node.role ? node.health : "-",
                 node.note,
             ])
         }

@@ -43,7 +43,7 @@ struct StatusPage {
             table { border-collapse: collapse; margin: 1em 0; }
             td, th { padding: .3em .8em; white-space: nowrap; border-bottom: 1px solid #ddd; text-align: left; }
             .dot { display: inline-block; width: .9em; height: .9em; border-radius: 50%; }
-            .green { background: #2e9d3a; } .grey { background: #999; } .red { background: #d33; }
+            .green { background: #2e9d3a; } .grey { background: #999; } .red { background: #d33; } .amber { background: #e0a000; }
             .role-active { color: #2e9d3a; } .paused, .error { color: #d33; } .small { color: #777; font-size: .9em; }
             </style></head>
             <body>
@@ -53,19 +53,23 @@ struct StatusPage {
 
     /// The colour of a node's row: green active and fresh, red stale or stopped, grey otherwise.
     func colour(_ row: ClusterStatus.Node, activeNode: String?) -> String {
-        if row.lastSeenSeconds > timeout.secondsValue || row.role == NodeRole.stopped.rawValue { return "red" }
-        if row.role == NodeRole.active.rawValue && row.node == activeNode { return "green" }
+        if row.state == "gone" || row.state == NodeRole.stopped.rawValue { return "red" }
+        if row.role == NodeRole.active.rawValue && row.node == activeNode { return row.eligible ? "green" : "amber" }
+        if !row.eligible { return "amber" }
         return "grey"
     }
 
     private func nodesTable(_ cluster: ClusterStatus) -> String {
-        var html = "<table id=\"nodes\"><tr><th></th><th>node</th><th>role</th><th>heartbeat age</th>"
+        var html = "<table id=\"nodes\"><tr><th></th><th>node</th><th>role</th><th>health</th><th>heartbeat age</th>"
             + "<th>priority</th><th>version</th><th>note</th></tr>\n"
         for row in cluster.nodes {
             let colour = colour(row, activeNode: cluster.activeNode)
+            let health = row.state == row.role ? row.health : "-"
             html += "<tr class=\"node \(colour)-row\" data-node=\"\(escape(row.node))\" data-role=\"\(escape(row.role))\" "
+                + "data-state=\"\(escape(row.state))\" data-eligible=\"\(row.eligible)\" "
                 + "data-colour=\"\(colour)\"><td><span class=\"dot \(colour)\"></span></td>"
-                + "<td>\(escape(row.node))\(row.node == node ? " (this node)" : "")</td><td>\(escape(row.role))</td>"
+                + "<td>\(escape(row.node))\(row.node == node ? " (this node)" : "")</td><td>\(escape(row.state))</td>"
+                + "<td class=\"health\">\(escape(health))</td>"
                 + "<td>\(format(row.lastSeenSeconds)) s</td><td>\(row.priority)</td>"
                 + "<td>\(escape(row.version ?? ""))</td><td>\(escape(row.note))</td></tr>\n"
         }

@@ -15,6 +15,7 @@ struct Wiring {
     var plan: PromotionPlan
     var services: [any Service]
     var onStatus: @Sendable (NodeStatus) -> Void
+    var health: any HealthProbe
 
     init(config: Config, logger: Logger) throws {
         let store = PostgresLeaseStore(
@@ -24,7 +25,11 @@ struct Wiring {
                 node: config.node,
                 priority: config.priority,
                 address: config.address,
-                version: HotStandby.version
+                version: HotStandby.version,
+                preferred: {
+                    if case .preferred(let node, _) = config.failover.health.failback { return node }
+                    return nil
+                }()
             ),
             timeout: config.failover.timeout,
             logger: logger
@@ -55,6 +60,7 @@ struct Wiring {
         let hooks = HookStep(hooks: config.hooks)
         self.gate = hooks
         self.plan = try Self.plan(config: config, hooks: hooks, logger: logger)
+        self.health = HealthMonitor(config: config, logger: logger)
         let surface = OperatorSurface(config: config, logger: logger)
         self.services = services + surface.services
         self.onStatus = surface.onStatus

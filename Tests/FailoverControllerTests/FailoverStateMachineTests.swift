@@ -18,9 +18,9 @@ struct Driver {
     var machine: Machine
     var lastCall: (id: Int, call: LeaseCall, at: TestInstant)?
 
-    init(node: String = "b", interval: Duration = .seconds(1), timeout: Duration = .seconds(10)) {
+    init(node: String = "b", interval: Duration = .seconds(1), timeout: Duration = .seconds(10), health: HealthSettings? = nil) {
         machine = Machine(
-            settings: FailoverSettings(cluster: "c", node: node, interval: interval, timeout: timeout),
+            settings: FailoverSettings(cluster: "c", node: node, interval: interval, timeout: timeout, health: health),
             now: .ms(0)
         )
     }
@@ -351,7 +351,7 @@ struct ActiveTests {
         #expect(driver.machine.isActive)
         #expect(driver.machine.nextWake == .ms(11_000))
         let actions = driver.feed(.tick, at: 11_000)
-        #expect(actions.contains { if case .call(_, .renew(epoch: 2)) = $0 { return true } else { return false } })
+        #expect(actions.contains { if case .call(_, .renew(epoch: 2, _)) = $0 { return true } else { return false } })
     }
 
     @Test("self-fencing at renewDeadline counted from the start of the last successful renew")
@@ -468,7 +468,7 @@ struct ConfirmTests {
         driver.feed(.tick, at: 0)
         let named = driver.answer(activeView(4, 17, holder: "a"), at: 5)
         #expect(!named.contains { if case .promote = $0 { return true } else { return false } })
-        #expect(named.contains { if case .call(_, .renew(epoch: 4)) = $0 { return true } else { return false } })
+        #expect(named.contains { if case .call(_, .renew(epoch: 4, _)) = $0 { return true } else { return false } })
         let renewed = driver.answer(.renew(.renewed(counter: 18, paused: false, handoverTo: nil, standbyAge: 0)), at: 10)
         #expect(renewed.contains(.promote(epoch: 4)))
     }
