@@ -40,7 +40,9 @@ public struct AlertEvent: Sendable, Equatable, Codable {
     public static let knownKinds: [String] = [
         "takeover", "resumed", "handover-received", "deposed", "fenced", "demoted", "released", "handed-off",
         "switchover-requested", "vetoed", "ha-lost", "ha-restored", "database-unreachable", "database-back",
-        "paused", "unpaused", "started", "action-failed", "promoted",
+        "paused", "unpaused", "started", "action-failed", "promoted", "service-failed", "service-recovered",
+        "recovered-in-place", "stepped-down", "staying-active", "not-eligible", "eligible", "failback",
+        "address-restored", "address-removed",
     ]
 
     /// The kinds that alert only when `alerts.events` names them: a daemon's start and a promotion's

@@ -192,7 +192,10 @@ extension VIPManager {
     ///
     /// `stillServing` is asked before every announcement: a node past its self-fencing deadline (woken
     /// from a pause before its run loop fenced it) must not announce the address again.
-    public func keepAnnounced(stillServing: @escaping @Sendable () -> Bool = { true }) async {
+    public func keepAnnounced(
+        stillServing: @escaping @Sendable () -> Bool = { true },
+        onRebound: @escaping @Sendable (String) async -> Void = { _ in }
+    ) async {
         let clock = ContinuousClock()
         if config.garpCount > 1 {
             do { try await clock.sleep(for: config.garpInterval) } catch { return }
@@ -206,15 +209,37 @@ extension VIPManager {
                 continue
             }
             do {
-                guard try await holds() else {
-                    logger.error("the virtual IP is no longer bound while this node is active; not announcing it")
-                    continue
+                if try await !holds() {
+                    // Someone removed it (a network restart, another program): this node holds the lease, so
+                    // the address is its own. Bind it again, then announce as after a takeover.
+                    guard stillServing() else { continue }
+                    logger.error("the virtual IP was removed from the interface while this node is active: binding it again")
+                    _ = try await bind()
+                    await onRebound("\(config.address.cidr) was not on \(config.interface.name); bound it again")
                 }
             } catch {
                 logger.warning("cannot check the virtual IP before the refresh", metadata: ["error": "\(error)"])
                 continue
             }
             _ = await announce(count: max(config.garpCount, 1), interval: config.garpInterval)
+        }
+    }
+
+    /// On a standby: every `vip.garp.refresh` (30 s when the refresh is off), look for the virtual IP on
+    /// this node's interface and remove it: only the active may hold it (another program managing the
+    /// same address would otherwise make two holders). Calls `onRemoved` after each removal.
+    public func keepAway(onRemoved: @escaping @Sendable (String) async -> Void = { _ in }) async {
+        let every = config.garpRefresh > .zero ? config.garpRefresh : .seconds(30)
+        while !Task.isCancelled {
+            do { try await ContinuousClock().sleep(for: every) } catch { return }
+            do {
+                guard try await holds() else { continue }
+                logger.error("the virtual IP is on this standby's interface: removing it (another program manages it?)")
+                _ = try await release()
+                await onRemoved("\(config.address.cidr) was on \(config.interface.name) of this standby; removed it")
+            } catch {
+                logger.warning("cannot check for the virtual IP on this standby", metadata: ["error": "\(error)"])
+            }
         }
     }
 }

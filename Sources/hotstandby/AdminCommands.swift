@@ -54,15 +54,27 @@ struct CheckConfig: AsyncParsableCommand {
     @Option(help: "The systemd unit file whose WatchdogSec/TimeoutAbortSec to check against the heartbeat (default: the installed hotstandby.service and its drop-ins).")
     var unit: String?
 
+    @Flag(help: "Also check this host's prerequisites: the interface, the programs each part runs, key and password files, the shared folder, the beat socket's folder, and that http.listen can be bound (run it with the daemon stopped).")
+    var host = false
+
     func run() async throws {
         let config = try options.load()
         let f = config.failover
-        // The database first: OK is printed only when every check passed.
+        // The database and the host first: OK is printed only when every check passed.
         if database {
             do throws(PGError) {
                 try await ClusterAdmin(database: config.database).checkSchema()
             } catch {
                 throw ExitMessage(text: error.description)
+            }
+        }
+        if host {
+            var problems = await HostPrerequisites(config: config).problems()
+            if let problem = ListenProbe.problem(config.http) { problems.append(problem) }
+            if !problems.isEmpty {
+                throw ExitMessage(
+                    text: "\(config.path): this host is not ready (the node would not be eligible):\n"
+                        + problems.map { "  - \($0)" }.joined(separator: "\n"))
             }
         }
         print(
@@ -83,6 +95,44 @@ struct CheckConfig: AsyncParsableCommand {
             print("warning: \(warning)")
         }
         if database { print("database: reachable, schema version \(Schema.currentVersion)") }
+        if host { print("host: every prerequisite of the configured parts holds") }
+        if config.health.check != nil || config.health.beatSocket != nil || config.health.standbyCheck != nil {
+            let h = config.health.settings
+            print(
+                "health: every \(h.interval.text) (deadline \(h.timeout.text)), failed after \(h.fall), healthy after \(h.rise), "
+                    + "\(h.recoverAttempts) recover attempt(s), hold-down \(h.holdDown.text); a dead service on the active "
+                    + "moves within about \((h.interval * h.fall + h.timeout).text) + the hand-off")
+        }
+    }
+}
+
+/// `hotstandby beat`: the application's own heartbeat, one datagram to `health.beat.socket`.
+struct Beat: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Tell the daemon the service is alive (health.beat): send one datagram to the beat socket.",
+        discussion: """
+            Run it from the service (or its own health loop) at least every health.beat.timeout. The same from
+            Python: socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(b"beat", "/run/hotstandby/beat.sock")
+            """
+    )
+
+    @Option(help: "The beat socket (default: health.beat.socket of --config).")
+    var socket: String?
+
+    @Option(name: .long, help: "The configuration file (read only when --socket is not given).")
+    var config: String = Config.defaultPath
+
+    func run() async throws {
+        let path: String
+        if let socket {
+            path = socket
+        } else {
+            guard let configured = try Config.load(path: config).health.beatSocket else {
+                throw ExitMessage(text: "\(config): health.beat.socket is not set; set it, or pass --socket PATH")
+            }
+            path = configured
+        }
+        if let problem = BeatClient.send(to: path) { throw ExitMessage(text: problem) }
     }
 }
 

@@ -85,3 +85,29 @@ final class BeatListener: Sendable {
 
     private static func format(_ duration: Duration) -> String { String(format: "%.1fs", duration.secondsValue) }
 }
+
+/// The client side of the beat: one datagram, no reply.
+enum BeatClient {
+    /// Sends `beat` to the socket at `path`; returns why it could not, or nil.
+    static func send(to path: String) -> String? {
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return "beat: cannot create a socket (\(String(cString: strerror(errno))))" }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        guard path.utf8.count < MemoryLayout.size(ofValue: address.sun_path) else { return "beat: '\(path)' is too long for a socket path" }
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (index, byte) in path.utf8.enumerated() { buffer[index] = byte }
+        }
+        let message = Array("beat".utf8)
+        let sent = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                sendto(fd, message, message.count, 0, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard sent == message.count else {
+            return "beat: cannot send to '\(path)' (\(String(cString: strerror(errno)))): is the daemon running with health.beat.socket set to it?"
+        }
+        return nil
+    }
+}

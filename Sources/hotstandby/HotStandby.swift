@@ -12,7 +12,7 @@ struct HotStandby: AsyncParsableCommand {
         version: version,
         subcommands: [
             Run.self, Status.self, History.self, Switchover.self, Pause.self, Resume.self, Release.self, InitDB.self,
-            Register.self, CheckConfig.self,
+            Register.self, CheckConfig.self, Beat.self,
         ]
     )
 }

@@ -43,7 +43,15 @@ struct VIPStep: RoleStep {
     }
 
     func whileActive(_ context: RoleContext) async {
-        await vip.keepAnnounced(stillServing: context.stillServing)
+        await vip.keepAnnounced(stillServing: context.stillServing) { said in
+            await context.record(ClusterEvent(kind: .addressRestored, epoch: context.epoch, detail: ["node": .string(context.node), "reason": .string(said)]))
+        }
+    }
+
+    func whileStandby(_ context: RoleContext) async {
+        await vip.keepAway { said in
+            await context.record(ClusterEvent(kind: .addressRemoved, epoch: context.epoch, detail: ["node": .string(context.node), "reason": .string(said)]))
+        }
     }
 }
 
