@@ -107,17 +107,19 @@ def main():
             auth_require_tls=True,
         )
 
+    # SMTP_LISTEN: the namespace lab runs the server inside its `db` namespace on 10.77.0.10.
+    listen = os.environ.get("SMTP_LISTEN", "127.0.0.1")
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     server = loop.run_until_complete(
-        loop.create_server(lambda: SlowSMTP(handler, args.dir, loop=loop, **options), host="127.0.0.1", port=0)
+        loop.create_server(lambda: SlowSMTP(handler, args.dir, loop=loop, **options), host=listen, port=0)
     )
     port = server.sockets[0].getsockname()[1]
     temporary = os.path.join(args.dir, ".port")
     with open(temporary, "w") as f:
         f.write("%d\n" % port)
     os.rename(temporary, os.path.join(args.dir, "port"))
-    print("listening on 127.0.0.1:%d" % port, flush=True)
+    print("listening on %s:%d" % (listen, port), flush=True)
     loop.run_forever()
 
 

@@ -24,7 +24,9 @@ final class VIPLab: Sendable {
     let refresh: Duration
     /// `vip.probe` in the daemons' configuration.
     let probe: String
-    private let mutable = Mutex<(conninfo: String, daemons: [String: LabDaemon], tornDown: Bool)>(("", [:], false))
+    /// YAML appended to each node's configuration (`health:`, `hooks:`), by node; `{dir}` is the lab's folder.
+    let extra: [String: String]
+    private let mutable = Mutex<(conninfo: String, daemons: [String: LabDaemon], tornDown: Bool, smtpURL: String)>(("", [:], false, ""))
 
     /// Root, `ip netns` and the lab script: what the lab tests need beyond `scripts/test`'s environment.
     static let unavailableReason: String? = {
@@ -40,8 +42,9 @@ final class VIPLab: Sendable {
 
     init(
         name: String, interval: Duration = .milliseconds(200), timeout: Duration = .seconds(2), refresh: Duration = .seconds(1),
-        ipv6: Bool = false, probe: String = "on"
+        ipv6: Bool = false, probe: String = "on", extra: [String: String] = [:]
     ) {
+        self.extra = extra
         vip = ipv6 ? "fd77::100" : Self.vip
         vipPrefix = ipv6 ? 64 : 24
         prefix = "vl\(name.prefix(6))-" + UUID().uuidString.prefix(4).lowercased()
@@ -66,6 +69,14 @@ final class VIPLab: Sendable {
             throw HarnessError("scripts/postgres start inside \(ns("db")) failed: \(pg.output)")
         }
         mutable.withLock { $0.conninfo = String(line.split(separator: "'")[1]) }
+        if extra.values.contains(where: { $0.contains("{smtp}") }) {
+            // A real SMTP server inside `db` on 10.77.0.10, for the daemons' alert e-mail.
+            let smtp = try lab(["exec", "db", "env", "SMTP_LISTEN=10.77.0.10", TestEnvironment.repository + "/scripts/smtp-server", "start", directory + "/smtp"])
+            guard smtp.status == 0, let url = smtp.output.split(separator: "\n").first(where: { $0.contains("SMTP_URL=") }) else {
+                throw HarnessError("scripts/smtp-server start inside \(ns("db")) failed: \(smtp.output)")
+            }
+            mutable.withLock { $0.smtpURL = String(url.split(separator: "=", maxSplits: 1)[1]) }
+        }
         for node in ["a", "b"] { try writeConfig(node) }
         let initialized = try hotstandbySync(in: "a", ["init-db", "--config", directory + "/a.yaml"])
         guard initialized.status == 0 else { throw HarnessError("init-db failed: \(initialized.output)") }
@@ -81,6 +92,7 @@ final class VIPLab: Sendable {
         guard let daemons else { return }
         for daemon in daemons { daemon.signal(SIGCONT); daemon.signal(SIGKILL); _ = daemon.isRunning }
         _ = try? runProgramSync(TestEnvironment.repository + "/scripts/postgres", ["stop", directory + "/pg"])
+        _ = try? runProgramSync(TestEnvironment.repository + "/scripts/smtp-server", ["stop", directory + "/smtp"])
         _ = try? lab(["down"])
         try? FileManager.default.removeItem(atPath: directory)
     }
@@ -126,7 +138,8 @@ final class VIPLab: Sendable {
               garp: {count: 5, interval: 200ms, refresh: \(refresh.ms)ms}
               probe: \(probe)
 
-            """
+            """ + (extra[node] ?? "").replacingOccurrences(of: "{dir}", with: directory)
+            .replacingOccurrences(of: "{smtp}", with: mutable.withLock { $0.smtpURL })
         try yaml.write(toFile: configPath(node), atomically: true, encoding: .utf8)
     }
 
@@ -140,6 +153,56 @@ final class VIPLab: Sendable {
     }
 
     func daemon(_ node: String) -> LabDaemon { mutable.withLock { $0.daemons[node]! } }
+
+    /// Starts a helper process inside `node`'s namespace under `key` (a service, a beater), ended with the lab.
+    @discardableResult
+    func startProcess(_ key: String, in node: String, _ argv: [String]) throws -> LabDaemon {
+        let process = LabDaemon(name: key, logPath: directory + "/\(key).log")
+        try process.start([Self.ip, "netns", "exec", ns(node)] + argv)
+        mutable.withLock { $0.daemons[key] = process }
+        return process
+    }
+
+    /// The service behind the VIP: Python's `http.server` on port 8080 of `node`, serving `/node` (its name).
+    @discardableResult
+    func startService(on node: String) throws -> LabDaemon {
+        let root = directory + "/www-\(node)"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        try node.write(toFile: root + "/node", atomically: true, encoding: .utf8)
+        return try startProcess("svc-\(node)", in: node, ["/usr/bin/python3", "-m", "http.server", "8080", "--bind", "0.0.0.0", "--directory", root])
+    }
+
+    /// What the client gets from the service through the VIP (`curl http://VIP:8080/node`): the name of the node
+    /// that answered, or nil.
+    func clientAsks() async -> String? {
+        guard let result = try? await exec(in: "c", ["/usr/bin/curl", "-s", "--max-time", "0.3", "http://\(vip):8080/node"]),
+            result.status == 0
+        else { return nil }
+        return result.output
+    }
+
+    /// The cluster as `status --json` on `node` prints it.
+    func statusJSON(from node: String = "a") async -> [String: Any]? {
+        guard let result = try? await hotstandby(in: node, ["status", "--json", "--events", "50", "--config", configPath(node)]) else { return nil }
+        return try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
+    }
+
+    /// One node's row in `status --json`.
+    func nodeRow(_ node: String, from: String = "a") async -> [String: Any]? {
+        ((await statusJSON(from: from))?["nodes"] as? [[String: Any]])?.first { ($0["node"] as? String) == node }
+    }
+
+    /// The e-mails the lab's SMTP server received, each as its text.
+    func mails() -> [String] {
+        let folder = directory + "/smtp/mail"
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted()
+        return names.compactMap { try? String(contentsOfFile: folder + "/" + $0, encoding: .utf8) }
+    }
+
+    /// The kinds of the recorded events, oldest first.
+    func eventKinds(from: String = "a") async -> [String] {
+        (((await statusJSON(from: from))?["events"] as? [[String: Any]]) ?? []).compactMap { $0["kind"] as? String }.reversed()
+    }
 
     /// Which of `a`, `b` hold the VIP now, read with `ip -n NS -json addr` (blocking). An address on a link
     /// that is down (a dead host's kernel keeps it) answers nobody, so it does not count.
@@ -212,9 +275,10 @@ func now() -> Double { Date().timeIntervalSince1970 }
 /// Builds a lab, runs `body`, and always tears the lab down.
 func withVIPLab(
     _ name: String, refresh: Duration = .seconds(1), ipv6: Bool = false, probe: String = "on",
+    extra: [String: String] = [:],
     _ body: (VIPLab) async throws -> Void
 ) async throws {
-    let lab = VIPLab(name: name, refresh: refresh, ipv6: ipv6, probe: probe)
+    let lab = VIPLab(name: name, refresh: refresh, ipv6: ipv6, probe: probe, extra: extra)
     defer { lab.tearDown() }
     try lab.setUp()
     try await body(lab)
