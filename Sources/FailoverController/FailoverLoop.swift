@@ -193,17 +193,23 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
         case .promote(let epoch, let retry):
             logger.notice("promoting", metadata: ["epoch": "\(epoch)", "retry": "\(retry)"])
             let context = context(epoch: epoch, role: .active, reason: retry ? "promotion retried" : "promotion")
-            let steps = retry ? plan.retry : plan.promotion
+            // A retry runs again only the steps whose promotion failed on this host (not the restore, nor a DNS
+            // update that succeeded: it would be sent again every interval).
+            let failed = duties.failedSteps
+            let steps = retry ? plan.retry.filter { failed.contains($0.name) } : plan.promotion
             let clock = self.clock
             duties.replace(in: &group) {
                 var outcomes: [JSONValue] = []
                 var failure: String?
+                var failedNow: [String] = []
                 for step in steps {
                     if Task.isCancelled { break }
                     let (outcome, error) = await runStep(step, promote: true, context: context, clock: clock)
                     outcomes.append(outcome)
+                    if error != nil, step.failureIsLocal { failedNow.append(step.name) }
                     if let error, step.failureIsLocal, failure == nil { failure = "\(step.name): \(error)" }
                 }
+                duties.failedSteps = failedNow
                 if Task.isCancelled { return }
                 feed.yield(.promotionFinished(steps: .array(outcomes), failure: failure))
                 await withTaskGroup(of: Void.self) { active in
@@ -397,8 +403,15 @@ final class DutySlot: Sendable {
         var generation = 0
         var cancel: Signal?
         var done: Signal?
+        var failedSteps: [String] = []
     }
     private let current = Mutex(Current())
+
+    /// The local steps whose last promotion failed (what a promotion retry runs again).
+    var failedSteps: [String] {
+        get { current.withLock { $0.failedSteps } }
+        set { current.withLock { $0.failedSteps = newValue } }
+    }
 
     /// Starts `work` as the current duty in `group`, after the previous duty (if any) has ended.
     func replace(in group: inout DiscardingTaskGroup, _ work: @escaping @Sendable () async -> Void) {

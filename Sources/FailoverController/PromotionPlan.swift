@@ -29,8 +29,8 @@ public struct PromotionPlan: Sendable {
     /// Restore → service → address → name.
     public var promotion: [any RoleStep] { [restore, service, address, name].compactMap { $0 } }
 
-    /// A failed promotion tried again: service → address → name (the files are not restored over a service
-    /// that may already have written).
+    /// The steps a failed promotion may try again, in order: service → address → name (the files are never
+    /// restored again over a service that may already have written); the loop runs only those that failed.
     public var retry: [any RoleStep] { [service, address, name].compactMap { $0 } }
 
     /// Name → address → service → restore: the address goes first, then the service stops.
