@@ -34,6 +34,11 @@ struct ConfigFuzzTests {
             ("alerts.email.from", #""hs@example.test""#), ("alerts.email.to", #"["ops@example.test"]"#),
             ("alerts.email.timeout", #""15s""#), ("alerts.maxPerMinute", "10"),
             ("http.listen", #""127.0.0.1:8008""#),
+            ("health.check", #"["/bin/true", "--check"]"#), ("health.standbyCheck", #"["/bin/true"]"#),
+            ("health.interval", #""500ms""#), ("health.timeout", #""400ms""#), ("health.fall", "3"), ("health.rise", "2"),
+            ("health.recoverAttempts", "1"), ("health.holdDown", #""10s""#),
+            ("health.beat.socket", json(directory + "/beat.sock")), ("health.beat.timeout", #""10s""#),
+            ("hooks.recover", #"["/bin/true"]"#), ("failback.preferred", #""b""#), ("failback.after", #""10m""#),
         ]
     }
 
@@ -41,6 +46,9 @@ struct ConfigFuzzTests {
     static let related: [[String]] = [
         ["heartbeat.interval", "heartbeat.timeout", "heartbeat.renewDeadline", "database.callTimeout", "hooks.timeout", "hooks.demoteTimeout"],
         ["sharedFolder.path", "sharedFolder.paths"],
+        ["hooks.recover", "health.recoverAttempts"],
+        ["health.beat.socket", "health.beat.timeout", "health.beat"],
+        ["failback.preferred", "failback.after", "failback"],
     ]
 
     /// `text` as a JSON string that is also valid YAML: JSON leaves DEL and the C1 controls raw, which YAML
