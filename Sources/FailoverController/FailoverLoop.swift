@@ -197,6 +197,7 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
             // update that succeeded: it would be sent again every interval).
             let failed = duties.failedSteps
             let steps = retry ? plan.retry.filter { failed.contains($0.name) } : plan.promotion
+            let allSteps = plan.promotion
             let clock = self.clock
             duties.replace(in: &group) {
                 var outcomes: [JSONValue] = []
@@ -204,16 +205,21 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
                 var failedNow: [String] = []
                 for step in steps {
                     if Task.isCancelled { break }
-                    let (outcome, error) = await runStep(step, promote: true, context: context, clock: clock)
+                    // A retry's failure was recorded (and alerted) at the first attempt: not again every interval.
+                    let (outcome, error) = await runStep(step, promote: true, context: context, clock: clock, record: !retry)
                     outcomes.append(outcome)
-                    if error != nil, step.failureIsLocal { failedNow.append(step.name) }
-                    if let error, step.failureIsLocal, failure == nil { failure = "\(step.name): \(error)" }
+                    if let error, step.failureIsLocal(error) {
+                        failedNow.append(step.name)
+                        if failure == nil { failure = "\(step.name): \(error)" }
+                    }
                 }
                 duties.failedSteps = failedNow
                 if Task.isCancelled { return }
                 feed.yield(.promotionFinished(steps: .array(outcomes), failure: failure))
                 await withTaskGroup(of: Void.self) { active in
-                    for step in steps { active.addTask { await step.whileActive(context) } }
+                    // Every step's active duties (ARP refresh and re-bind, DNS check, snapshots), also after a
+                    // retry that ran only the failed steps: replacing the duty ended the first promotion's.
+                    for step in allSteps { active.addTask { await step.whileActive(context) } }
                 }
             }
         case .demote(let epoch, let reason):
@@ -253,7 +259,7 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
             group.addTask { await recorder.record(event) }
         case .recover(let attempt, let attempts):
             let health = self.health
-            let context = context(epoch: 0, role: .active, reason: "recover")
+            let context = context(epoch: serving.epoch ?? 0, role: .active, reason: "recover")
             logger.notice("service failed: running hooks.recover", metadata: ["attempt": "\(attempt)/\(attempts)"])
             group.addTask {
                 let (passed, detail) = await health.recover(attempt: attempt, of: attempts, context: context)
@@ -308,7 +314,9 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
         }
     }
 
-    private func runStep(_ step: any RoleStep, promote: Bool, context: RoleContext, clock: C) async -> (JSONValue, String?) {
+    private func runStep(
+        _ step: any RoleStep, promote: Bool, context: RoleContext, clock: C, record: Bool = true
+    ) async -> (JSONValue, (any Error)?) {
         let started = clock.now
         do {
             if promote {
@@ -336,6 +344,7 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
                 "\(promote ? "promote" : "demote") step failed",
                 metadata: ["step": "\(step.name)", "error": "\(error)"]
             )
+            if record {
             await context.record(
                 ClusterEvent(
                     kind: .actionFailed,
@@ -346,11 +355,12 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
                     ]
                 )
             )
+            }
             return (
                 .object([
                     "step": .string(step.name), "ok": false, "seconds": took.jsonSeconds, "error": .string("\(error)"),
                 ]),
-                "\(error)"
+                error
             )
         }
     }

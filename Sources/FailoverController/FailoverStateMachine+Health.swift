@@ -57,6 +57,15 @@ extension FailoverStateMachine {
         }
     }
 
+    /// Whether this node's check (the service's on the active, the readiness check on a standby) has failed.
+    public var checkFailed: Bool {
+        switch state {
+        case .active: return service != .serving || activeCheck.isFailed
+        case .starting, .standby, .vetting, .claiming: return standbyCheck.isFailed
+        default: return false
+        }
+    }
+
     /// Whether the node holds the lease but cannot serve (`/health` then answers 503).
     public var serviceFailed: Bool {
         if case .failed = service, isActive { return true }
@@ -98,7 +107,12 @@ extension FailoverStateMachine {
                             ["attempt": .number(Double(attempt)), "of": .number(Double(health.recoverAttempts))])
                     ]
                 }
-                guard hookDone, !report.passed else { return [] }
+                guard hookDone else { return [] }
+                if report.passed {
+                    // Failures after the hook count in a row, as before it.
+                    service = .recovering(attempt: attempt, hookDone: true, failures: 0)
+                    return []
+                }
                 if failures + 1 >= health.fall {
                     return recoverOrStepDown(
                         reason: "health.check still failing after hooks.recover attempt \(attempt)/\(health.recoverAttempts): \(report.detail)",
@@ -148,12 +162,11 @@ extension FailoverStateMachine {
         guard !lastPaused, let target = bestStandby else {
             guard !stayRecorded else { return [] }
             stayRecorded = true
-            let why = lastPaused ? "the cluster is paused" : "no eligible standby"
-            return [
-                record(
-                    .stayingActive, epoch: lease.epoch,
-                    ["reason": .string(reason), "why": .string("\(why): a failed service on the only node beats no node")])
-            ]
+            let why =
+                lastPaused
+                ? "the cluster is paused: no automatic move until resume"
+                : "no eligible standby: a failed service on the only node beats no node"
+            return [record(.stayingActive, epoch: lease.epoch, ["reason": .string(reason), "why": .string(why)])]
         }
         state = .demoting(then: .handOff(to: target, epoch: lease.epoch, counter: lease.counter))
         demotionDone = false

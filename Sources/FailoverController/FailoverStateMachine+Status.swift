@@ -24,6 +24,7 @@ extension FailoverStateMachine {
         status.health = report.health
         status.eligible = report.eligible
         status.serviceFailed = serviceFailed
+        status.checkFailed = checkFailed
         return status
     }
 

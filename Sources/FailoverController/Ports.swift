@@ -66,14 +66,14 @@ public protocol RoleStep: Sendable {
     func whileActive(_ context: RoleContext) async
     /// Periodic work while standing by (pulling snapshots); runs until cancelled.
     func whileStandby(_ context: RoleContext) async
-    /// Whether this step's promotion failing means this host cannot serve (the address cannot be bound,
-    /// `hooks.promote` failed): the node then steps down. False for a step whose failure is a remote's
-    /// that is down for every node (a DNS server, the shared folder): it retries in place.
-    var failureIsLocal: Bool { get }
+    /// Whether this step's promotion failing with `error` means this host cannot serve (the address cannot be
+    /// bound, `hooks.promote` failed): the node then steps down. False for a failure of a remote that is down
+    /// for every node (a DNS server, the shared folder): it is retried in place.
+    func failureIsLocal(_ error: any Error) -> Bool
 }
 
 extension RoleStep {
-    public var failureIsLocal: Bool { false }
+    public func failureIsLocal(_ error: any Error) -> Bool { false }
     public func atStartup(_ context: RoleContext) async throws {}
     public func whileActive(_ context: RoleContext) async {}
     public func whileStandby(_ context: RoleContext) async {}
@@ -96,6 +96,9 @@ public final class ServingDeadline: Sendable {
 
     /// The deadline, or nil.
     public var servingUntil: ContinuousClock.Instant? { held.withLock { $0?.until } }
+
+    /// The epoch of the lease held, or nil.
+    public var epoch: Int64? { held.withLock { $0?.epoch } }
 
     /// Whether `now` is before the deadline (of the lease in `epoch`, when given).
     public func isServing(epoch: Int64? = nil, at now: ContinuousClock.Instant = .now) -> Bool {
@@ -168,6 +171,8 @@ public struct NodeStatus: Sendable, Equatable {
     public var eligible = true
     /// Whether this node holds the lease but its service failed: `/health` answers 503.
     public var serviceFailed = false
+    /// Whether this node's own check has failed (the service's on the active, the readiness on a standby).
+    public var checkFailed = false
 
     /// Creates a status.
     public init(role: NodeRole, epoch: Int64, view: LeaseView?, note: String, secondsSinceLastSuccess: Double) {

@@ -44,6 +44,8 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
     private let events: ConnectionSlot
     /// The clock the listener's reconnect back-off sleeps on.
     private let clock: any Clock<Duration>
+    /// How recent a standby's row must be to be a step-down's or failback's target (two intervals + 0.5 s).
+    private let targetFreshness: Duration
 
     /// Creates a store. `timeout` is the cluster's takeover timeout (standbys older than that do not rank).
     /// `clock` is the one the listener's reconnect back-off sleeps on (a manual clock in tests).
@@ -52,9 +54,11 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
         identity: Identity,
         timeout: Duration,
         logger: Logger,
-        clock: any Clock<Duration> = ContinuousClock()
+        clock: any Clock<Duration> = ContinuousClock(),
+        interval: Duration? = nil
     ) {
         self.clock = clock
+        self.targetFreshness = interval.map { $0 * 2 + .milliseconds(500) } ?? timeout
         self.database = database
         self.identity = identity
         self.timeout = timeout
@@ -111,7 +115,7 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
                 SQL.renew,
                 [
                     me.cluster, String(epoch), me.node, String(me.priority), me.address, me.version,
-                    report.eligible ? "true" : "false", report.health, intervalText(self.timeout), me.preferred ?? "",
+                    report.eligible ? "true" : "false", report.health, intervalText(targetFreshness), me.preferred ?? "",
                 ],
                 timeout: timeout
             )

@@ -35,9 +35,10 @@ package enum SQL {
         """
 
     /// The active's renew, fenced by epoch ($2) and holder ($3); refreshes its row ($7 eligible, $8 health)
-    /// and notifies standbys. Returns the age of the freshest eligible standby, the best eligible standby seen
-    /// within $9 (a step-down's target: highest priority, then name) and, for `failback`, how long the
-    /// preferred node $10 has been an eligible standby.
+    /// and notifies standbys. Returns the age of the freshest eligible standby, the best eligible standby whose
+    /// row is younger than $9 (two intervals and a half second, as `switchover` asks: a step-down's target,
+    /// highest priority then name) and, for `failback`, how long the preferred node $10 has been an eligible
+    /// standby.
     package static let renew = """
         WITH r AS (
             UPDATE hotstandby_cluster SET counter = counter + 1, updated_at = now()

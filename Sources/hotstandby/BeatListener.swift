@@ -19,6 +19,18 @@ final class BeatListener: Sendable {
     /// thread. A failure to bind is kept as `bindProblem` (the node is then not eligible), never fatal.
     init(path: String) {
         self.path = path
+        bind()
+    }
+
+    /// Binds the socket again when the last attempt failed; returns the problem that remains, or nil.
+    func bindIfNeeded() -> String? {
+        guard bindProblem != nil else { return nil }
+        bind()
+        return bindProblem
+    }
+
+    private func bind() {
+        problem.withLock { $0 = nil }
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else {
             problem.withLock { $0 = "health.beat.socket: '\(path)': cannot create a socket (\(String(cString: strerror(errno))))" }
@@ -39,7 +51,7 @@ final class BeatListener: Sendable {
             for (index, byte) in path.utf8.prefix(buffer.count - 1).enumerated() { buffer[index] = byte }
         }
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard bound == 0 else {
             let reason = String(cString: strerror(errno))

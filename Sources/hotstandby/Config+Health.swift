@@ -25,8 +25,8 @@ struct HealthConfig: Sendable {
             if let argv, let problem = argvProblem(argv) { reader.problem("\(key): \(problem)") }
         }
         let every = reader.duration("health.interval", default: interval) ?? interval
-        if every < .milliseconds(100) {
-            reader.problem("health.interval: \(every.text) is shorter than the least supported, 100ms")
+        if every < .milliseconds(50) {
+            reader.problem("health.interval: \(every.text) is shorter than the least supported, 50ms")
         }
         let timeout = reader.duration("health.timeout", default: min(every, .seconds(10))) ?? min(every, .seconds(10))
         if timeout < .milliseconds(10) || timeout > .seconds(600) {
@@ -42,7 +42,6 @@ struct HealthConfig: Sendable {
             )
         }
         let holdDown = reader.duration("health.holdDown", default: every * 10) ?? every * 10
-        if holdDown < .zero { reader.problem("health.holdDown: \(holdDown.text) must not be negative") }
         let beatSocket = reader.string("health.beat.socket")
         let beatTimeout = reader.duration("health.beat.timeout", default: .seconds(10)) ?? .seconds(10)
         if reader.has("health.beat") && beatSocket == nil {
@@ -91,7 +90,6 @@ struct HealthConfig: Sendable {
         }
         let preferred = reader.requiredString("failback.preferred", example: "failback: {preferred: host-a, after: 10m}")
         let after = reader.duration("failback.after", default: .seconds(600)) ?? .seconds(600)
-        if after < .zero { reader.problem("failback.after: \(after.text) must not be negative") }
         guard !preferred.isEmpty else { return .manual }
         return .preferred(node: preferred, after: after)
     }

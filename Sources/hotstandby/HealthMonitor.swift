@@ -43,8 +43,10 @@ struct HealthMonitor: HealthProbe {
             environment: [
                 "HOTSTANDBY_ROLE": "active", "HOTSTANDBY_CLUSTER": config.cluster, "HOTSTANDBY_NODE": config.node,
                 "HOTSTANDBY_REASON": "recover", "HOTSTANDBY_ATTEMPT": "\(attempt)/\(attempts)",
+                "HOTSTANDBY_EPOCH": String(context.epoch),
             ],
-            timeout: config.hooks.timeout
+            timeout: config.hooks.timeout,
+            killGrace: config.hooks.killGrace
         )
         logger.notice("running hook", metadata: ["hook": "hooks.recover", "argv": "\(command)", "attempt": "\(attempt)/\(attempts)"])
         do {
@@ -58,7 +60,8 @@ struct HealthMonitor: HealthProbe {
 
     func hostProblems() async -> [String] {
         var problems = await HostPrerequisites(config: config).problems()
-        if let problem = beat?.bindProblem { problems.append(problem) }
+        // A socket that could not be bound (its folder was missing) is tried again once its cause may be fixed.
+        if let problem = beat?.bindIfNeeded() { problems.append(problem) }
         return problems
     }
 
@@ -71,8 +74,7 @@ struct HealthMonitor: HealthProbe {
                 "HOTSTANDBY_EPOCH": String(epoch),
             ],
             timeout: config.health.settings.timeout,
-            killGrace: .milliseconds(100),
-            outputLimit: 4096
+            killGrace: .milliseconds(100)
         )
         do {
             let result = try await command.run()

@@ -10,7 +10,7 @@ struct HookStep: RoleStep, PromotionGate {
 
     var name: String { "hooks" }
     /// `hooks.promote` failing means the service did not start here: the node steps down.
-    var failureIsLocal: Bool { true }
+    func failureIsLocal(_ error: any Error) -> Bool { true }
 
     private func environment(_ context: RoleContext, role: String) -> [String: String] {
         [

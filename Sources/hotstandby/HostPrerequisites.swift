@@ -18,10 +18,11 @@ struct HostPrerequisites: Sendable {
     func problems() async -> [String] {
         var problems: [String] = []
         if let vip = config.parts.vip {
-            problems += programProblems([
-                ("vip.ipPath", vip.ipPath),
-                vip.address.family == .ipv4 ? ("vip.arpingPath", vip.arpingPath) : ("vip.ndisc6Path", vip.ndisc6Path),
-            ])
+            // arping announces an IPv4 address (and probes it); ndisc6 only probes an IPv6 one.
+            var programs = [("vip.ipPath", vip.ipPath)]
+            if vip.address.family == .ipv4 { programs.append(("vip.arpingPath", vip.arpingPath)) }
+            if vip.address.family == .ipv6 && vip.probe != .off { programs.append(("vip.ndisc6Path", vip.ndisc6Path)) }
+            problems += programProblems(programs)
             if problems.isEmpty {
                 do throws(VIPError) {
                     _ = try await vip.checkHost()
@@ -31,7 +32,8 @@ struct HostPrerequisites: Sendable {
             }
         }
         if let dns = config.parts.dns {
-            problems += programProblems([("dns.nsupdatePath", dns.nsupdatePath)])
+            // Not configuration keys: the DNS part runs `nsupdate` and `dig` (bind9-dnsutils) from PATH.
+            problems += programProblems([("dns (nsupdate, from bind9-dnsutils)", dns.nsupdatePath), ("dns (dig, from bind9-dnsutils)", dns.digPath)])
             switch dns.tsig {
             case .keyFile(let path): problems += secretFileProblems("dns.tsig.keyFile", path)
             case .secretFile(_, _, let path): problems += secretFileProblems("dns.tsig.secretFile", path)

@@ -63,7 +63,7 @@ final class NodeMetrics: Sendable {
         for (role, gauge) in roles { gauge.set(to: role == status.role ? 1 : 0) }
         epoch.set(to: Double(status.epoch))
         leaseCallAge.set(to: status.secondsSinceLastSuccess)
-        serviceHealthy.set(to: status.serviceFailed || status.health.hasPrefix("failed") ? 0 : 1)
+        serviceHealthy.set(to: status.checkFailed ? 0 : 1)
         eligible.set(to: status.eligible ? 1 : 0)
         if status.role == .active && previous != .active { takeovers.increment() }
         if previous == .active && status.role != .active { demotions.increment() }

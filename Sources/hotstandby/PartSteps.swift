@@ -10,8 +10,11 @@ import VIPManager
 struct VIPStep: RoleStep {
     let vip: VIPManager
     var name: String { "vip" }
-    /// An address that cannot be bound here is this host's failure: the node steps down.
-    var failureIsLocal: Bool { true }
+    /// An address that cannot be bound here is this host's failure: the node steps down. Another host answering
+    /// for it (`vip.probe: strict`) is not: every node would find the same.
+    func failureIsLocal(_ error: any Error) -> Bool {
+        (error as? VIPError)?.code != .addressInUse
+    }
 
     func atStartup(_ context: RoleContext) async throws {
         // Nobody is active here until a renew in the epoch succeeds: a rebooted or restarted node

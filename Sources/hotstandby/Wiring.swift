@@ -32,7 +32,8 @@ struct Wiring {
                 }()
             ),
             timeout: config.failover.timeout,
-            logger: logger
+            logger: logger,
+            interval: config.failover.interval
         )
         self.store = store
         var services: [any Service] = []

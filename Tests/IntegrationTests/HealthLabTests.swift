@@ -228,6 +228,29 @@ extension IntegrationSuite {
             }
         }
 
+        @Test("the VIP follows reality: removed from the active, it is bound again within vip.garp.refresh (address-restored); found on the standby, it is removed there (address-removed)")
+        func addressFollowsReality() async throws {
+            try await withVIPLab("reality") { lab in
+                try await lab.startPair()
+                let removed = now()
+                try await lab.exec(in: "a", [VIPLab.ip, "addr", "del", "\(lab.vip)/\(lab.vipPrefix)", "dev", "eth0"])
+                #expect(lab.holdersSync().isEmpty)
+                let rebound = await lab.waitUntil(lab.refresh + .seconds(2)) { lab.holdersSync() == ["a"] }
+                let at = try #require(rebound, "a never bound its address again:\n\(lab.logs())")
+                print("reality: a bound the VIP again \(format(at - removed)) after it was removed (refresh \(lab.refresh))")
+                #expect(at - removed <= lab.refresh.inSeconds + 1.5)
+                // Another program puts the address on the standby: b removes it.
+                let added = now()
+                try await lab.exec(in: "b", [VIPLab.ip, "addr", "add", "\(lab.vip)/\(lab.vipPrefix)", "dev", "eth0"])
+                let gone = await lab.waitUntil(lab.refresh + .seconds(2)) { lab.holdersSync() == ["a"] }
+                let goneAt = try #require(gone, "b kept the address:\n\(lab.logs())")
+                print("reality: b removed the foreign VIP \(format(goneAt - added)) after it appeared")
+                #expect(goneAt - added <= lab.refresh.inSeconds + 1.5)
+                let kinds = await lab.eventKinds()
+                #expect(kinds.contains("address-restored") && kinds.contains("address-removed"), "\(kinds)")
+            }
+        }
+
         @Test("a standby whose vip.interface does not exist is not eligible, naming the key; an active whose address cannot be bound hands the lease on")
         func hostPrerequisites() async throws {
             // b: an interface that is not there. a: an `ip` that refuses `addr add` (everything else is the real one).

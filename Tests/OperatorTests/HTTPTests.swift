@@ -24,6 +24,48 @@ struct HTTPTests {
         return found
     }
 
+    @Test(
+        "\"active\" means \"serving\": a lone active whose health.check fails answers 503 on /health, says why in /status, and its metrics say so",
+        .enabled(if: OpsEnvironment.daemons, OpsEnvironment.daemonsReason))
+    func healthFollowsTheService() async throws {
+        let cluster = try OpsCluster("svc-health")
+        let port = try freePort()
+        let flag = cluster.directory + "/service-up"
+        _ = FileManager.default.createFile(atPath: flag, contents: nil)
+        let extra = """
+            health:
+              check: ["/usr/bin/test", "-e", "\(flag)"]
+              interval: 200ms
+              fall: 2
+              rise: 2
+            """
+        try await cluster.initDB(config: try cluster.config(node: "a", port: port, extra: extra))
+        let a = try cluster.start("a", port: port, extra: extra)
+        defer { a.stop() }
+        let serving = try await eventually(.seconds(10)) { try await get("http://127.0.0.1:\(port)/health").code == 200 }
+        #expect(serving, "never active: \(a.log)")
+        let healthy = try await eventually(.seconds(3)) {
+            try await get("http://127.0.0.1:\(port)/metrics").body.contains("hotstandby_health_check_seconds_count")
+        }
+        #expect(healthy)
+        var metrics = try await get("http://127.0.0.1:\(port)/metrics").body
+        #expect(metrics.contains("hotstandby_service_healthy{") && metrics.contains("hotstandby_node_eligible{"), "\(metrics.prefix(3000))")
+        try FileManager.default.removeItem(atPath: flag)
+        let failed = try await eventually(.seconds(5)) { try await get("http://127.0.0.1:\(port)/health").code == 503 }
+        #expect(failed, "/health stayed 200 with a failed service: \(a.log.suffix(2000))")
+        let body = try await get("http://127.0.0.1:\(port)/health").body
+        #expect(body.contains("service failed") && body.contains("no eligible standby"), "\(body)")
+        let status = try await get("http://127.0.0.1:\(port)/status").body
+        #expect(status.contains("\"eligible\" : false") && status.contains("failed: health.check failed 2 times"), "\(status)")
+        metrics = try await get("http://127.0.0.1:\(port)/metrics").body
+        let line = metrics.split(separator: "\n").first { $0.hasPrefix("hotstandby_service_healthy{") } ?? ""
+        #expect(line.hasSuffix(" 0") || line.hasSuffix(" 0.0"), "\(line)")
+        // Back: rise passes, serving again, with no move.
+        _ = FileManager.default.createFile(atPath: flag, contents: nil)
+        let back = try await eventually(.seconds(5)) { try await get("http://127.0.0.1:\(port)/health").code == 200 }
+        #expect(back)
+    }
+
     @Test(.enabled(if: OpsEnvironment.daemons, OpsEnvironment.daemonsReason))
     func healthFlipsOnTakeover() async throws {
         let cluster = try OpsCluster("health")
