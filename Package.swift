@@ -33,6 +33,11 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
+        // What every module shares: JSONValue and the one Duration text (`250ms`, `5s`, `1m`).
+        .target(
+            name: "HotStandbyCore",
+            swiftSettings: strict
+        ),
         .target(
             name: "Heartbeat",
             dependencies: [
@@ -45,6 +50,7 @@ let package = Package(
         .target(
             name: "FailoverController",
             dependencies: [
+                "HotStandbyCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -54,6 +60,7 @@ let package = Package(
         .target(
             name: "Shell",
             dependencies: [
+                "HotStandbyCore",
                 .product(name: "Subprocess", package: "swift-subprocess")
             ],
             swiftSettings: strict
@@ -61,6 +68,7 @@ let package = Package(
         .target(
             name: "VIPManager",
             dependencies: [
+                "HotStandbyCore",
                 "Shell",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -69,6 +77,7 @@ let package = Package(
         .target(
             name: "DNSUpdater",
             dependencies: [
+                "HotStandbyCore",
                 "Shell",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -90,14 +99,50 @@ let package = Package(
         .target(
             name: "Alerts",
             dependencies: [
+                "HotStandbyCore",
                 "CCurl",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
+        // The configuration file: the YAML reader and every part's settings, checked in-process by its tests.
+        .target(
+            name: "HotStandbyConfig",
+            dependencies: [
+                "HotStandbyCore",
+                "FailoverController",
+                "Heartbeat",
+                "Shell",
+                "VIPManager",
+                "DNSUpdater",
+                "SharedFolderSync",
+                "Alerts",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict
+        ),
+        // What an operator's tools talk to: HTTP (health, status, the page, metrics), sd_notify, logging.
+        .target(
+            name: "Operator",
+            dependencies: [
+                "HotStandbyConfig",
+                "FailoverController",
+                "Heartbeat",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
+        // The executable: the subcommands (Commands/) and the wiring of parts to ports (Wiring/).
         .executableTarget(
             name: "hotstandby",
             dependencies: [
+                "HotStandbyConfig",
+                "Operator",
                 "Heartbeat",
                 "FailoverController",
                 "Shell",
@@ -127,7 +172,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // Helpers every test target shares (the capturing log handler).
+        // Helpers every test target shares: the environment scripts/test sets, process spawning on
+        // posix_spawn (never a pipe a daemon could hold), a free port, the capturing log handler.
         .target(
             name: "TestSupport",
             dependencies: [.product(name: "Logging", package: "swift-log")],
@@ -136,7 +182,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FailoverControllerTests",
-            dependencies: ["FailoverController"],
+            dependencies: ["FailoverController", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -151,7 +197,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AlertsTests",
-            dependencies: ["Alerts"],
+            dependencies: ["Alerts", "HotStandbyCore", "TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -160,10 +206,17 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
-            name: "OperatorTests",
+            name: "HotStandbyConfigTests",
             dependencies: [
-                .product(name: "PropertyBased", package: "swift-property-based")
+                "HotStandbyConfig",
+                "TestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "OperatorTests",
+            dependencies: ["TestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -171,6 +224,7 @@ let package = Package(
             dependencies: [
                 "Heartbeat",
                 "FailoverController",
+                "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

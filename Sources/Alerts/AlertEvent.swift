@@ -1,3 +1,4 @@
+import HotStandbyCore
 import Foundation
 
 /// One event of the cluster's event log (`hotstandby_event`) as the alerts see it.
@@ -15,7 +16,7 @@ public struct AlertEvent: Sendable, Equatable, Codable {
     /// The event's kind, such as `takeover`; `AlertEvent.knownKinds` lists those with their own text.
     public var kind: String
     /// Reasons, durations and step outcomes, as stored in the `detail` jsonb column.
-    public var detail: [String: AlertValue]
+    public var detail: [String: JSONValue]
 
     /// Creates an event.
     public init(
@@ -25,7 +26,7 @@ public struct AlertEvent: Sendable, Equatable, Codable {
         epoch: Int64,
         node: String,
         kind: String,
-        detail: [String: AlertValue] = [:]
+        detail: [String: JSONValue] = [:]
     ) {
         self.id = id
         self.cluster = cluster
@@ -50,61 +51,17 @@ public struct AlertEvent: Sendable, Equatable, Codable {
     public static let quietByDefault: Set<String> = ["started", "promoted"]
 }
 
-/// A JSON value of an event's detail.
-public enum AlertValue: Sendable, Equatable, Codable, CustomStringConvertible {
-    case string(String)
-    case number(Double)
-    case bool(Bool)
-    case array([AlertValue])
-    case object([String: AlertValue])
-    case null
-
-    /// Decodes a detail object from JSON text, such as the `detail` jsonb column; `{}` when it is not an object.
-    public static func decodeObject(json: String) throws -> [String: AlertValue] {
-        let value = try JSONDecoder().decode(AlertValue.self, from: Data(json.utf8))
-        if case .object(let fields) = value { return fields }
-        return [:]
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([AlertValue].self) {
-            self = .array(value)
-        } else {
-            self = .object(try container.decode([String: AlertValue].self))
-        }
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .string(let value): try container.encode(value)
-        case .number(let value): try container.encode(value)
-        case .bool(let value): try container.encode(value)
-        case .array(let value): try container.encode(value)
-        case .object(let value): try container.encode(value)
-        case .null: try container.encodeNil()
-        }
-    }
-
-    /// The value as an operator reads it.
-    public var description: String {
+extension JSONValue {
+    /// The value as an operator reads it in an alert: `yes`/`no`, `none`, lists without brackets.
+    var prose: String {
         switch self {
         case .string(let value): return value
         case .number(let value):
             return value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
         case .bool(let value): return value ? "yes" : "no"
-        case .array(let values): return values.map(\.description).joined(separator: ", ")
+        case .array(let values): return values.map(\.prose).joined(separator: ", ")
         case .object(let fields):
-            return fields.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
+            return fields.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.prose)" }.joined(separator: ", ")
         case .null: return "none"
         }
     }
@@ -114,13 +71,4 @@ public enum AlertValue: Sendable, Equatable, Codable, CustomStringConvertible {
         if case .string(let value) = self { return value }
         return nil
     }
-}
-
-extension AlertValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
-    ExpressibleByBooleanLiteral
-{
-    public init(stringLiteral value: String) { self = .string(value) }
-    public init(integerLiteral value: Int) { self = .number(Double(value)) }
-    public init(floatLiteral value: Double) { self = .number(value) }
-    public init(booleanLiteral value: Bool) { self = .bool(value) }
 }

@@ -1,3 +1,4 @@
+import HotStandbyCore
 import Foundation
 
 /// One alert as it goes out: a single event, or a digest of many from one cluster.
@@ -27,7 +28,7 @@ public struct AlertMessage: Sendable, Equatable {
         if let clusterNow { lines += [clusterNow] }
         lines += ["", "WHAT TO DO"] + words.todo.enumerated().map { "\($0.offset + 1). \($0.element)" }
         let rest = event.detail.filter { !words.used.contains($0.key) }.sorted { $0.key < $1.key }
-        if !rest.isEmpty { lines += ["", "DETAILS"] + rest.map { "  \($0.key): \($0.value)" } }
+        if !rest.isEmpty { lines += ["", "DETAILS"] + rest.map { "  \($0.key): \($0.value.prose)" } }
         lines += ["", "--", "Sent by hotstandby on \(node). Each alert is sent once; `hotstandby status` shows the roles."]
         return AlertMessage(
             cluster: event.cluster,
@@ -130,17 +131,17 @@ public struct AlertMessage: Sendable, Equatable {
     private static func hosts(_ event: AlertEvent) -> [String] {
         var lines = ["Recorded by: \(event.node)"]
         for key in ["from", "to"] {
-            if let value = event.detail[key], value != .null { lines.append("\(key.capitalized): \(value)") }
+            if let value = event.detail[key], value != .null { lines.append("\(key.capitalized): \(value.prose)") }
         }
         return lines
     }
 
-    private static func stepLine(_ step: AlertValue) -> String {
-        guard case .object(let fields) = step else { return "  \(step)" }
+    private static func stepLine(_ step: JSONValue) -> String {
+        guard case .object(let fields) = step else { return "  \(step.prose)" }
         let ok = fields["ok"] == .bool(true)
-        var line = "  \(ok ? "ok  " : "FAILED") \(fields["step"]?.description ?? "?")"
-        if let seconds = fields["seconds"] { line += " (\(seconds) s)" }
-        if let error = fields["error"], error != .null { line += ": \(error)" }
+        var line = "  \(ok ? "ok  " : "FAILED") \(fields["step"]?.prose ?? "?")"
+        if let seconds = fields["seconds"] { line += " (\(seconds.prose) s)" }
+        if let error = fields["error"], error != .null { line += ": \(error.prose)" }
         return line
     }
 

@@ -16,7 +16,7 @@ struct AlertText: Sendable, Equatable {
         let d = event.detail
         let node = event.node
         let epoch = event.epoch
-        func s(_ key: String) -> String? { d[key].flatMap { $0 == .null ? nil : $0.description } }
+        func s(_ key: String) -> String? { d[key].flatMap { $0 == .null ? nil : $0.prose } }
         let reason = s("reason")
         let error = s("error")
         var used: Set<String> = ["reason", "error", "node"]

@@ -1,3 +1,5 @@
+import HotStandbyCore
+
 extension DNSConfig {
     /// The TSIG algorithms `nsupdate` accepts in a key file.
     public static let tsigAlgorithms: Set<String> = [
@@ -30,10 +32,10 @@ extension DNSConfig {
             throw invalid("dns.address", address, "give this node's IPv4 or IPv6 address")
         }
         guard timeout > .zero else {
-            throw invalid("dns.timeout", timeout.dnsText, "use a positive duration such as 5s")
+            throw invalid("dns.timeout", timeout.text, "use a positive duration such as 5s")
         }
         guard verifyInterval > .zero else {
-            throw invalid("dns.verifyInterval", verifyInterval.dnsText, "use a positive duration such as 60s")
+            throw invalid("dns.verifyInterval", verifyInterval.text, "use a positive duration such as 60s")
         }
         guard maxRounds >= 1 else {
             throw invalid("dns.maxRounds", "\(maxRounds)", "use 1 or more")
@@ -97,16 +99,5 @@ extension String {
         while let first = s.first, first.isWhitespace { s.removeFirst() }
         while let last = s.last, last.isWhitespace { s.removeLast() }
         return String(s)
-    }
-}
-
-extension Duration {
-    /// `250ms`, `5s`, `1.5s`: for messages.
-    var dnsText: String {
-        let (seconds, attoseconds) = components
-        let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
-        if milliseconds % 1000 == 0 { return "\(milliseconds / 1000)s" }
-        if milliseconds < 1000 { return "\(milliseconds)ms" }
-        return "\(Double(milliseconds) / 1000)s"
     }
 }

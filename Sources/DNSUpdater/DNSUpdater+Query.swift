@@ -1,3 +1,4 @@
+import HotStandbyCore
 import Shell
 
 extension DNSUpdater {
@@ -36,13 +37,13 @@ extension DNSUpdater {
             .notConfirmed,
             "the update was accepted but \(config.server) still answers \(config.nameFQDN) with "
                 + "\(last.isEmpty ? "nothing" : last.joined(separator: ", ")) instead of \(config.address) "
-                + "after \(config.timeout.dnsText); is dns.server the zone's primary?")
+                + "after \(config.timeout.text); is dns.server the zone's primary?")
     }
 
     /// One `dig` over TCP to the configured server; the answer's data for `name`/`type`, empty on NXDOMAIN/NODATA.
     func query(_ name: String, type: String, deadline: ContinuousClock.Instant) async throws(DNSError) -> [String] {
         let remaining = try remainingTime(until: deadline, doing: "query \(name) \(type)")
-        let seconds = max(1, Int((remaining.seconds).rounded(.up)))
+        let seconds = max(1, Int(remaining.secondsValue.rounded(.up)))
         let argv = [
             config.digPath, "@\(config.server)", "-p", "\(config.port)", "+tcp", "+norecurse", "+time=\(seconds)",
             "+tries=1", "+noall", "+comments", "+answer", name, type,
@@ -80,7 +81,7 @@ extension DNSUpdater {
     func remainingTime(until deadline: ContinuousClock.Instant, doing what: String) throws(DNSError) -> Duration {
         let remaining = deadline - ContinuousClock.now
         guard remaining > .milliseconds(1) else {
-            throw DNSError(.timedOut, "no time left to \(what) within dns.timeout (\(config.timeout.dnsText))")
+            throw DNSError(.timedOut, "no time left to \(what) within dns.timeout (\(config.timeout.text))")
         }
         return remaining
     }
@@ -94,7 +95,7 @@ extension DNSUpdater {
                 throw DNSError(
                     .timedOut,
                     "\(config.server) port \(config.port) did not answer to \(what) within dns.timeout "
-                        + "(\(config.timeout.dnsText)): is the server up and reachable?",
+                        + "(\(config.timeout.text)): is the server up and reachable?",
                     output: error.output)
             }
             throw DNSError(

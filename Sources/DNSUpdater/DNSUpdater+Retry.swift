@@ -1,3 +1,5 @@
+import HotStandbyCore
+
 /// How the retry helper waits between attempts.
 public struct DNSRetryPolicy: Sendable, Equatable {
     /// The wait after the first failure. Defaults to 500 ms.
@@ -59,7 +61,7 @@ extension DNSUpdater {
                     "DNS update failed; retrying",
                     metadata: [
                         LogKey.name: "\(config.nameFQDN)", LogKey.attempt: "\(attempt)",
-                        LogKey.error: "\(error.message)", "dns.retryIn": "\(wait.dnsText)",
+                        LogKey.error: "\(error.message)", "dns.retryIn": "\(wait.text)",
                     ])
                 await onFailure(error, attempt)
             }

@@ -1,3 +1,4 @@
+import HotStandbyCore
 import Shell
 
 extension DNSUpdater {
@@ -32,7 +33,7 @@ extension DNSUpdater {
     ) async throws(DNSError) {
         let what = "update \(config.nameFQDN)"
         let remaining = try remainingTime(until: deadline, doing: what)
-        let seconds = max(1, Int(remaining.seconds.rounded(.up)))
+        let seconds = max(1, Int(remaining.secondsValue.rounded(.up)))
         var argv = [config.nsupdatePath, "-v", "-t", "\(seconds)"]
         if let path = key.path { argv += ["-k", path] } else { argv.append("-g") }
         let script = updateScript(epoch: epoch, node: node, expected: expected)

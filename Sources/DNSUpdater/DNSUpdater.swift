@@ -1,3 +1,4 @@
+import HotStandbyCore
 import Logging
 
 /// Points a DNS name at this node with a TSIG-signed dynamic update (`nsupdate`), fenced by the epoch.
@@ -68,7 +69,7 @@ public struct DNSUpdater: Sendable {
                 "DNS name points at this node",
                 metadata: [
                     LogKey.name: "\(config.nameFQDN)", LogKey.address: "\(config.address)", LogKey.epoch: "\(epoch)",
-                    LogKey.previous: "\(record?.description ?? "none")", LogKey.duration: "\(report.duration.dnsText)",
+                    LogKey.previous: "\(record?.description ?? "none")", LogKey.duration: "\(report.duration.text)",
                 ])
             return report
         }

@@ -142,7 +142,7 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
         }
     }
 
-    private func context(epoch: Int64, role: NodeRole, reason: String) -> RoleContext {
+    func context(epoch: Int64, role: NodeRole, reason: String) -> RoleContext {
         let recorder = self.recorder
         return RoleContext(
             cluster: settings.cluster,
@@ -163,110 +163,13 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
         duties: DutySlot
     ) {
         switch action {
-        case .call(let id, let call):
-            let store = self.store
-            let clock = self.clock
-            let logger = self.logger
-            group.addTask {
-                let startedAt = clock.now
-                let result = await store.perform(call)
-                let outcome: String
-                if case .failed = result { outcome = "failed" } else { outcome = "ok" }
-                Metrics.Timer(label: "hotstandby_lease_call_seconds", dimensions: [("call", call.name), ("outcome", outcome)])
-                    .recordNanoseconds(startedAt.duration(to: clock.now).nanoseconds)
-                switch result {
-                case .failed(let message):
-                    logger.warning("lease call failed", metadata: ["call": "\(call.name)", "error": "\(message)"])
-                default:
-                    logger.debug("lease call", metadata: ["call": "\(call.name)", "result": "\(result)"])
-                }
-                feed.yield(.leaseResult(id: id, result, startedAt: startedAt))
-            }
-        case .checkGate(let view):
-            let gate = self.gate
-            let context = context(epoch: view.epoch, role: .active, reason: "takeover")
-            logger.info("takeover due: running the pre-promote check", metadata: ["epoch": "\(view.epoch)"])
-            group.addTask {
-                let veto = await gate.check(context)
-                feed.yield(.gateResult(veto: veto))
-            }
-        case .promote(let epoch, let retry):
-            logger.notice("promoting", metadata: ["epoch": "\(epoch)", "retry": "\(retry)"])
-            let context = context(epoch: epoch, role: .active, reason: retry ? "promotion retried" : "promotion")
-            // A retry runs again only the steps whose promotion failed on this host (not the restore, nor a DNS
-            // update that succeeded: it would be sent again every interval).
-            let failed = duties.failedSteps
-            let steps = retry ? plan.retry.filter { failed.contains($0.name) } : plan.promotion
-            let allSteps = plan.promotion
-            let clock = self.clock
-            duties.replace(in: &group) {
-                var outcomes: [JSONValue] = []
-                var failure: String?
-                var failedNow: [String] = []
-                for step in steps {
-                    if Task.isCancelled { break }
-                    // A retry's failure was recorded (and alerted) at the first attempt: not again every interval.
-                    let (outcome, error) = await runStep(step, promote: true, context: context, clock: clock, record: !retry)
-                    outcomes.append(outcome)
-                    if let error, step.failureIsLocal(error) {
-                        failedNow.append(step.name)
-                        if failure == nil { failure = "\(step.name): \(error)" }
-                    }
-                }
-                duties.failedSteps = failedNow
-                if Task.isCancelled { return }
-                feed.yield(.promotionFinished(steps: .array(outcomes), failure: failure))
-                await withTaskGroup(of: Void.self) { active in
-                    // Every step's active duties (ARP refresh and re-bind, DNS check, snapshots), also after a
-                    // retry that ran only the failed steps: replacing the duty ended the first promotion's.
-                    for step in allSteps { active.addTask { await step.whileActive(context) } }
-                }
-            }
-        case .demote(let epoch, let reason):
-            logger.notice("demoting", metadata: ["epoch": "\(epoch)", "reason": "\(reason)"])
-            let context = context(epoch: epoch, role: .standby, reason: reason)
-            let standbyContext = self.context(epoch: 0, role: .standby, reason: "standby")
-            let steps = plan.demotion
-            let clock = self.clock
-            let recorder = self.recorder
-            let logger = self.logger
-            // Replacing the duty cancels a promotion in progress and waits for it to end, so an
-            // address being bound cannot land after the release below.
-            duties.replace(in: &group) {
-                var outcomes: [JSONValue] = []
-                for step in steps {
-                    outcomes.append(await runStep(step, promote: false, context: context, clock: clock).0)
-                }
-                logger.notice("demoted", metadata: ["epoch": "\(epoch)", "reason": "\(reason)"])
-                feed.yield(.demotionFinished(steps: .array(outcomes)))
-                await recorder.record(
-                    ClusterEvent(
-                        kind: .demoted,
-                        epoch: epoch,
-                        detail: ["reason": .string(reason), "steps": .array(outcomes), "node": .string(context.node)]
-                    )
-                )
-                await withTaskGroup(of: Void.self) { standby in
-                    for step in steps { standby.addTask { await step.whileStandby(standbyContext) } }
-                }
-            }
-        case .record(let event):
-            logger.notice(
-                "event \(event.kind)",
-                metadata: ["epoch": "\(event.epoch)", "detail": "\(JSONValue.object(event.detail))"]
-            )
-            let recorder = self.recorder
-            group.addTask { await recorder.record(event) }
-        case .recover(let attempt, let attempts):
-            let health = self.health
-            let context = context(epoch: serving.epoch ?? 0, role: .active, reason: "recover")
-            logger.notice("service failed: running hooks.recover", metadata: ["attempt": "\(attempt)/\(attempts)"])
-            group.addTask {
-                let (passed, detail) = await health.recover(attempt: attempt, of: attempts, context: context)
-                feed.yield(.recovered(passed: passed, detail: detail))
-            }
-        case .exit:
-            break
+        case .call(let id, let call): performCall(id: id, call, group: &group, feed: feed)
+        case .checkGate(let view): checkGate(view, group: &group, feed: feed)
+        case .promote(let epoch, let retry): promote(epoch: epoch, retry: retry, group: &group, feed: feed, duties: duties)
+        case .demote(let epoch, let reason): demote(epoch: epoch, reason: reason, group: &group, feed: feed, duties: duties)
+        case .record(let event): record(event, group: &group)
+        case .recover(let attempt, let attempts): recover(attempt: attempt, of: attempts, group: &group, feed: feed)
+        case .exit: break
         }
     }
 
@@ -314,7 +217,7 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
         }
     }
 
-    private func runStep(
+    func runStep(
         _ step: any RoleStep, promote: Bool, context: RoleContext, clock: C, record: Bool = true
     ) async -> (JSONValue, (any Error)?) {
         let started = clock.now

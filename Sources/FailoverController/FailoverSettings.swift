@@ -98,33 +98,3 @@ extension String {
     /// A leading hyphen-minus as the minus sign (`−11s`), so a negative duration reads as a number.
     fileprivate var replacingMinus: String { hasPrefix("-") ? "−" + dropFirst() : self }
 }
-
-extension Duration {
-    /// A duration as written in the configuration: `250ms`, `5s`, `1m`, `1.5s`.
-    public var text: String {
-        let (seconds, attoseconds) = components
-        // A huge configured value (the fuzzer's) must print, not trap on overflow.
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1000)
-        if overflow { return "\(seconds)s" }
-        let milliseconds = scaled + attoseconds / 1_000_000_000_000_000
-        if milliseconds >= 60_000 && milliseconds % 60_000 == 0 { return "\(milliseconds / 60_000)m" }
-        if milliseconds % 1000 == 0 { return "\(milliseconds / 1000)s" }
-        if milliseconds < 1000 { return "\(milliseconds)ms" }
-        return "\(Double(milliseconds) / 1000)s"
-    }
-
-    /// The duration in whole milliseconds, rounded toward zero.
-    public var wholeMilliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        // A huge configured value (the fuzzer's) must not trap.
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1000)
-        if overflow { return seconds < 0 ? .min : .max }
-        return scaled.addingReportingOverflow(attoseconds / 1_000_000_000_000_000).partialValue
-    }
-
-    /// The duration in seconds as a `Double`.
-    public var secondsValue: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}

@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import HotStandbyCore
 import Subprocess
 import Synchronization
 import SystemPackage
@@ -127,7 +128,7 @@ public struct Command: Sendable, CustomStringConvertible {
             throw ShellError(
                 code: .timedOut,
                 command: description,
-                message: "did not finish within \(timeout.hotstandbyText); it was stopped",
+                message: "did not finish within \(timeout.text); it was stopped",
                 output: output
             )
         case .finished(let status):
@@ -189,20 +190,3 @@ private final class PIDBox: Sendable {
     func get() -> pid_t? { pid.withLock { $0 } }
 }
 
-extension Duration {
-    /// A duration as an operator writes it: `250ms`, `5s`, `1.5s`, `2m`.
-    public var hotstandbyText: String {
-        let (seconds, attoseconds) = components
-        let milliseconds = seconds * 1000 + attoseconds / 1_000_000_000_000_000
-        if milliseconds % 60_000 == 0 && milliseconds >= 60_000 { return "\(milliseconds / 60_000)m" }
-        if milliseconds % 1000 == 0 { return "\(milliseconds / 1000)s" }
-        if milliseconds < 1000 { return "\(milliseconds)ms" }
-        return "\(Double(milliseconds) / 1000)s"
-    }
-
-    /// The duration in seconds as a `Double`, for arithmetic and JSON.
-    public var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}

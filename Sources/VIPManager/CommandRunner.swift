@@ -1,3 +1,4 @@
+import HotStandbyCore
 import Shell
 
 /// Runs `ip`, `arping` and `ndisc6` for the module: the optional command prefix (`ip netns exec NS`), a deadline
@@ -21,7 +22,7 @@ struct CommandRunner: Sendable {
             if error.code == .timedOut {
                 throw VIPError(
                     code: .timedOut,
-                    message: "\(command) did not finish within \((timeout ?? self.timeout).hotstandbyText) "
+                    message: "\(command) did not finish within \((timeout ?? self.timeout).text) "
                         + "and was stopped; check that the program is not hung (`ip` waits on the kernel's "
                         + "netlink lock)",
                     output: error.output

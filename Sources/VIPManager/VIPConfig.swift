@@ -1,3 +1,4 @@
+import HotStandbyCore
 import Foundation
 import Shell
 
@@ -116,13 +117,13 @@ public struct VIPConfig: Sendable, Hashable {
         guard garpInterval >= .milliseconds(10), garpInterval <= .seconds(10) else {
             throw invalid(
                 "vip.garp.interval",
-                "vip.garp.interval \(garpInterval.hotstandbyText) must be between 10ms and 10s (default 200ms)"
+                "vip.garp.interval \(garpInterval.text) must be between 10ms and 10s (default 200ms)"
             )
         }
         guard garpRefresh == .zero || garpRefresh >= .seconds(1) else {
             throw invalid(
                 "vip.garp.refresh",
-                "vip.garp.refresh \(garpRefresh.hotstandbyText) must be 0 (off) or at least 1s (default 30s)"
+                "vip.garp.refresh \(garpRefresh.text) must be 0 (off) or at least 1s (default 30s)"
             )
         }
         guard probeWindow >= .milliseconds(50), probeWindow <= .seconds(5) else {

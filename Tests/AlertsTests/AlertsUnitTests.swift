@@ -1,3 +1,4 @@
+import HotStandbyCore
 import Foundation
 import Testing
 
@@ -115,11 +116,11 @@ import Testing
     }
 
     @Test func decodesTheJSONBDetail() throws {
-        let detail = try AlertValue.decodeObject(json: #"{"from":"a","counter":412,"steps":[{"ok":true}],"x":null}"#)
+        let detail = try JSONValue.decodeObject(json: #"{"from":"a","counter":412,"steps":[{"ok":true}],"x":null}"#)
         #expect(detail["from"] == "a")
         #expect(detail["counter"] == 412)
         #expect(detail["steps"] == .array([.object(["ok": true])]))
-        #expect(detail["x"] == AlertValue.null)
+        #expect(detail["x"] == JSONValue.null)
     }
 }
 

@@ -1,3 +1,4 @@
+import HotStandbyCore
 import Foundation
 import Logging
 
@@ -70,7 +71,7 @@ func event(
     cluster: String,
     kind: String = "takeover",
     node: String = "b",
-    detail: [String: AlertValue]? = nil
+    detail: [String: JSONValue]? = nil
 ) -> AlertEvent {
     AlertEvent(
         id: id,

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The BIND server that `scripts/test` starts (`scripts/bind`).

@@ -1,6 +1,7 @@
 import FailoverController
 import Foundation
 import Heartbeat
+import TestSupport
 import Testing
 
 /// The PostgreSQL outbox's claim rules, on the real server of `scripts/test`.

@@ -3,6 +3,7 @@ import Foundation
 import Heartbeat
 import Logging
 import Synchronization
+import TestSupport
 import Testing
 
 /// A clock that moves only when a test says so.
@@ -50,26 +51,12 @@ final class ManualClock: Clock, Sendable {
     }
 }
 
-/// Counts log lines with a given message.
-final class CountingLogHandler: LogHandler, @unchecked Sendable {
-    // @unchecked: `counts` is behind its Mutex; `logLevel` and `metadata` are only set before use.
-    let counts = Mutex<[String: Int]>([:])
-    var logLevel: Logger.Level = .debug
-    var metadata: Logger.Metadata = [:]
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-    func log(event: LogEvent) { counts.withLock { $0[event.message.description, default: 0] += 1 } }
-    func count(_ message: String) -> Int { counts.withLock { $0[message] ?? 0 } }
-}
-
 extension IntegrationSuite {
     @Suite("The listener's reconnect back-off (issue 13 item 11)")
     struct ListenerBackoffTests {
         @Test("the back-off sleeps on the injected clock: no retry until that clock moves")
         func backoffUsesInjectedClock() async throws {
-            let handler = CountingLogHandler()
+            let handler = CapturingLogHandler()
             let logger = Logger(label: "test") { _ in handler }
             let clock = ManualClock()
             // Nothing listens on port 1: every connection attempt is refused at once.

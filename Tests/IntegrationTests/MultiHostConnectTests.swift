@@ -1,5 +1,6 @@
 import Foundation
 @testable import Heartbeat
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 import Foundation
 import Heartbeat
+import TestSupport
 import Testing
 
 /// `init-db` on a fresh database, several at once (both hosts set up at the same time).

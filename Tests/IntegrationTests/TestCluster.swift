@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 /// Two or more real `hotstandby run` processes on one database, with hooks that write marker files

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import Synchronization
+import TestSupport
 import Testing
 
 /// One network-namespace lab (`scripts/netns-lab` with a unique `HS_LAB_PREFIX`): PostgreSQL inside
@@ -284,46 +285,5 @@ func withVIPLab(
     try await body(lab)
 }
 
-/// A process started inside a namespace, reaped by hand.
-final class LabDaemon: Sendable {
-    let name: String
-    let logPath: String
-    private let state = Mutex<(pid: pid_t, exited: Bool)>((0, false))
-
-    init(name: String, logPath: String) {
-        self.name = name
-        self.logPath = logPath
-    }
-
-    func start(_ argv: [String]) throws {
-        let child = try spawn(argv, outputPath: logPath)
-        state.withLock { $0 = (child, false) }
-    }
-
-    var isRunning: Bool {
-        state.withLock { state in
-            guard state.pid > 0, !state.exited else { return false }
-            var status: Int32 = 0
-            let reaped = waitpid(state.pid, &status, WNOHANG)
-            if reaped == state.pid || reaped == -1 { state.exited = true }
-            return !state.exited
-        }
-    }
-
-    func signal(_ signal: Int32) {
-        let pid = state.withLock { $0.pid }
-        if pid > 0 && isRunning { kill(pid, signal) }
-    }
-
-    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
-
-    deinit {
-        let (pid, exited) = state.withLock { $0 }
-        if pid > 0 && !exited {
-            kill(pid, SIGCONT)
-            kill(pid, SIGKILL)
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
-        }
-    }
-}
+/// A process started inside a namespace (TestSupport's `ChildProcess`).
+typealias LabDaemon = ChildProcess

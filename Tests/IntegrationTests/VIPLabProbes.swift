@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import Synchronization
+import TestSupport
 
 /// Samples, every 10 ms on a thread of its own, which nodes hold the VIP (`ip -n NS -json addr`).
 final class HolderSampler: Sendable {

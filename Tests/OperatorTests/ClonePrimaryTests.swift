@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -17,8 +18,8 @@ final class TestSSHD: Sendable {
         port = try freePort()
         key = directory + "/client_key"
         for (file, comment) in [(directory + "/host_key", "host"), (key, "client")] {
-            let made = try runSync("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file])
-            guard made.status == 0 else { throw TestFailure("ssh-keygen: \(made.output)") }
+            let made = try runProgramSync("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file])
+            guard made.status == 0 else { throw HarnessError("ssh-keygen: \(made.output)") }
         }
         try FileManager.default.copyItem(atPath: key + ".pub", toPath: directory + "/authorized_keys")
         try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
@@ -35,7 +36,7 @@ final class TestSSHD: Sendable {
             Subsystem sftp internal-sftp
             """
         try config.write(toFile: directory + "/sshd_config", atomically: true, encoding: .utf8)
-        pid = try spawnProcess(["/usr/sbin/sshd", "-D", "-e", "-f", directory + "/sshd_config"], outputPath: directory + "/sshd.log")
+        pid = try spawn(["/usr/sbin/sshd", "-D", "-e", "-f", directory + "/sshd_config"], outputPath: directory + "/sshd.log")
     }
 
     /// The ssh options clone-primary needs to reach this server.
@@ -46,11 +47,11 @@ final class TestSSHD: Sendable {
 
     func waitReady() async throws {
         let ready = try await eventually(.seconds(10)) {
-            try await run("/usr/bin/ssh", ["-p", String(port), "-i", key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+            try await runProgram("/usr/bin/ssh", ["-p", String(port), "-i", key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
                                            "-o", "UserKnownHostsFile=\(directory)/known_hosts", "root@127.0.0.1", "true"]).status == 0
         }
         guard ready else {
-            throw TestFailure("sshd did not accept the key: \((try? String(contentsOfFile: directory + "/sshd.log", encoding: .utf8)) ?? "")")
+            throw HarnessError("sshd did not accept the key: \((try? String(contentsOfFile: directory + "/sshd.log", encoding: .utf8)) ?? "")")
         }
     }
 
@@ -118,12 +119,12 @@ struct ClonePrimaryTests {
             "--remote-root", secondary, "--remote-binary", OpsEnvironment.binary!,
         ] + sshd.cloneOptions
 
-        let dry = try await run("/bin/bash", args + ["--dry-run"], environment: environment)
+        let dry = try await runProgram("/bin/bash", args + ["--dry-run"], environment: environment)
         #expect(dry.status == 0, "\(dry.output)")
         #expect(dry.output.contains("would copy /etc/hotstandby/hotstandby.yaml"), "\(dry.output)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: secondary).isEmpty, "--dry-run changed the secondary")
 
-        let copy = try await run("/bin/bash", args, environment: environment)
+        let copy = try await runProgram("/bin/bash", args, environment: environment)
         #expect(copy.status == 0, "\(copy.output)")
         let config = try String(contentsOfFile: secondary + "/etc/hotstandby/hotstandby.yaml", encoding: .utf8)
         #expect(config.contains("node: \"host-b\"") && !config.contains("host-a"), "\(config)")
@@ -134,17 +135,17 @@ struct ClonePrimaryTests {
         #expect(try mode(secondary + "/etc/hotstandby/hotstandby.yaml") == 0o640)
         #expect(FileManager.default.fileExists(atPath: secondary + "/etc/systemd/system/hotstandby.service"))
 
-        let again = try await run("/bin/bash", args, environment: environment)
+        let again = try await runProgram("/bin/bash", args, environment: environment)
         #expect(again.status == 0 && again.output.contains("already up to date"), "\(again.output)")
 
         // A file changed on the secondary is shown and kept, unless --force.
         try "changed on the secondary\n".write(toFile: secondary + primary + "/data.txt", atomically: false, encoding: .utf8)
-        let refused = try await run("/bin/bash", args, environment: environment)
+        let refused = try await runProgram("/bin/bash", args, environment: environment)
         #expect(refused.status != 0, "\(refused.output)")
         #expect(refused.output.contains("-changed on the secondary") && refused.output.contains("+application data"), "\(refused.output)")
         #expect(refused.output.contains("--force"))
         #expect(try String(contentsOfFile: secondary + primary + "/data.txt", encoding: .utf8) == "changed on the secondary\n")
-        let forced = try await run("/bin/bash", args + ["--force"], environment: environment)
+        let forced = try await runProgram("/bin/bash", args + ["--force"], environment: environment)
         #expect(forced.status == 0, "\(forced.output)")
         #expect(try String(contentsOfFile: secondary + primary + "/data.txt", encoding: .utf8) == "application data\n")
 
@@ -154,7 +155,7 @@ struct ClonePrimaryTests {
         chmod(fake, 0o755)
         var mismatch = args
         mismatch[mismatch.firstIndex(of: OpsEnvironment.binary!)!] = fake
-        let wrong = try await run("/bin/bash", mismatch, environment: environment)
+        let wrong = try await runProgram("/bin/bash", mismatch, environment: environment)
         #expect(wrong.status != 0 && wrong.output.contains("version mismatch"), "\(wrong.output)")
     }
 }

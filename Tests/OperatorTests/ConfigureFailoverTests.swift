@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -11,7 +12,7 @@ struct ConfigureFailoverTests {
     static let script = OpsEnvironment.repository + "/scripts/configure-failover"
 
     func configure(_ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, output: String) {
-        try await run("/bin/bash", [Self.script, "--binary", OpsEnvironment.binary!] + arguments, environment: environment)
+        try await runProgram("/bin/bash", [Self.script, "--binary", OpsEnvironment.binary!] + arguments, environment: environment)
     }
 
     /// A PATH with everything in /usr/bin and /usr/sbin except `without`.
@@ -78,10 +79,10 @@ struct ConfigureFailoverTests {
         #expect(link == "/etc/systemd/system/hotstandby.service")
         let marker = try String(contentsOfFile: share + "/.hotstandby-share", encoding: .utf8)
         #expect(marker == "cluster=\(cluster)\n")
-        let check = try await run(OpsEnvironment.binary!, ["check-config", "--database", "--config", root + "/etc/hotstandby/hotstandby.yaml"])
+        let check = try await runProgram(OpsEnvironment.binary!, ["check-config", "--database", "--config", root + "/etc/hotstandby/hotstandby.yaml"])
         #expect(check.status == 0, "\(check.output)")
         // The node is known to its cluster before its daemon ever ran.
-        let status = try await run(OpsEnvironment.binary!, ["status", "--json", "--config", root + "/etc/hotstandby/hotstandby.yaml"])
+        let status = try await runProgram(OpsEnvironment.binary!, ["status", "--json", "--config", root + "/etc/hotstandby/hotstandby.yaml"])
         let json = try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any]
         let nodes = json?["nodes"] as? [[String: Any]] ?? []
         #expect(nodes.count == 1 && nodes.first?["node"] as? String == "a" && nodes.first?["role"] as? String == "registered", "\(status.output)")
@@ -106,7 +107,7 @@ struct ConfigureFailoverTests {
         let outer = work + "/type-answer.sh"
         try "printf '%s\\n' \(answer) | exec script -qec '/bin/bash \(inner)' /dev/null\n"
             .write(toFile: outer, atomically: true, encoding: .utf8)
-        return try await run("/bin/bash", [outer])
+        return try await runProgram("/bin/bash", [outer])
     }
 
     @Test(
@@ -117,7 +118,7 @@ struct ConfigureFailoverTests {
         let work = try OpsEnvironment.workDirectory("configure-terminal")
         // A schema of its own on the test server stands in for a fresh database (the test role cannot create one).
         let schema = "cf_" + UUID().uuidString.prefix(8).lowercased()
-        let created = try await run(OpsEnvironment.tool("psql")!, [OpsEnvironment.conninfo!, "-v", "ON_ERROR_STOP=1", "-c", "CREATE SCHEMA \(schema)"])
+        let created = try await runProgram(OpsEnvironment.tool("psql")!, [OpsEnvironment.conninfo!, "-v", "ON_ERROR_STOP=1", "-c", "CREATE SCHEMA \(schema)"])
         try #require(created.status == 0, "\(created.output)")
         let conninfo = OpsEnvironment.conninfo! + " options='-c search_path=\(schema)'"
         let flags = ["--root", work + "/root", "--cluster", "fresh", "--node", "a", "--conninfo", conninfo, "--no-start"]
@@ -127,7 +128,7 @@ struct ConfigureFailoverTests {
         #expect(declined.status != 0, "\(declined.output)")
         #expect(declined.output.contains("create or upgrade the schema now with hotstandby init-db? [y/N]"), "\(declined.output)")
         #expect(declined.output.contains("hotstandby init-db --config \(config)"), "\(declined.output)")
-        let stillMissing = try await run(OpsEnvironment.binary!, ["check-config", "--database", "--config", config])
+        let stillMissing = try await runProgram(OpsEnvironment.binary!, ["check-config", "--database", "--config", config])
         #expect(stillMissing.status != 0 && stillMissing.output.contains("no hotstandby schema"), "\(stillMissing.output)")
         #expect(!stillMissing.output.contains(": OK"), "OK printed after an error: \(stillMissing.output)")
 
@@ -135,7 +136,7 @@ struct ConfigureFailoverTests {
         #expect(accepted.status == 0, "\(accepted.output)")
         #expect(accepted.output.contains("schema created or upgraded"), "\(accepted.output)")
         #expect(accepted.output.contains("registered node 'a' in cluster 'fresh'"), "\(accepted.output)")
-        let current = try await run(OpsEnvironment.binary!, ["check-config", "--database", "--config", config])
+        let current = try await runProgram(OpsEnvironment.binary!, ["check-config", "--database", "--config", config])
         #expect(current.status == 0, "\(current.output)")
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -20,7 +21,7 @@ struct HTTPTests {
             }
             return false
         }
-        guard let found else { throw TestFailure("no node became active with the other standing by") }
+        guard let found else { throw HarnessError("no node became active with the other standing by") }
         return found
     }
 
@@ -152,7 +153,7 @@ struct HTTPTests {
         if let promtool = OpsEnvironment.tool("promtool") {
             let file = cluster.directory + "/metrics.txt"
             try text.write(toFile: file, atomically: true, encoding: .utf8)
-            let lint = try await run("/bin/sh", ["-c", "exec \"$0\" check metrics < \"$1\"", promtool, file])
+            let lint = try await runProgram("/bin/sh", ["-c", "exec \"$0\" check metrics < \"$1\"", promtool, file])
             #expect(lint.status == 0 && lint.output.isEmpty, "promtool check metrics (exit \(lint.status)):\n\(lint.output)")
         } else {
             print("promtool not installed (apt-get install prometheus): promtool check metrics skipped")
@@ -171,7 +172,7 @@ struct HTTPTests {
         let extra = "  tokenFile: \"\(tokenPath)\""
         let config = try cluster.config(node: "a", port: port, extra: extra)
         // A token file others can read is refused, naming the key.
-        let check = try await run(OpsEnvironment.binary!, ["check-config", "--config", config])
+        let check = try await runProgram(OpsEnvironment.binary!, ["check-config", "--config", config])
         #expect(check.status != 0 && check.output.contains("http.tokenFile") && check.output.contains("chmod 0600"), "\(check.output)")
         chmod(tokenPath, 0o600)
         try await cluster.initDB(config: config)
@@ -181,7 +182,7 @@ struct HTTPTests {
         #expect(try await http("POST", "http://127.0.0.1:\(port)/pause", headers: ["Authorization: Bearer wrong"]).code == 401)
         let paused = try await http("POST", "http://127.0.0.1:\(port)/pause", headers: ["Authorization: Bearer \(token)"])
         #expect(paused.code == 200, "\(paused.body)")
-        let status = try await run(OpsEnvironment.binary!, ["status", "--json", "--config", config])
+        let status = try await runProgram(OpsEnvironment.binary!, ["status", "--json", "--config", config])
         #expect(status.output.contains("\"paused\" : true"), "\(status.output)")
         let resumed = try await http("POST", "http://127.0.0.1:\(port)/resume", headers: ["Authorization: Bearer \(token)"])
         #expect(resumed.code == 200)
@@ -213,7 +214,7 @@ struct HTTPTests {
         )
         #expect(!log.contains("bind(descriptor:"), "\(log)")
         // Refused before the loop starts: the node never took the lease.
-        let lease = try await run(OpsEnvironment.binary!, ["status", "--json", "--config", config])
+        let lease = try await runProgram(OpsEnvironment.binary!, ["status", "--json", "--config", config])
         #expect(!lease.output.contains("\"activeNode\" : \"a\""), "\(lease.output)")
     }
 

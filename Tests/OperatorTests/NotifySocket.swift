@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Synchronization
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -16,7 +17,7 @@ final class NotifySocket: Sendable {
     /// Binds a path socket in `directory`, or an abstract one when `abstract` is true.
     init(directory: String, abstract: Bool) throws {
         fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw TestFailure("socket failed") }
+        guard fd >= 0 else { throw HarnessError("socket failed") }
         var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let name = abstract ? "hotstandby-test-\(UUID().uuidString.prefix(8))" : directory + "/notify.sock"
@@ -32,7 +33,7 @@ final class NotifySocket: Sendable {
         let rc = withUnsafePointer(to: &sockAddress) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
         }
-        guard rc == 0 else { throw TestFailure("bind \(address) failed: errno \(errno)") }
+        guard rc == 0 else { throw HarnessError("bind \(address) failed: errno \(errno)") }
     }
 
     /// Receives for `duration`, off the cooperative pool.

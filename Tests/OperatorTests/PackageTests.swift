@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -26,12 +27,12 @@ struct PackageTests {
             deb = releaseDeb
             print("testing the release package \(deb)")
         } else {
-            let built = try await run("/bin/bash", [OpsEnvironment.repository + "/scripts/package-deb", "--binary", OpsEnvironment.binary!, "--out", work])
+            let built = try await runProgram("/bin/bash", [OpsEnvironment.repository + "/scripts/package-deb", "--binary", OpsEnvironment.binary!, "--out", work])
             #expect(built.status == 0, "\(built.output)")
             deb = try #require(built.output.split(separator: "\n").last.map(String.init))
         }
         #expect(deb.hasSuffix(".deb") && deb.contains("/hotstandby_"), "\(deb)")
-        let info = try await run("/usr/bin/dpkg-deb", ["-I", deb])
+        let info = try await runProgram("/usr/bin/dpkg-deb", ["-I", deb])
         // The library part of Depends comes from dpkg-shlibdeps (with versions), the tools are listed by hand.
         let depends = info.output.split(separator: "\n").first { $0.hasPrefix(" Depends: ") }.map(String.init) ?? ""
         for name in ["libc6 (>=", "libpq5", "libcurl4", "iproute2", "iputils-arping", "ndisc6"] {
@@ -39,7 +40,7 @@ struct PackageTests {
         }
         #expect(info.output.contains("Recommends: bind9-dnsutils"))
         #expect(info.output.contains("conffiles"))
-        let contents = try await run("/usr/bin/dpkg-deb", ["-c", deb])
+        let contents = try await runProgram("/usr/bin/dpkg-deb", ["-c", deb])
         for path in ["./usr/bin/hotstandby", "./etc/hotstandby/hotstandby.yaml", "./lib/systemd/system/hotstandby.service",
                      "./usr/share/man/man1/hotstandby.1.gz", "./usr/share/man/man8/hotstandby-configure-failover.8.gz",
                      "./usr/share/man/man8/hotstandby-clone-primary.8.gz", "./usr/share/doc/hotstandby/changelog.gz",
@@ -48,23 +49,23 @@ struct PackageTests {
             #expect(contents.output.contains(path), "\(path) missing from the package")
         }
 
-        let installed = try await run("/usr/bin/dpkg", ["-i", deb])
+        let installed = try await runProgram("/usr/bin/dpkg", ["-i", deb])
         #expect(installed.status == 0, "\(installed.output)")
-        let version = try await run("/usr/bin/hotstandby", ["--version"])
+        let version = try await runProgram("/usr/bin/hotstandby", ["--version"])
         #expect(version.status == 0 && !version.output.isEmpty && deb.contains("_\(version.output.trimmingCharacters(in: .whitespacesAndNewlines))_"), "\(version.output)")
-        let example = try await run("/usr/bin/hotstandby", ["check-config", "--config", "/etc/hotstandby/hotstandby.yaml"])
+        let example = try await runProgram("/usr/bin/hotstandby", ["check-config", "--config", "/etc/hotstandby/hotstandby.yaml"])
         #expect(example.status == 0, "the example configuration does not validate: \(example.output)")
         if OpsEnvironment.conninfo != nil {
             try await runInstalledDaemon(in: work)
         }
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze") {
-            let verify = try await run("/usr/bin/systemd-analyze", ["verify", "/lib/systemd/system/hotstandby.service"])
+            let verify = try await runProgram("/usr/bin/systemd-analyze", ["verify", "/lib/systemd/system/hotstandby.service"])
             #expect(verify.status == 0, "systemd-analyze verify: \(verify.output)")
         }
-        let removed = try await run("/usr/bin/dpkg", ["-r", "hotstandby"])
+        let removed = try await runProgram("/usr/bin/dpkg", ["-r", "hotstandby"])
         #expect(removed.status == 0, "\(removed.output)")
         #expect(!FileManager.default.fileExists(atPath: "/usr/bin/hotstandby"))
-        _ = try await run("/usr/bin/dpkg", ["--purge", "hotstandby"])
+        _ = try await runProgram("/usr/bin/dpkg", ["--purge", "hotstandby"])
     }
 
     /// The installed binary as a daemon against the test database: it becomes active, `status` says so,
@@ -85,10 +86,10 @@ struct PackageTests {
               enabled: false
 
             """.write(toFile: config, atomically: true, encoding: .utf8)
-        let initialized = try await run("/usr/bin/hotstandby", ["init-db", "--config", config])
+        let initialized = try await runProgram("/usr/bin/hotstandby", ["init-db", "--config", config])
         #expect(initialized.status == 0, "\(initialized.output)")
         let log = work + "/daemon.log"
-        let pid = try spawnProcess(["/usr/bin/hotstandby", "run", "--config", config], outputPath: log)
+        let pid = try spawn(["/usr/bin/hotstandby", "run", "--config", config], outputPath: log)
         var exited = false
         defer {
             if !exited {  // never signal a PID after it was reaped: it may be another process's by then
@@ -100,7 +101,7 @@ struct PackageTests {
         var active = false
         for _ in 0..<100 where !active {
             try await Task.sleep(for: .milliseconds(100))
-            let status = try await run("/usr/bin/hotstandby", ["status", "--json", "--config", config])
+            let status = try await runProgram("/usr/bin/hotstandby", ["status", "--json", "--config", config])
             let object = try? JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any]
             active = object?["activeNode"] as? String == "a"
         }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Case 4 of the shared-folder cache identity (docs/shared-folder.md, "Whose cache"): two clusters on
@@ -15,7 +16,7 @@ struct SharedFolderSyncStateFolderTests {
              "sharedFolder": {"path": "/mnt/share", "paths": ["/srv/app"]}\(extra)}
             """
         try document.write(toFile: path, atomically: true, encoding: .utf8)
-        let result = try await run(OpsEnvironment.binary!, ["check-config", "--config", path])
+        let result = try await runProgram(OpsEnvironment.binary!, ["check-config", "--config", path])
         #expect(result.status == 0, "\(result.output)")
         return result.output.split(separator: "\n").first { $0.hasPrefix("state: ") }.map(String.init) ?? ""
     }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -14,8 +15,8 @@ struct StatusPageTests {
     /// The DOM after load, and a screenshot at `screenshot`.
     func render(_ url: String, screenshot: String) async throws -> String {
         let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--user-data-dir=" + NSTemporaryDirectory() + "ops-chromium"]
-        let dom = try await run(Self.chromium!, flags + ["--dump-dom", url])
-        _ = try await run(Self.chromium!, flags + ["--window-size=1100,700", "--screenshot=" + screenshot, url])
+        let dom = try await runProgram(Self.chromium!, flags + ["--dump-dom", url])
+        _ = try await runProgram(Self.chromium!, flags + ["--window-size=1100,700", "--screenshot=" + screenshot, url])
         return dom.output
     }
 

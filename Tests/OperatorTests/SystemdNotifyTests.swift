@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// sd_notify: the daemon speaks to `$NOTIFY_SOCKET` itself, without libsystemd.

@@ -1,0 +1,59 @@
+import Foundation
+
+/// `http.*`: where the HTTP endpoints listen and who may use the write endpoints.
+public struct HTTPSettings: Sendable {
+    /// `http.listen`: `HOST:PORT` (`[::1]:8008` for IPv6). Defaults to `127.0.0.1:8008`.
+    public var listen: String = "127.0.0.1:8008"
+    /// `http.enabled`. Defaults to true.
+    public var enabled: Bool = true
+    /// `http.tokenFile`: a 0600 file holding the bearer token that enables `POST /switchover` and `/pause`.
+    public var tokenFile: String?
+    /// The host part of `listen`.
+    public var host: String = "127.0.0.1"
+    /// The port part of `listen`.
+    public var port: Int = 8008
+
+    /// Reads the `http.*` keys, reporting problems through `reader`.
+    public static func parse(_ reader: ConfigReader) -> HTTPSettings {
+        var settings = HTTPSettings()
+        settings.listen = reader.string("http.listen") ?? settings.listen
+        settings.enabled = reader.bool("http.enabled", default: true)
+        settings.tokenFile = reader.string("http.tokenFile")
+        if let (host, port) = splitHostPort(settings.listen) {
+            settings.host = host
+            settings.port = port
+        } else {
+            reader.problem("http.listen: '\(settings.listen)' is not HOST:PORT with a port from 1 to 65535 (e.g. 127.0.0.1:8008)")
+        }
+        if let path = settings.tokenFile, settings.enabled {
+            if let problem = tokenFileProblem(path) { reader.problem("http.tokenFile: '\(path)' \(problem)") }
+        }
+        return settings
+    }
+
+    /// `HOST:PORT` or `[V6]:PORT`.
+    public static func splitHostPort(_ text: String) -> (String, Int)? {
+        guard let colon = text.lastIndex(of: ":") else { return nil }
+        var host = String(text[..<colon])
+        guard let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { return nil }
+        return (host, port)
+    }
+
+    /// Why the token file cannot be used, or nil.
+    public static func tokenFileProblem(_ path: String) -> String? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return "does not exist or cannot be read; create it with mode 0600" }
+        if info.st_mode & 0o077 != 0 {
+            return "is readable by others (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod 0600 on it"
+        }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            return "cannot be read by this user"
+        }
+        if text.trimmingCharacters(in: .whitespacesAndNewlines).count < 16 {
+            return "holds a token shorter than 16 characters; write a long random one (openssl rand -hex 32)"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,41 @@
+import FailoverController
+import Heartbeat
+import Logging
+import ServiceLifecycle
+
+/// Reads the cluster's status from the database every `period` for `/status`, `/metrics` and the page,
+/// so HTTP traffic never reaches the database. Uses its own connection, never the heartbeat's.
+public struct HTTPClusterReader: Service {
+    public let admin: ClusterAdmin
+    public let cluster: String
+    public let node: String
+    public let timeout: Duration
+    public let period: Duration
+    public let state: HTTPState
+    public let metrics: NodeMetrics
+    public let logger: Logger
+
+    public func run() async throws {
+        var failing = false
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do throws(PGError) {
+                let status = try await admin.status(cluster: cluster, eventLimit: 10, timeout: timeout)
+                state.setCluster(status)
+                metrics.observe(cluster: status, node: node, timeout: timeout, readAge: 0)
+                if failing {
+                    logger.info("status page: cluster read works again")
+                    failing = false
+                }
+            } catch {
+                state.setClusterError(error.description)
+                if !failing {
+                    logger.warning("status page: cannot read the cluster status", metadata: ["error": "\(error.description)"])
+                    failing = true
+                }
+            }
+            try? await cancelWhenGracefulShutdown {
+                try await Task.sleep(for: period)
+            }
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import HotStandbyConfig
+import FailoverController
+import Foundation
+import Heartbeat
+import Hummingbird
+import Logging
+
+/// The HTTP endpoints on `http.listen`: health for load balancers, status JSON, Prometheus metrics,
+/// the status page, and (only with `http.tokenFile`) switchover and pause.
+public struct HTTPServer {
+    public let config: Config
+    public let state: HTTPState
+    public let metrics: NodeMetrics
+    public let token: String?
+    public let logger: Logger
+
+    /// The Hummingbird application, a `Service` for the daemon's `ServiceGroup`.
+    public func application(host: String, port: Int) -> some ApplicationProtocol {
+        let router = Router()
+        let node = config.node
+        let state = self.state
+        let metrics = self.metrics
+        router.get("/health") { _, _ in Self.health(state.status, wanted: .active) }
+        router.get("/health/active") { _, _ in Self.health(state.status, wanted: .active) }
+        router.get("/health/standby") { _, _ in Self.health(state.status, wanted: .standby) }
+        let liveWithin = Self.livenessWindow(interval: config.failover.interval)
+        router.get("/liveness") { _, _ in Self.liveness(lastStatusAt: state.statusAt, now: .now, within: liveWithin) }
+        router.get("/status") { _, _ in
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            let data = (try? encoder.encode(state.document(node: node))) ?? Data("{}".utf8)
+            return Self.response(.ok, String(decoding: data, as: UTF8.self), type: "application/json")
+        }
+        router.get("/metrics") { _, _ in
+            if let age = state.cluster().age { metrics.setClusterReadAge(age) }
+            return Self.response(.ok, metrics.text(), type: "text/plain; version=0.0.4; charset=utf-8")
+        }
+        let page = StatusPage(node: node, timeout: config.failover.timeout, writable: token != nil)
+        router.get("/") { _, _ in
+            Self.response(.ok, page.render(state.document(node: node)), type: "text/html; charset=utf-8")
+        }
+        if let token {
+            addWriteRoutes(router, token: token)
+        }
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(host, port: port), serverName: "hotstandby"),
+            logger: logger
+        )
+    }
+
+    private func addWriteRoutes(_ router: Router<BasicRequestContext>, token: String) {
+        let admin = ClusterAdmin(database: config.database)
+        let cluster = config.cluster
+        let node = config.node
+        let seenWithin = config.failover.interval * 2 + .milliseconds(500)
+        let logger = self.logger
+        router.post("/switchover") { request, _ in
+            if let refused = Self.unauthorized(request, token: token) { return refused }
+            guard let target = request.uri.queryParameters.get("to"), !target.isEmpty else {
+                return Self.response(.badRequest, "name the node: POST /switchover?to=NODE\n")
+            }
+            do throws(PGError) {
+                try await admin.requestSwitchover(cluster: cluster, to: target, seenWithin: seenWithin)
+                logger.notice("switchover requested over HTTP", metadata: ["to": "\(target)"])
+                return Self.response(.accepted, "switchover to '\(target)' requested; the active hands over at its next renew\n")
+            } catch {
+                return Self.response(.conflict, "switchover refused: \(error.message)\n")
+            }
+        }
+        for (path, paused) in [("/pause", true), ("/resume", false)] {
+            router.post(RouterPath(path)) { request, _ in
+                if let refused = Self.unauthorized(request, token: token) { return refused }
+                do throws(PGError) {
+                    try await admin.setPaused(cluster: cluster, paused, by: node)
+                    logger.notice("cluster \(paused ? "paused" : "resumed") over HTTP")
+                    return Self.response(.ok, "cluster '\(cluster)' \(paused ? "paused" : "resumed")\n")
+                } catch {
+                    return Self.response(.serviceUnavailable, "\(error.description)\n")
+                }
+            }
+        }
+    }
+
+    /// 200 when this node is in the wanted role, 503 otherwise; the body says the role and note.
+    public static func health(_ status: NodeStatus?, wanted: NodeRole) -> Response {
+        let role = status?.role.rawValue ?? "starting"
+        let note = status?.note ?? "starting"
+        // An active's status is trusted only before its fence deadline: after SIGCONT or a VM thaw the
+        // last status may still say active while the loop has not yet run its first (fencing) check.
+        let serving = wanted != .active || (status?.servingUntil.map { ContinuousClock.now < $0 } ?? false)
+        // "Active" means "serving": a node whose service failed (it stays active only while no standby is
+        // eligible) is not where a load balancer should send traffic.
+        let failed = wanted == .active && (status?.serviceFailed ?? false)
+        let ok = status?.role == wanted && serving && !failed
+        return response(ok ? .ok : .serviceUnavailable, "\(role) epoch \(status?.epoch ?? 0): \(note)\n")
+    }
+
+    /// How recent the run loop's last status must be for `/liveness`: two intervals, at least 1 second.
+    /// The loop reports after every input, and a tick or a lease call's answer comes at least once an interval.
+    public static func livenessWindow(interval: Duration) -> Duration { max(interval * 2, .seconds(1)) }
+
+    /// Whether the run loop is turning: its last status came at most `within` before `now`. A pure
+    /// decision, for `/liveness`.
+    public static func isLive(lastStatusAt: ContinuousClock.Instant?, now: ContinuousClock.Instant, within: Duration) -> Bool {
+        guard let lastStatusAt else { return false }
+        return lastStatusAt.duration(to: now) <= within
+    }
+
+    /// 200 while the run loop turns, whatever the role, 503 when it has not reported within `within`
+    /// (stuck, or not started yet): for a supervisor that restarts a wedged daemon.
+    public static func liveness(lastStatusAt: ContinuousClock.Instant?, now: ContinuousClock.Instant, within: Duration) -> Response {
+        guard let lastStatusAt else { return response(.serviceUnavailable, "starting: the run loop has not reported yet\n") }
+        let age = lastStatusAt.duration(to: now)
+        let text = String(format: "%.3f", age.secondsValue)
+        if isLive(lastStatusAt: lastStatusAt, now: now, within: within) {
+            return response(.ok, "live: the run loop reported \(text) s ago\n")
+        }
+        return response(
+            .serviceUnavailable, "not live: the run loop last reported \(text) s ago (more than \(within.text))\n"
+        )
+    }
+
+    /// A 401 unless the request carries `Authorization: Bearer <token>`.
+    public static func unauthorized(_ request: Request, token: String) -> Response? {
+        let header = request.headers[.authorization] ?? ""
+        let expected = "Bearer " + token
+        // Compares every byte, so the time taken does not tell how much of the token was right.
+        let a = Array(header.utf8), b = Array(expected.utf8)
+        var difference = a.count ^ b.count
+        for index in 0..<min(a.count, b.count) { difference |= Int(a[index] ^ b[index]) }
+        if difference == 0 { return nil }
+        return response(.unauthorized, "send the token from http.tokenFile as `Authorization: Bearer TOKEN`\n")
+    }
+
+    public static func response(_ status: HTTPResponse.Status, _ body: String, type: String = "text/plain; charset=utf-8")
+        -> Response
+    {
+        Response(
+            status: status,
+            headers: [.contentType: type, .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: body))
+        )
+    }
+}

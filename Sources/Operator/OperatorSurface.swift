@@ -1,0 +1,45 @@
+import HotStandbyConfig
+import FailoverController
+import Foundation
+import Heartbeat
+import Logging
+import ServiceLifecycle
+
+/// What an operator's tools talk to: HTTP health/status/metrics, sd_notify. Fed by the run loop's status.
+public struct OperatorSurface {
+    /// Called by the run loop after every input.
+    public var onStatus: @Sendable (NodeStatus) -> Void
+    /// Services to run beside the loop (the HTTP server and its cluster reader).
+    public var services: [any Service]
+
+    public init(config: Config, version: String, logger: Logger) {
+        let metrics = NodeMetrics(cluster: config.cluster, node: config.node, version: version)
+        let state = HTTPState()
+        let notify = SystemdNotify()
+        onStatus = { status in
+            let previous = state.setStatus(status)
+            metrics.observe(status, previous: previous)
+            notify?.update(status)
+        }
+        guard config.http.enabled else {
+            services = []
+            return
+        }
+        var token: String?
+        if let path = config.http.tokenFile {
+            token = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let server = HTTPServer(config: config, state: state, metrics: metrics, token: token, logger: logger)
+        let reader = HTTPClusterReader(
+            admin: ClusterAdmin(database: config.database),
+            cluster: config.cluster,
+            node: config.node,
+            timeout: config.failover.timeout,
+            period: max(config.failover.interval, Duration.seconds(1)),
+            state: state,
+            metrics: metrics,
+            logger: logger
+        )
+        services = [server.application(host: config.http.host, port: config.http.port), reader]
+    }
+}

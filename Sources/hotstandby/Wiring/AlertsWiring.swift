@@ -1,0 +1,109 @@
+import HotStandbyConfig
+import Alerts
+import FailoverController
+import Foundation
+import Heartbeat
+import Logging
+import ServiceLifecycle
+
+/// Alerts' outbox on PostgreSQL.
+struct PGAlertOutbox: AlertOutbox {
+    let outbox: EventOutbox
+
+    func claim(node: String, limit: Int, lease: Duration) async throws -> [AlertEvent] {
+        try await outbox.claim(node: node, limit: limit, lease: lease).map { row in
+            AlertEvent(
+                id: row.id,
+                cluster: row.cluster,
+                at: Date(timeIntervalSince1970: row.at),
+                epoch: row.epoch,
+                node: row.node,
+                kind: row.kind,
+                detail: (try? JSONValue.decodeObject(json: row.detail)) ?? [:]
+            )
+        }
+    }
+
+    func markSent(ids: [Int64]) async throws { try await outbox.markSent(ids: ids) }
+    func release(ids: [Int64]) async throws { try await outbox.release(ids: ids) }
+}
+
+/// Writes events to the database; an event the database cannot take is kept in a bounded local
+/// spool and written when the database is back, so no alert is lost to an outage.
+struct SpoolingRecorder: EventRecorder {
+    let store: PostgresLeaseStore
+    let spool: LocalSpool?
+    let cluster: String
+    let node: String
+    let logger: Logger
+
+    func record(_ event: ClusterEvent) async {
+        if await store.write(event) { return }
+        guard let spool else { return }
+        let detailJSON = (try? String(data: JSONEncoder().encode(event.detail), encoding: .utf8)) ?? "{}"
+        let alert = AlertEvent(
+            id: 0,
+            cluster: cluster,
+            at: Date(),
+            epoch: event.epoch,
+            node: node,
+            kind: event.kind.rawValue,
+            detail: (try? JSONValue.decodeObject(json: detailJSON)) ?? [:]
+        )
+        do {
+            try await spool.add(alert)
+            logger.warning("event kept in the local spool until the database is back", metadata: ["kind": "\(event.kind)"])
+        } catch {
+            logger.error("event lost: the database and the local spool both refused it", metadata: ["kind": "\(event.kind)", "error": "\(error)"])
+        }
+    }
+}
+
+/// Drains the local spool into the database every few seconds.
+struct SpoolDrainService: Service {
+    let store: PostgresLeaseStore
+    let spool: LocalSpool
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(5))
+                if await spool.count() == 0 { continue }
+                let store = self.store
+                do {
+                    let drained = try await spool.drain { event in
+                        var detail: [String: JSONValue] = [:]
+                        if let data = try? JSONEncoder().encode(event.detail),
+                            case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: data)
+                        {
+                            detail = object
+                        }
+                        detail["spooledAt"] = .string(ISO8601DateFormatter().string(from: event.at))
+                        let written = await store.write(
+                            ClusterEvent(kind: .init(rawValue: event.kind), epoch: event.epoch, detail: detail),
+                            node: event.node
+                        )
+                        if !written { throw SpoolDrainError() }
+                    }
+                    if drained > 0 { logger.notice("spooled events written to the database", metadata: ["count": "\(drained)"]) }
+                } catch {
+                    logger.debug("spool not drained yet", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    private struct SpoolDrainError: Error {}
+}
+
+/// The alert notifier as a service of the daemon's group.
+struct NotifierService: Service {
+    let notifier: AlertNotifier<ContinuousClock>
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await notifier.run()
+        }
+    }
+}

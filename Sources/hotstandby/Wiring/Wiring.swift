@@ -1,0 +1,86 @@
+import HotStandbyConfig
+import Operator
+import Alerts
+import DNSUpdater
+import FailoverController
+import Heartbeat
+import Logging
+import ServiceLifecycle
+import SharedFolderSync
+import VIPManager
+
+/// The one place that wires concrete parts to FailoverController's ports.
+struct Wiring {
+    var store: PostgresLeaseStore
+    var recorder: any EventRecorder
+    var gate: any PromotionGate
+    var plan: PromotionPlan
+    var services: [any Service]
+    var onStatus: @Sendable (NodeStatus) -> Void
+    var health: any HealthProbe
+
+    init(config: Config, logger: Logger) throws {
+        let store = PostgresLeaseStore(
+            database: config.database,
+            identity: .init(
+                cluster: config.cluster,
+                node: config.node,
+                priority: config.priority,
+                address: config.address,
+                version: HotStandby.version,
+                preferred: {
+                    if case .preferred(let node, _) = config.failover.health.failback { return node }
+                    return nil
+                }()
+            ),
+            timeout: config.failover.timeout,
+            logger: logger,
+            interval: config.failover.interval
+        )
+        self.store = store
+        var services: [any Service] = []
+        let spool: LocalSpool
+        do {
+            spool = try LocalSpool(directory: config.alertSpoolDirectory)
+        } catch {
+            // Refuse rather than run on: events raised while the database is down would be lost.
+            throw ExitMessage(
+                text: "stateDirectory: cannot create the event spool \(config.alertSpoolDirectory) (\(error)); "
+                    + "create the folder, writable by the hotstandby user, or set stateDirectory"
+            )
+        }
+        services.append(SpoolDrainService(store: store, spool: spool, logger: logger))
+        self.recorder = SpoolingRecorder(store: store, spool: spool, cluster: config.cluster, node: config.node, logger: logger)
+        if let alerts = config.parts.alerts {
+            let notifier = try AlertNotifier(
+                settings: alerts,
+                node: config.node,
+                outbox: PGAlertOutbox(outbox: EventOutbox(database: config.database, cluster: config.cluster)),
+                logger: logger
+            )
+            services.append(NotifierService(notifier: notifier))
+        }
+        let hooks = HookStep(hooks: config.hooks)
+        self.gate = hooks
+        self.plan = try Self.plan(config: config, hooks: hooks, logger: logger)
+        self.health = HealthMonitor(config: config, logger: logger)
+        let surface = OperatorSurface(config: config, version: HotStandby.version, logger: logger)
+        self.services = services + surface.services
+        self.onStatus = surface.onStatus
+    }
+
+    /// The role steps in their slots; `PromotionPlan` owns their order (restore → service → address →
+    /// name on promotion, the reverse on demotion).
+    static func plan(config: Config, hooks: HookStep, logger: Logger) throws -> PromotionPlan {
+        PromotionPlan(
+            restore: try config.parts.sharedFolder.map {
+                SharedFolderStep(sync: try SharedFolderSync(config: $0, logger: logger), interval: $0.interval)
+            },
+            service: hooks,
+            address: config.parts.vip.map { VIPStep(vip: VIPManager(config: $0, logger: logger)) },
+            name: try config.parts.dns.map {
+                DNSStep(updater: try DNSUpdater(config: $0, runtimeDirectory: config.stateDirectory + "/run", logger: logger))
+            }
+        )
+    }
+}
