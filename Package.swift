@@ -61,7 +61,7 @@ let package = Package(
             name: "Shell",
             dependencies: [
                 "HotStandbyCore",
-                .product(name: "Subprocess", package: "swift-subprocess")
+                .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             swiftSettings: strict
         ),

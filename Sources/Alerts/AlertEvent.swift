@@ -1,5 +1,5 @@
-import HotStandbyCore
 import Foundation
+import HotStandbyCore
 
 /// One event of the cluster's event log (`hotstandby_event`) as the alerts see it.
 public struct AlertEvent: Sendable, Equatable, Codable {

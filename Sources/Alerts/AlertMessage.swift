@@ -1,5 +1,5 @@
-import HotStandbyCore
 import Foundation
+import HotStandbyCore
 
 /// One alert as it goes out: a single event, or a digest of many from one cluster.
 public struct AlertMessage: Sendable, Equatable {
@@ -19,7 +19,10 @@ public struct AlertMessage: Sendable, Equatable {
         let words = AlertText(event)
         var lines: [String] = ["WHAT HAPPENED"]
         lines += words.happened
-        lines += ["", "WHEN", "\(Self.readable(event.at)) (event \(event.id), epoch \(event.epoch), recorded by \(event.node))"]
+        lines += [
+            "", "WHEN",
+            "\(Self.readable(event.at)) (event \(event.id), epoch \(event.epoch), recorded by \(event.node))",
+        ]
         lines += ["", "HOSTS"] + Self.hosts(event)
         if case .array(let steps)? = event.detail["steps"], !steps.isEmpty {
             lines += ["", "ACTIONS"] + steps.map(Self.stepLine)
@@ -29,7 +32,9 @@ public struct AlertMessage: Sendable, Equatable {
         lines += ["", "WHAT TO DO"] + words.todo.enumerated().map { "\($0.offset + 1). \($0.element)" }
         let rest = event.detail.filter { !words.used.contains($0.key) }.sorted { $0.key < $1.key }
         if !rest.isEmpty { lines += ["", "DETAILS"] + rest.map { "  \($0.key): \($0.value.prose)" } }
-        lines += ["", "--", "Sent by hotstandby on \(node). Each alert is sent once; `hotstandby status` shows the roles."]
+        lines += [
+            "", "--", "Sent by hotstandby on \(node). Each alert is sent once; `hotstandby status` shows the roles.",
+        ]
         return AlertMessage(
             cluster: event.cluster,
             events: [event],
@@ -86,8 +91,10 @@ public struct AlertMessage: Sendable, Equatable {
         let ids = events.map(\.id)
         let span = isDigest ? "\(ids.min() ?? 0)-\(ids.max() ?? 0)" : "\(ids.first ?? 0)"
         // ASCII letters and digits only: a header field of RFC 5322 is ASCII (an 'ö' went through raw).
-        let safe = cluster.unicodeScalars.map { $0.isASCII && CharacterSet.alphanumerics.contains($0) ? String($0) : "_" }
-            .joined()
+        let safe = cluster.unicodeScalars.map {
+            $0.isASCII && CharacterSet.alphanumerics.contains($0) ? String($0) : "_"
+        }
+        .joined()
         return "<hotstandby.\(safe).\(span)@\(domain)>"
     }
 
@@ -107,7 +114,10 @@ public struct AlertMessage: Sendable, Equatable {
             "X-Hotstandby-Cluster: \(Self.encodeHeader(cluster))",
             "X-Hotstandby-Events: \(events.map { String($0.id) }.joined(separator: " "))",
         ]
-        let body = text.replacingOccurrences(of: "\r", with: "").split(separator: "\n", omittingEmptySubsequences: false).flatMap { Self.wrap(String($0)) }
+        let body = text.replacingOccurrences(of: "\r", with: "").split(
+            separator: "\n",
+            omittingEmptySubsequences: false
+        ).flatMap { Self.wrap(String($0)) }
         return Array((headers + [""] + body).joined(separator: "\r\n").appending("\r\n").utf8)
     }
 

@@ -51,7 +51,9 @@ struct AlertText: Sendable, Equatable {
             headline = "\(node) resumed as active after a restart (epoch \(epoch))"
             happened = ["hotstandby restarted on \(node), which still held the lease, and it resumed serving."]
             now = ["Active: \(node) (epoch \(epoch)), unchanged."]
-            todo = ["Nothing, if the restart was planned; otherwise read \(node)'s log to see why hotstandby restarted."]
+            todo = [
+                "Nothing, if the restart was planned; otherwise read \(node)'s log to see why hotstandby restarted."
+            ]
         case "handover-received":
             headline = "\(node) is active after a switchover (epoch \(epoch))"
             happened = ["The switchover completed: \(node) confirmed the lease and ran its promotion actions."]
@@ -203,9 +205,13 @@ struct AlertText: Sendable, Equatable {
         case "service-failed":
             used.formUnion(["output"])
             headline = "the service failed on \(node) (epoch \(epoch))"
-            happened = ["The service on \(node) failed: \(reason ?? "its health check failed").", ]
-            now = ["\(node) holds the role; it recovers the service in place (hooks.recover) or steps down to an eligible standby."]
-            todo = ["Read \(node)'s service log; a stepped-down or staying-active alert follows with what happened next."]
+            happened = ["The service on \(node) failed: \(reason ?? "its health check failed")."]
+            now = [
+                "\(node) holds the role; it recovers the service in place (hooks.recover) or steps down to an eligible standby."
+            ]
+            todo = [
+                "Read \(node)'s service log; a stepped-down or staying-active alert follows with what happened next."
+            ]
         case "service-recovered":
             headline = "the service on \(node) passes its check again (epoch \(epoch))"
             happened = ["The service on \(node) passes its health check again" + (reason.map { ": \($0)" } ?? "") + "."]
@@ -214,7 +220,9 @@ struct AlertText: Sendable, Equatable {
         case "recovered-in-place":
             used.formUnion(["attempt", "of"])
             headline = "hooks.recover restarted the service on \(node): no failover (epoch \(epoch))"
-            happened = ["The service on \(node) failed, hooks.recover (attempt \(s("attempt") ?? "1") of \(s("of") ?? "1")) restarted it, and it passes its check again."]
+            happened = [
+                "The service on \(node) failed, hooks.recover (attempt \(s("attempt") ?? "1") of \(s("of") ?? "1")) restarted it, and it passes its check again."
+            ]
             now = ["Active: \(node) (epoch \(epoch)), unchanged."]
             todo = ["Find out why the service failed: its log on \(node)."]
         case "stepped-down":
@@ -229,14 +237,18 @@ struct AlertText: Sendable, Equatable {
                 "Active: \(to), once it confirms the lease.",
                 "\(node) is standby and not eligible for \(s("holdDownSeconds") ?? "the hold-down") s (health.holdDown).",
             ]
-            todo = ["Check that the service answers on \(to).", "Fix the service on \(node) before the hold-down ends."]
+            todo = [
+                "Check that the service answers on \(to).", "Fix the service on \(node) before the hold-down ends.",
+            ]
         case "staying-active":
             used.formUnion(["why"])
             headline = "the service failed on \(node), which stays active: no eligible standby (epoch \(epoch))"
-            happened = ["\(node) cannot serve (\(reason ?? "its service failed")) but stays active: \(s("why") ?? "no eligible standby")."]
+            happened = [
+                "\(node) cannot serve (\(reason ?? "its service failed")) but stays active: \(s("why") ?? "no eligible standby")."
+            ]
             now = ["Active: \(node), with a failed service. It steps down as soon as a standby is eligible."]
             todo = [
-                "Fix the service on \(node), or make a standby eligible (`hotstandby status` says why each is not).",
+                "Fix the service on \(node), or make a standby eligible (`hotstandby status` says why each is not)."
             ]
         case "not-eligible":
             headline = "\(node) is not eligible to take over"
@@ -252,19 +264,25 @@ struct AlertText: Sendable, Equatable {
             let to = s("to") ?? "the preferred node"
             used.formUnion(["to", "eligibleSeconds", "after"])
             headline = "\(node) hands the role back to the preferred node \(to) (epoch \(epoch))"
-            happened = ["\(to) has been an eligible standby for \(s("eligibleSeconds") ?? "long enough") s (failback.after \(s("after") ?? "")); \(node) hands the lease to it."]
+            happened = [
+                "\(to) has been an eligible standby for \(s("eligibleSeconds") ?? "long enough") s (failback.after \(s("after") ?? "")); \(node) hands the lease to it."
+            ]
             now = ["Active: \(to), once it confirms the lease."]
             todo = ["Check that the service answers on \(to)."]
         case "address-restored":
             headline = "the virtual IP was gone from \(node) and was bound again"
-            happened = ["\(node) is active but its virtual IP was no longer on the interface; it bound and announced it again."]
+            happened = [
+                "\(node) is active but its virtual IP was no longer on the interface; it bound and announced it again."
+            ]
             now = ["Active: \(node), with the address."]
             todo = ["Find out what removed the address (another program managing it? a network restart?)."]
         case "address-removed":
             headline = "the virtual IP was found on standby \(node) and removed"
             happened = ["\(node) is standby but the virtual IP was on its interface; it removed it."]
             now = ["The address belongs to the active only."]
-            todo = ["Find out what put it there: another program (keepalived, NetworkManager, a script) managing the same address."]
+            todo = [
+                "Find out what put it there: another program (keepalived, NetworkManager, a script) managing the same address."
+            ]
         default:
             headline = "\(event.kind) on \(node)"
             happened = ["Node \(node) recorded a '\(event.kind)' event" + (reason.map { ": \($0)" } ?? "") + "."]

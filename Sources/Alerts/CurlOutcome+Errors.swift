@@ -11,9 +11,15 @@ extension CurlOutcome {
         case 6:
             return make(.connectionFailed, "the host name does not resolve; check the URL")
         case 7:
-            return make(.connectionFailed, "connection refused or host unreachable; is the server running and the URL right?")
+            return make(
+                .connectionFailed,
+                "connection refused or host unreachable; is the server running and the URL right?"
+            )
         case 28:
-            return make(.timedOut, "no answer within \(timeout) (\(timeoutKey)); is the server overloaded or a firewall dropping packets?")
+            return make(
+                .timedOut,
+                "no answer within \(timeout) (\(timeoutKey)); is the server overloaded or a firewall dropping packets?"
+            )
         case 67:
             return make(
                 .authenticationFailed,
@@ -27,15 +33,24 @@ extension CurlOutcome {
                     + "enable TLS on the server, or use 'off' only for a relay on this host"
             )
         case 60, 83:
-            return make(.tls, "TLS failure: the server's certificate is not trusted; set \(caKey) to the CA that signed it")
+            return make(
+                .tls,
+                "TLS failure: the server's certificate is not trusted; set \(caKey) to the CA that signed it"
+            )
         case 77:
             return make(.tls, "TLS failure: the CA file \(caKey) cannot be read or is not PEM")
         case 35, 58, 59, 90, 91:
             return make(.tls, "TLS failure: the TLS handshake failed")
         case 55 where detail.contains("RCPT"):
-            return make(.recipientRefused, "the server refused a recipient (reply \(responseCode)); check alerts.email.to")
+            return make(
+                .recipientRefused,
+                "the server refused a recipient (reply \(responseCode)); check alerts.email.to"
+            )
         case 55 where detail.contains("MAIL"):
-            return make(.messageRefused, "the server refused the sender (reply \(responseCode)); check alerts.email.from")
+            return make(
+                .messageRefused,
+                "the server refused the sender (reply \(responseCode)); check alerts.email.from"
+            )
         case 55:
             return make(.messageRefused, "the server refused the message (reply \(responseCode))")
         case 8 where responseCode >= 400:

@@ -17,7 +17,11 @@ struct CurlTransport: Sendable {
                 guard let easy = CurlEasy() else {
                     continuation.resume(
                         returning: CurlOutcome(
-                            code: -1, codeText: "curl_easy_init failed", detail: "", responseCode: 0, responseBody: ""
+                            code: -1,
+                            codeText: "curl_easy_init failed",
+                            detail: "",
+                            responseCode: 0,
+                            responseBody: ""
                         )
                     )
                     return

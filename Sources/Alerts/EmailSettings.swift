@@ -56,7 +56,8 @@ public struct EmailSettings: Sendable, Equatable {
             scheme == "smtp" || scheme == "smtps", let host = parsed.host, !host.isEmpty
         else {
             throw AlertsError.config(
-                "alerts.email.url", "'\(url)' is not an SMTP URL; write smtp://host:port or smtps://host:port"
+                "alerts.email.url",
+                "'\(url)' is not an SMTP URL; write smtp://host:port or smtps://host:port"
             )
         }
         if parsed.user != nil || parsed.password != nil {

@@ -24,7 +24,10 @@ enum PasswordFile {
         }
         let password = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init)
         guard let password, !password.isEmpty else {
-            throw AlertsError(code: .passwordFile, message: "\(key): '\(path)' is empty; write the password on its first line")
+            throw AlertsError(
+                code: .passwordFile,
+                message: "\(key): '\(path)' is empty; write the password on its first line"
+            )
         }
         return password
     }

@@ -42,12 +42,16 @@ extension DNSConfig {
         }
         switch tsig {
         case .keyFile(let path):
-            guard !path.isEmpty else { throw invalid("dns.tsig.keyFile", path, "give the path of a tsig-keygen key file") }
+            guard !path.isEmpty else {
+                throw invalid("dns.tsig.keyFile", path, "give the path of a tsig-keygen key file")
+            }
             let text = try SecretFile.readPrivate(path, key: "dns.tsig.keyFile")
             guard text.contains("secret") || text.contains("Key:") else {
                 throw invalid(
-                    "dns.tsig.keyFile", path,
-                    "the file holds no TSIG key; create one with `tsig-keygen -a hmac-sha256 NAME > \(path)`")
+                    "dns.tsig.keyFile",
+                    path,
+                    "the file holds no TSIG key; create one with `tsig-keygen -a hmac-sha256 NAME > \(path)`"
+                )
             }
         case .secretFile(let keyName, let algorithm, let path):
             guard Self.isDomainName(keyName) else {
@@ -55,15 +59,19 @@ extension DNSConfig {
             }
             guard Self.tsigAlgorithms.contains(algorithm.lowercased()) else {
                 throw invalid(
-                    "dns.tsig.algorithm", algorithm,
-                    "use one of \(Self.tsigAlgorithms.sorted().joined(separator: ", ")); hmac-sha256 is advised")
+                    "dns.tsig.algorithm",
+                    algorithm,
+                    "use one of \(Self.tsigAlgorithms.sorted().joined(separator: ", ")); hmac-sha256 is advised"
+                )
             }
             guard !path.isEmpty else { throw invalid("dns.tsig.secretFile", path, "give the path of the secret file") }
             let secret = try SecretFile.readPrivate(path, key: "dns.tsig.secretFile")
             guard Self.isBase64(secret.trimmingWhitespace) else {
                 throw invalid(
-                    "dns.tsig.secretFile", path,
-                    "the file must hold only the base64 secret (the `secret` value of tsig-keygen's output)")
+                    "dns.tsig.secretFile",
+                    path,
+                    "the file must hold only the base64 secret (the `secret` value of tsig-keygen's output)"
+                )
             }
         case .gss:
             break

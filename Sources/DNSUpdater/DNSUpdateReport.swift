@@ -21,8 +21,15 @@ public struct DNSUpdateReport: Sendable, Equatable {
 
     /// Creates a report.
     public init(
-        name: String, address: String, epoch: Int64, node: String, previous: EpochRecord?, changed: Bool,
-        rounds: Int, duration: Duration, confirmDuration: Duration
+        name: String,
+        address: String,
+        epoch: Int64,
+        node: String,
+        previous: EpochRecord?,
+        changed: Bool,
+        rounds: Int,
+        duration: Duration,
+        confirmDuration: Duration
     ) {
         self.name = name
         self.address = address

@@ -37,7 +37,8 @@ extension DNSUpdater {
             .notConfirmed,
             "the update was accepted but \(config.server) still answers \(config.nameFQDN) with "
                 + "\(last.isEmpty ? "nothing" : last.joined(separator: ", ")) instead of \(config.address) "
-                + "after \(config.timeout.text); is dns.server the zone's primary?")
+                + "after \(config.timeout.text); is dns.server the zone's primary?"
+        )
     }
 
     /// One `dig` over TCP to the configured server; the answer's data for `name`/`type`, empty on NXDOMAIN/NODATA.
@@ -69,12 +70,16 @@ extension DNSUpdater {
         case "NOERROR", "NXDOMAIN": return answers
         case "REFUSED":
             throw DNSError(
-                .refused, "\(config.server) refused to answer \(name) \(type) (REFUSED): allow this host in allow-query",
-                output: output)
+                .refused,
+                "\(config.server) refused to answer \(name) \(type) (REFUSED): allow this host in allow-query",
+                output: output
+            )
         default:
             throw DNSError(
-                .serverError, "\(config.server) answered \(name) \(type) with \(status): check dns.server and dns.zone",
-                output: output)
+                .serverError,
+                "\(config.server) answered \(name) \(type) with \(status): check dns.server and dns.zone",
+                output: output
+            )
         }
     }
 
@@ -96,12 +101,14 @@ extension DNSUpdater {
                     .timedOut,
                     "\(config.server) port \(config.port) did not answer to \(what) within dns.timeout "
                         + "(\(config.timeout.text)): is the server up and reachable?",
-                    output: error.output)
+                    output: error.output
+                )
             }
             throw DNSError(
                 .toolMissing,
                 "cannot run '\(command.executable)' (\(error.message)): install Debian's bind9-dnsutils "
-                    + "(apt-get install bind9-dnsutils)")
+                    + "(apt-get install bind9-dnsutils)"
+            )
         }
     }
 
@@ -112,16 +119,21 @@ extension DNSUpdater {
             return DNSError(
                 .timedOut,
                 "\(config.server) port \(config.port) did not answer to \(what) (timed out): is the server up?",
-                output: output)
+                output: output
+            )
         }
         if lower.contains("couldn't get address") || lower.contains("not found") && lower.contains("server") {
             return DNSError(
-                .unreachable, "dns.server '\(config.server)' does not resolve to an address", output: output)
+                .unreachable,
+                "dns.server '\(config.server)' does not resolve to an address",
+                output: output
+            )
         }
         return DNSError(
             .unreachable,
             "cannot reach \(config.server) port \(config.port) to \(what) (connection refused or no route): "
                 + "is named running and does the firewall allow TCP \(config.port)?",
-            output: output)
+            output: output
+        )
     }
 }

@@ -34,7 +34,8 @@ extension DNSUpdater {
         stillActive: @escaping @Sendable () async -> Bool,
         onFailure: @escaping @Sendable (DNSError, Int) async -> Void = { _, _ in }
     ) async throws(DNSError) -> DNSUpdateReport {
-        try await retrying(policy: policy, stillActive: stillActive, onFailure: onFailure) { () async throws(DNSError) in
+        try await retrying(policy: policy, stillActive: stillActive, onFailure: onFailure) {
+            () async throws(DNSError) in
             try await point(epoch: epoch, node: node)
         }
     }
@@ -62,7 +63,8 @@ extension DNSUpdater {
                     metadata: [
                         LogKey.name: "\(config.nameFQDN)", LogKey.attempt: "\(attempt)",
                         LogKey.error: "\(error.message)", "dns.retryIn": "\(wait.text)",
-                    ])
+                    ]
+                )
                 await onFailure(error, attempt)
             }
             do {
@@ -106,7 +108,9 @@ extension DNSUpdater {
                 backoff = policy.first
             } catch {
                 logger.warning(
-                    "DNS verify failed", metadata: [LogKey.name: "\(config.nameFQDN)", LogKey.error: "\(error.message)"])
+                    "DNS verify failed",
+                    metadata: [LogKey.name: "\(config.nameFQDN)", LogKey.error: "\(error.message)"]
+                )
                 await onResult(.failure(error))
                 if !error.isRetryable { return }
                 wait = min(backoff, config.verifyInterval)

@@ -29,7 +29,10 @@ extension DNSUpdater {
 
     /// Sends the fenced update with `nsupdate`; throws the classified failure.
     func sendUpdate(
-        epoch: Int64, node: String, expected: EpochRecord?, deadline: ContinuousClock.Instant
+        epoch: Int64,
+        node: String,
+        expected: EpochRecord?,
+        deadline: ContinuousClock.Instant
     ) async throws(DNSError) {
         let what = "update \(config.nameFQDN)"
         let remaining = try remainingTime(until: deadline, doing: what)
@@ -52,7 +55,8 @@ extension DNSUpdater {
                 .prerequisiteFailed,
                 "the server refused the update because \(config.epochRecordFQDN) changed since it was read "
                     + "(prerequisite failed): another node is writing the record",
-                output: output)
+                output: output
+            )
         }
         if output.contains("BADSIG") {
             return DNSError(
@@ -60,21 +64,24 @@ extension DNSUpdater {
                 "\(config.server) rejected the signature of key \(keyText) (NOTAUTH/BADSIG): the secret does not "
                     + "match the server's key of that name; copy the key from the server again. "
                     + "\(name) was left unchanged",
-                output: output)
+                output: output
+            )
         }
         if output.contains("BADKEY") {
             return DNSError(
                 .tsigRejected,
                 "\(config.server) does not know key \(keyText) (NOTAUTH/BADKEY): the key name or algorithm differs "
                     + "from the server's `key` statement. \(name) was left unchanged",
-                output: output)
+                output: output
+            )
         }
         if output.contains("BADTIME") {
             return DNSError(
                 .tsigRejected,
                 "\(config.server) rejected the signature's time (NOTAUTH/BADTIME): this host's clock and the "
                     + "server's differ by more than 5 minutes; fix NTP. \(name) was left unchanged",
-                output: output)
+                output: output
+            )
         }
         if output.contains("REFUSED") {
             return DNSError(
@@ -82,20 +89,23 @@ extension DNSUpdater {
                 "\(config.server) refused the update (REFUSED): key \(keyText) is not granted \(name) and "
                     + "\(config.epochRecordFQDN). Add to zone \(config.zoneFQDN)'s update-policy: "
                     + "`grant \(key.name) name \(name) A AAAA; grant \(key.name) name \(config.epochRecordFQDN) TXT;`",
-                output: output)
+                output: output
+            )
         }
         if output.contains("NOTAUTH") || output.contains("NOTZONE") {
             return DNSError(
                 .serverError,
                 "\(config.server) is not authoritative for zone \(config.zoneFQDN) (NOTAUTH/NOTZONE): "
                     + "check dns.server (the primary) and dns.zone",
-                output: output)
+                output: output
+            )
         }
         if output.contains("SERVFAIL") {
             return DNSError(
                 .serverError,
                 "\(config.server) failed to apply the update (SERVFAIL): see the server's log (journal file, disk)",
-                output: output)
+                output: output
+            )
         }
         if output.contains("Communication with") || output.contains("could not talk")
             || output.contains("couldn't get address") || output.contains("timed out")

@@ -56,21 +56,31 @@ public struct DNSUpdater: Sendable {
             } catch let error where error.code == .prerequisiteFailed && rounds < config.maxRounds {
                 logger.info(
                     "DNS epoch record changed between read and update; reading it again",
-                    metadata: [LogKey.name: "\(config.nameFQDN)", LogKey.epoch: "\(epoch)", LogKey.round: "\(rounds)"])
+                    metadata: [LogKey.name: "\(config.nameFQDN)", LogKey.epoch: "\(epoch)", LogKey.round: "\(rounds)"]
+                )
                 continue
             }
             let updated = ContinuousClock.now
             try await confirm(deadline: deadline)
             let now = ContinuousClock.now
             let report = DNSUpdateReport(
-                name: config.nameFQDN, address: config.address, epoch: epoch, node: node, previous: record,
-                changed: true, rounds: rounds, duration: now - started, confirmDuration: now - updated)
+                name: config.nameFQDN,
+                address: config.address,
+                epoch: epoch,
+                node: node,
+                previous: record,
+                changed: true,
+                rounds: rounds,
+                duration: now - started,
+                confirmDuration: now - updated
+            )
             logger.notice(
                 "DNS name points at this node",
                 metadata: [
                     LogKey.name: "\(config.nameFQDN)", LogKey.address: "\(config.address)", LogKey.epoch: "\(epoch)",
                     LogKey.previous: "\(record?.description ?? "none")", LogKey.duration: "\(report.duration.text)",
-                ])
+                ]
+            )
             return report
         }
     }
@@ -91,15 +101,24 @@ public struct DNSUpdater: Sendable {
         let addresses = try await readAddresses(deadline: deadline)
         if record?.epoch == epoch, record?.node == node, addresses == [canonicalAddress] {
             return DNSUpdateReport(
-                name: config.nameFQDN, address: config.address, epoch: epoch, node: node, previous: record,
-                changed: false, rounds: 0, duration: ContinuousClock.now - started, confirmDuration: .zero)
+                name: config.nameFQDN,
+                address: config.address,
+                epoch: epoch,
+                node: node,
+                previous: record,
+                changed: false,
+                rounds: 0,
+                duration: ContinuousClock.now - started,
+                confirmDuration: .zero
+            )
         }
         logger.warning(
             "DNS record drifted; repairing it",
             metadata: [
                 LogKey.name: "\(config.nameFQDN)", LogKey.found: "\(addresses.joined(separator: ","))",
                 LogKey.previous: "\(record?.description ?? "none")", LogKey.epoch: "\(epoch)",
-            ])
+            ]
+        )
         return try await point(epoch: epoch, node: node)
     }
 
@@ -109,15 +128,20 @@ public struct DNSUpdater: Sendable {
         DNSError(
             .deposed,
             "\(config.epochRecordFQDN) holds \(record) but this node is \(node) in epoch \(epoch): "
-                + "another node took over, so this node leaves \(config.nameFQDN) alone")
+                + "another node took over, so this node leaves \(config.nameFQDN) alone"
+        )
     }
 
     /// A node name goes into the TXT record and the update script: letters, digits, `.`, `_`, `-` only.
     static func checkNode(_ node: String) throws(DNSError) {
-        let ok = !node.isEmpty && node.count <= 63
+        let ok =
+            !node.isEmpty && node.count <= 63
             && node.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
         guard ok else {
-            throw DNSError(.invalidConfig, "node name '\(node)' cannot go into the epoch record: use letters, digits, '.', '_' or '-'")
+            throw DNSError(
+                .invalidConfig,
+                "node name '\(node)' cannot go into the epoch record: use letters, digits, '.', '_' or '-'"
+            )
         }
     }
 }

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Reads key and secret files after checking their mode, and writes the generated key file.
@@ -27,7 +27,8 @@ enum SecretFile {
             throw DNSError(
                 .insecureKeyFile,
                 "\(key) '\(path)' can be read by group or others (mode \(String(mode, radix: 8))); "
-                    + "a TSIG secret must be private: run `chmod 600 \(path)`")
+                    + "a TSIG secret must be private: run `chmod 600 \(path)`"
+            )
         }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
@@ -65,7 +66,8 @@ enum SecretFile {
                 throw DNSError(
                     .runtimeFolder,
                     "the runtime folder '\(directory)' can be entered by group or others and is not ours to fix: "
-                        + "run `chmod 700 \(directory)`")
+                        + "run `chmod 700 \(directory)`"
+                )
             }
         }
     }

@@ -6,7 +6,10 @@ import Metrics
 extension FailoverLoop {
     /// A lease call as a child task; its answer (or failure at its deadline) is fed back with the same id.
     func performCall(
-        id: Int, _ call: LeaseCall, group: inout DiscardingTaskGroup, feed: AsyncStream<Machine.Input>.Continuation
+        id: Int,
+        _ call: LeaseCall,
+        group: inout DiscardingTaskGroup,
+        feed: AsyncStream<Machine.Input>.Continuation
     ) {
         let store = self.store
         let clock = self.clock
@@ -16,8 +19,11 @@ extension FailoverLoop {
             let result = await store.perform(call)
             let outcome: String
             if case .failed = result { outcome = "failed" } else { outcome = "ok" }
-            Metrics.Timer(label: "hotstandby_lease_call_seconds", dimensions: [("call", call.name), ("outcome", outcome)])
-                .recordNanoseconds(startedAt.duration(to: clock.now).nanoseconds)
+            Metrics.Timer(
+                label: "hotstandby_lease_call_seconds",
+                dimensions: [("call", call.name), ("outcome", outcome)]
+            )
+            .recordNanoseconds(startedAt.duration(to: clock.now).nanoseconds)
             switch result {
             case .failed(let message):
                 logger.warning("lease call failed", metadata: ["call": "\(call.name)", "error": "\(message)"])
@@ -42,7 +48,10 @@ extension FailoverLoop {
     /// The promotion steps in the duty slot (a retry runs only the local steps that failed), then every step's
     /// active duties.
     func promote(
-        epoch: Int64, retry: Bool, group: inout DiscardingTaskGroup, feed: AsyncStream<Machine.Input>.Continuation,
+        epoch: Int64,
+        retry: Bool,
+        group: inout DiscardingTaskGroup,
+        feed: AsyncStream<Machine.Input>.Continuation,
         duties: DutySlot
     ) {
         logger.notice("promoting", metadata: ["epoch": "\(epoch)", "retry": "\(retry)"])
@@ -60,7 +69,13 @@ extension FailoverLoop {
             for step in steps {
                 if Task.isCancelled { break }
                 // A retry's failure was recorded (and alerted) at the first attempt: not again every interval.
-                let (outcome, error) = await runStep(step, promote: true, context: context, clock: clock, record: !retry)
+                let (outcome, error) = await runStep(
+                    step,
+                    promote: true,
+                    context: context,
+                    clock: clock,
+                    record: !retry
+                )
                 outcomes.append(outcome)
                 if let error, step.failureIsLocal(error) {
                     failedNow.append(step.name)
@@ -80,7 +95,10 @@ extension FailoverLoop {
 
     /// The demotion steps in the duty slot (ending a promotion first), then the standby duties.
     func demote(
-        epoch: Int64, reason: String, group: inout DiscardingTaskGroup, feed: AsyncStream<Machine.Input>.Continuation,
+        epoch: Int64,
+        reason: String,
+        group: inout DiscardingTaskGroup,
+        feed: AsyncStream<Machine.Input>.Continuation,
         duties: DutySlot
     ) {
         logger.notice("demoting", metadata: ["epoch": "\(epoch)", "reason": "\(reason)"])
@@ -124,7 +142,10 @@ extension FailoverLoop {
 
     /// `hooks.recover`, as a child task.
     func recover(
-        attempt: Int, of attempts: Int, group: inout DiscardingTaskGroup, feed: AsyncStream<Machine.Input>.Continuation
+        attempt: Int,
+        of attempts: Int,
+        group: inout DiscardingTaskGroup,
+        feed: AsyncStream<Machine.Input>.Continuation
     ) {
         let health = self.health
         let context = context(epoch: serving.epoch ?? 0, role: .active, reason: "recover")

@@ -103,7 +103,13 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
                             logger.notice("event \(event.kind)", metadata: ["epoch": "\(event.epoch)"])
                             await recorder.record(event)
                         }
-                        _ = await store.perform(.observe(role: .stopped, note: "stopped", report: NodeReport(eligible: false, health: "stopped")))
+                        _ = await store.perform(
+                            .observe(
+                                role: .stopped,
+                                note: "stopped",
+                                report: NodeReport(eligible: false, health: "stopped")
+                            )
+                        )
                         break loop
                     }
                     for action in actions {
@@ -129,7 +135,9 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
                     var status = machine.status(now: now)
                     // The deadline on the loop's clock, carried over to the monotonic clock HTTP and the
                     // steps read (the same clock in production).
-                    status.servingUntil = machine.servingUntil.map { ContinuousClock.now.advanced(by: now.duration(to: $0)) }
+                    status.servingUntil = machine.servingUntil.map {
+                        ContinuousClock.now.advanced(by: now.duration(to: $0))
+                    }
                     serving.set(status.servingUntil, epoch: status.epoch)
                     onStatus(status)
                 }
@@ -165,8 +173,10 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
         switch action {
         case .call(let id, let call): performCall(id: id, call, group: &group, feed: feed)
         case .checkGate(let view): checkGate(view, group: &group, feed: feed)
-        case .promote(let epoch, let retry): promote(epoch: epoch, retry: retry, group: &group, feed: feed, duties: duties)
-        case .demote(let epoch, let reason): demote(epoch: epoch, reason: reason, group: &group, feed: feed, duties: duties)
+        case .promote(let epoch, let retry):
+            promote(epoch: epoch, retry: retry, group: &group, feed: feed, duties: duties)
+        case .demote(let epoch, let reason):
+            demote(epoch: epoch, reason: reason, group: &group, feed: feed, duties: duties)
         case .record(let event): record(event, group: &group)
         case .recover(let attempt, let attempts): recover(attempt: attempt, of: attempts, group: &group, feed: feed)
         case .exit: break
@@ -179,13 +189,18 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
         let every = settings.health.interval
         while !Task.isCancelled {
             let started = ContinuousClock.now
-            if let (role, epoch, since) = target.get(), let report = await health.check(role, epoch: epoch, activeSince: since) {
+            if let (role, epoch, since) = target.get(),
+                let report = await health.check(role, epoch: epoch, activeSince: since)
+            {
                 Metrics.Timer(
                     label: "hotstandby_health_check_seconds",
                     dimensions: [("check", role.rawValue), ("outcome", report.passed ? "passed" : "failed")]
                 ).recordNanoseconds(Duration.seconds(report.seconds).nanoseconds)
                 if !report.passed {
-                    logger.warning("health check failed", metadata: ["check": "\(role.rawValue)", "detail": "\(report.detail)"])
+                    logger.warning(
+                        "health check failed",
+                        metadata: ["check": "\(role.rawValue)", "detail": "\(report.detail)"]
+                    )
                 }
                 feed.yield(.checked(report))
             }
@@ -199,7 +214,9 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
         while !Task.isCancelled {
             let problems = await health.hostProblems()
             if problems != last {
-                for problem in problems { logger.error("host prerequisite missing", metadata: ["problem": "\(problem)"]) }
+                for problem in problems {
+                    logger.error("host prerequisite missing", metadata: ["problem": "\(problem)"])
+                }
                 last = problems
             }
             feed.yield(.hostChecked(problems: problems))
@@ -218,7 +235,11 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
     }
 
     func runStep(
-        _ step: any RoleStep, promote: Bool, context: RoleContext, clock: C, record: Bool = true
+        _ step: any RoleStep,
+        promote: Bool,
+        context: RoleContext,
+        clock: C,
+        record: Bool = true
     ) async -> (JSONValue, (any Error)?) {
         let started = clock.now
         do {
@@ -248,16 +269,16 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
                 metadata: ["step": "\(step.name)", "error": "\(error)"]
             )
             if record {
-            await context.record(
-                ClusterEvent(
-                    kind: .actionFailed,
-                    epoch: context.epoch,
-                    detail: [
-                        "step": .string(step.name), "phase": .string(promote ? "promote" : "demote"),
-                        "error": .string("\(error)"), "node": .string(context.node),
-                    ]
+                await context.record(
+                    ClusterEvent(
+                        kind: .actionFailed,
+                        epoch: context.epoch,
+                        detail: [
+                            "step": .string(step.name), "phase": .string(promote ? "promote" : "demote"),
+                            "error": .string("\(error)"), "node": .string(context.node),
+                        ]
+                    )
                 )
-            )
             }
             return (
                 .object([
@@ -287,7 +308,8 @@ extension LeaseCall {
 final class CheckTarget: Sendable {
     private let current = Mutex<(role: CheckRole, epoch: Int64, since: ContinuousClock.Instant?)?>(nil)
 
-    func set<Instant: InstantProtocol>(machine: FailoverStateMachine<Instant>, now: Instant) where Instant.Duration == Duration {
+    func set<Instant: InstantProtocol>(machine: FailoverStateMachine<Instant>, now: Instant)
+    where Instant.Duration == Duration {
         let next: (CheckRole, Int64, ContinuousClock.Instant?)?
         switch machine.state {
         case .active(let lease) where lease.promoted:
@@ -298,7 +320,10 @@ final class CheckTarget: Sendable {
             next = nil
         }
         current.withLock { held in
-            guard let next else { return held = nil }
+            guard let next else {
+                held = nil
+                return
+            }
             if let held, held.role == next.0, held.epoch == next.1 { return }
             held = (next.0, next.1, next.0 == .active ? ContinuousClock.now : nil)
         }

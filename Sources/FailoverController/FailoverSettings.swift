@@ -29,7 +29,8 @@ public struct FailoverSettings: Sendable, Equatable {
         self.interval = interval
         self.timeout = timeout
         self.renewDeadline = renewDeadline ?? (timeout - interval * 3)
-        self.health = health ?? HealthSettings(interval: interval, timeout: min(interval, .seconds(10)), holdDown: interval * 10)
+        self.health =
+            health ?? HealthSettings(interval: interval, timeout: min(interval, .seconds(10)), holdDown: interval * 10)
     }
 
     /// The least room between `renewDeadline` and `timeout` that validation accepts: time for the

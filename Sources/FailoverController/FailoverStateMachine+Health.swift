@@ -24,7 +24,18 @@ extension FailoverStateMachine {
             return "health.standbyCheck failed \(settings.health.fall) times\(said)"
         }
         if let until = holdDownUntil, now < until {
-            return "hold-down after stepping down: \(now.duration(to: until).text) left (health.holdDown \(settings.health.holdDown.text))"
+            return
+                "hold-down after stepping down: \(now.duration(to: until).text) left (health.holdDown \(settings.health.holdDown.text))"
+        }
+        return nil
+    }
+
+    /// What has not been checked yet at start-up (the host prerequisites, the first `health.standbyCheck`): no
+    /// takeover and no hand-off to this node before; not an event (it lasts one check).
+    var pendingCheck: String? {
+        if settings.health.checksHost && !hostChecked { return "the host prerequisites are being checked" }
+        if settings.health.checksStandby && standbyCheck.verdict == .unknown {
+            return "health.standbyCheck has not run yet"
         }
         return nil
     }
@@ -37,9 +48,14 @@ extension FailoverStateMachine {
         case .demoting, .stopped:
             return NodeReport(eligible: false, health: state == .stopped ? "stopped" : "demoting")
         case .starting, .standby, .vetting, .claiming:
-            if let reason = notEligibleReason(now: now) { return NodeReport(eligible: false, health: "not eligible: \(reason)") }
+            if let reason = notEligibleReason(now: now) ?? pendingCheck {
+                return NodeReport(eligible: false, health: "not eligible: \(reason)")
+            }
             guard settings.health.checksStandby else { return NodeReport() }
-            return NodeReport(eligible: true, health: standbyCheck.text(fall: settings.health.fall, rise: settings.health.rise))
+            return NodeReport(
+                eligible: true,
+                health: standbyCheck.text(fall: settings.health.fall, rise: settings.health.rise)
+            )
         }
     }
 
@@ -81,21 +97,38 @@ extension FailoverStateMachine {
             switch state {
             case .starting, .standby, .vetting, .claiming:
                 guard health.checksStandby else { return [] }
-                _ = standbyCheck.record(passed: report.passed, detail: report.detail, fall: health.fall, rise: health.rise)
+                _ = standbyCheck.record(
+                    passed: report.passed,
+                    detail: report.detail,
+                    fall: health.fall,
+                    rise: health.rise
+                )
             default:
                 break
             }
             return []
         case .active:
-            guard health.checksActive, case .active(let lease) = state, lease.promoted, report.epoch == lease.epoch else {
+            guard health.checksActive, case .active(let lease) = state, lease.promoted, report.epoch == lease.epoch
+            else {
                 return []
             }
-            let change = activeCheck.record(passed: report.passed, detail: report.detail, fall: health.fall, rise: health.rise)
+            let change = activeCheck.record(
+                passed: report.passed,
+                detail: report.detail,
+                fall: health.fall,
+                rise: health.rise
+            )
             switch service {
             case .serving:
                 guard change == .failed else { return [] }
                 let reason = "health.check failed \(health.fall) times in a row: \(report.detail)"
-                return [record(.serviceFailed, epoch: lease.epoch, ["reason": .string(reason), "output": .string(report.detail)])]
+                return [
+                    record(
+                        .serviceFailed,
+                        epoch: lease.epoch,
+                        ["reason": .string(reason), "output": .string(report.detail)]
+                    )
+                ]
                     + recoverOrStepDown(reason: reason, now: now)
             case .recovering(let attempt, let hookDone, let failures):
                 if change == .recovered {
@@ -103,8 +136,10 @@ extension FailoverStateMachine {
                     recoverAttemptsUsed = 0
                     return [
                         record(
-                            .recoveredInPlace, epoch: lease.epoch,
-                            ["attempt": .number(Double(attempt)), "of": .number(Double(health.recoverAttempts))])
+                            .recoveredInPlace,
+                            epoch: lease.epoch,
+                            ["attempt": .number(Double(attempt)), "of": .number(Double(health.recoverAttempts))]
+                        )
                     ]
                 }
                 guard hookDone else { return [] }
@@ -115,8 +150,10 @@ extension FailoverStateMachine {
                 }
                 if failures + 1 >= health.fall {
                     return recoverOrStepDown(
-                        reason: "health.check still failing after hooks.recover attempt \(attempt)/\(health.recoverAttempts): \(report.detail)",
-                        now: now)
+                        reason:
+                            "health.check still failing after hooks.recover attempt \(attempt)/\(health.recoverAttempts): \(report.detail)",
+                        now: now
+                    )
                 }
                 service = .recovering(attempt: attempt, hookDone: true, failures: failures + 1)
                 return []
@@ -138,7 +175,9 @@ extension FailoverStateMachine {
             return []
         }
         return recoverOrStepDown(
-            reason: "hooks.recover attempt \(attempt)/\(settings.health.recoverAttempts) failed: \(detail)", now: now)
+            reason: "hooks.recover attempt \(attempt)/\(settings.health.recoverAttempts) failed: \(detail)",
+            now: now
+        )
     }
 
     /// The service failed: try `hooks.recover` while attempts are left, else step down.
@@ -175,11 +214,13 @@ extension FailoverStateMachine {
         return [
             .demote(epoch: lease.epoch, reason: "stepped down: \(reason)"),
             record(
-                .steppedDown, epoch: lease.epoch,
+                .steppedDown,
+                epoch: lease.epoch,
                 [
                     "reason": .string(reason), "to": .string(target),
                     "holdDownSeconds": settings.health.holdDown.jsonSeconds,
-                ]),
+                ]
+            ),
         ]
     }
 
@@ -196,8 +237,10 @@ extension FailoverStateMachine {
         return [
             .demote(epoch: lease.epoch, reason: "failback to the preferred node \(preferred)"),
             record(
-                .failback, epoch: lease.epoch,
-                ["to": .string(preferred), "eligibleSeconds": .number(seconds.rounded()), "after": .string(after.text)]),
+                .failback,
+                epoch: lease.epoch,
+                ["to": .string(preferred), "eligibleSeconds": .number(seconds.rounded()), "after": .string(after.text)]
+            ),
         ]
     }
 
@@ -215,7 +258,9 @@ extension FailoverStateMachine {
         guard let failure else {
             if case .failed(_, true) = service {
                 service = .serving
-                actions.append(record(.serviceRecovered, epoch: lease.epoch, ["reason": "the promotion was retried and succeeded"]))
+                actions.append(
+                    record(.serviceRecovered, epoch: lease.epoch, ["reason": "the promotion was retried and succeeded"])
+                )
             }
             promotionRetryAt = nil
             return actions

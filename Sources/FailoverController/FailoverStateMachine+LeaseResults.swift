@@ -72,7 +72,10 @@ extension FailoverStateMachine {
                             ClusterEvent(
                                 kind: .started,
                                 epoch: view.epoch,
-                                detail: ["node": .string(settings.node), "holder": view.activeNode.map(JSONValue.string) ?? .null]
+                                detail: [
+                                    "node": .string(settings.node),
+                                    "holder": view.activeNode.map(JSONValue.string) ?? .null,
+                                ]
                             )
                         )
                     )
@@ -108,7 +111,9 @@ extension FailoverStateMachine {
     }
 
     /// `standby`: a read restarts the staleness clock when the lease's liveness changed.
-    private mutating func standbyResult(_ watch: Watch, _ call: LeaseCall, _ result: LeaseResult, now: Instant) -> [Action] {
+    private mutating func standbyResult(_ watch: Watch, _ call: LeaseCall, _ result: LeaseResult, now: Instant)
+        -> [Action]
+    {
         guard case .observe = call, case .observed(let view) = result else { return [] }
         var watch = watch
         let previous = watch.view
@@ -123,7 +128,11 @@ extension FailoverStateMachine {
 
     /// `vetting`: reads go on while the pre-promote hook runs; a change aborts the takeover.
     private mutating func vettingResult(
-        _ watch: Watch, aborted: Bool, _ call: LeaseCall, _ result: LeaseResult, now: Instant
+        _ watch: Watch,
+        aborted: Bool,
+        _ call: LeaseCall,
+        _ result: LeaseResult,
+        now: Instant
     ) -> [Action] {
         guard case .observe = call else { return [] }
         switch result {
@@ -150,7 +159,11 @@ extension FailoverStateMachine {
 
     /// `claiming`: the compare-and-set's answer, or a read that was in flight when the gate passed.
     private mutating func claimingResult(
-        _ watch: Watch, _ call: LeaseCall, _ result: LeaseResult, startedAt: Instant, now: Instant
+        _ watch: Watch,
+        _ call: LeaseCall,
+        _ result: LeaseResult,
+        startedAt: Instant,
+        now: Instant
     ) -> [Action] {
         switch (call, result) {
         case (.takeOver, .tookOver(let newEpoch?)):
@@ -216,13 +229,20 @@ extension FailoverStateMachine {
 
     /// `confirming`: the first renew of a node the lease names (a restart or a hand-off).
     private mutating func confirmingResult(
-        epoch: Int64, reason: ConfirmReason, _ call: LeaseCall, _ result: LeaseResult, startedAt: Instant, now: Instant
+        epoch: Int64,
+        reason: ConfirmReason,
+        _ call: LeaseCall,
+        _ result: LeaseResult,
+        startedAt: Instant,
+        now: Instant
     ) -> [Action] {
         guard case .renew = call else { return [] }
         switch result {
         case .renew(.renewed(let counter, _, _, _, _, _)):
             let kind: ClusterEvent.Kind = reason == .resume ? .resumed : .handoverReceived
-            let actions: [Action] = [.record(ClusterEvent(kind: kind, epoch: epoch, detail: ["node": .string(settings.node)]))]
+            let actions: [Action] = [
+                .record(ClusterEvent(kind: kind, epoch: epoch, detail: ["node": .string(settings.node)]))
+            ]
             if shuttingDown {
                 // SIGTERM while confirming: the lease is confirmed ours with this counter; release it.
                 state = .demoting(then: .release(epoch: epoch, counter: counter))
@@ -249,7 +269,11 @@ extension FailoverStateMachine {
 
     /// `active`: the renew's answer; a switchover request or a lost lease starts the demotion.
     private mutating func activeResult(
-        _ lease: Lease, _ call: LeaseCall, _ result: LeaseResult, startedAt: Instant, now: Instant
+        _ lease: Lease,
+        _ call: LeaseCall,
+        _ result: LeaseResult,
+        startedAt: Instant,
+        now: Instant
     ) -> [Action] {
         guard case .renew(let epoch, _) = call, epoch == lease.epoch else { return [] }
         switch result {
@@ -293,7 +317,8 @@ extension FailoverStateMachine {
     /// release's answer.
     private mutating func demotingResult(_ after: AfterDemotion, _ call: LeaseCall, _ result: LeaseResult) -> [Action] {
         switch (after, call, result) {
-        case (.release(let epoch, _), .renew(let renewed, _), .renew(.renewed(let counter, _, _, _, _, _))) where renewed == epoch:
+        case (.release(let epoch, _), .renew(let renewed, _), .renew(.renewed(let counter, _, _, _, _, _)))
+        where renewed == epoch:
             state = .demoting(then: .release(epoch: epoch, counter: counter))
         case (.handOff(let target, let epoch, _), .renew(let renewed, _), .renew(.renewed(let counter, _, _, _, _, _)))
         where renewed == epoch:
@@ -301,7 +326,9 @@ extension FailoverStateMachine {
         case (.release(let epoch, _), .release, .released(let done)):
             state = .stopped
             if done {
-                return [.record(ClusterEvent(kind: .released, epoch: epoch, detail: ["by": .string(settings.node)])), .exit]
+                return [
+                    .record(ClusterEvent(kind: .released, epoch: epoch, detail: ["by": .string(settings.node)])), .exit,
+                ]
             }
             return [.exit]
         case (.release, .release, .failed):

@@ -43,7 +43,7 @@ extension FailoverStateMachine {
         if watch.view.paused || watch.veto != nil || watch.view.activeNode == settings.node || shuttingDown {
             return nil
         }
-        if !hostProblems.isEmpty || standbyCheck.isFailed { return nil }
+        if !hostProblems.isEmpty || standbyCheck.isFailed || pendingCheck != nil { return nil }
         let rankDelay = settings.interval * watch.view.rank
         let due =
             watch.view.activeNode == nil

@@ -6,7 +6,7 @@ extension FailoverStateMachine {
         if let failure = lastFailure { return "database unreachable: \(failure)" }
         if watch.view.paused { return "paused: no takeover until resume" }
         if let veto = watch.veto { return "vetoed by the pre-promote hook: \(veto)" }
-        if let reason = notEligibleReason(now: now) { return "not eligible: \(reason)" }
+        if let reason = notEligibleReason(now: now) ?? pendingCheck { return "not eligible: \(reason)" }
         guard let eligible = takeoverAt(watch) else { return "watching" }
         let left = now.duration(to: eligible)
         let rank = watch.view.rank > 0 ? ", rank \(watch.view.rank)" : ""
@@ -14,7 +14,8 @@ extension FailoverStateMachine {
         if watch.changedAt.duration(to: now) < settings.interval * 2 {
             return "counter moving (\(watch.view.counter))\(rank)"
         }
-        return "counter unchanged for \(watch.changedAt.duration(to: now).text): takeover in \(max(left, .zero).text)\(rank)"
+        return
+            "counter unchanged for \(watch.changedAt.duration(to: now).text): takeover in \(max(left, .zero).text)\(rank)"
     }
 
     /// The node's status at `now`, for `/health`, `/status`, metrics and sd_notify.
@@ -43,34 +44,62 @@ extension FailoverStateMachine {
             )
         case .vetting(let watch, _):
             return NodeStatus(
-                role: role, epoch: watch.view.epoch, view: watch.view, note: "pre-promote hook running",
-                secondsSinceLastSuccess: sinceSuccess)
+                role: role,
+                epoch: watch.view.epoch,
+                view: watch.view,
+                note: "pre-promote hook running",
+                secondsSinceLastSuccess: sinceSuccess
+            )
         case .claiming(let watch):
             return NodeStatus(
-                role: role, epoch: watch.view.epoch, view: watch.view, note: "taking over",
-                secondsSinceLastSuccess: sinceSuccess)
+                role: role,
+                epoch: watch.view.epoch,
+                view: watch.view,
+                note: "taking over",
+                secondsSinceLastSuccess: sinceSuccess
+            )
         case .confirming(let epoch, _):
             return NodeStatus(
-                role: role, epoch: epoch, view: nil, note: "named active: confirming the lease with a renew",
-                secondsSinceLastSuccess: sinceSuccess)
+                role: role,
+                epoch: epoch,
+                view: nil,
+                note: "named active: confirming the lease with a renew",
+                secondsSinceLastSuccess: sinceSuccess
+            )
         case .active(let lease):
             let view = LeaseView(epoch: lease.epoch, activeNode: settings.node, counter: lease.counter)
             var note = lease.promoted ? "active" : "active: promotion actions running"
             if case .failed(let reason, _) = service {
-                note = "active, service failed (\(reason))"
+                note =
+                    "active, service failed (\(reason))"
                     + (bestStandby == nil ? ": no eligible standby to step down to" : "")
             } else if case .recovering(let attempt, _, _) = service {
-                note = "active, recovering the service in place (hooks.recover \(attempt)/\(settings.health.recoverAttempts))"
+                note =
+                    "active, recovering the service in place (hooks.recover \(attempt)/\(settings.health.recoverAttempts))"
             }
             return NodeStatus(
-                role: role, epoch: lease.epoch, view: view, note: lease.haLost ? note + ", no standby seen" : note,
-                secondsSinceLastSuccess: sinceSuccess)
+                role: role,
+                epoch: lease.epoch,
+                view: view,
+                note: lease.haLost ? note + ", no standby seen" : note,
+                secondsSinceLastSuccess: sinceSuccess
+            )
         case .demoting:
             return NodeStatus(
-                role: role, epoch: currentEpoch, view: nil, note: "demoting", secondsSinceLastSuccess: sinceSuccess)
+                role: role,
+                epoch: currentEpoch,
+                view: nil,
+                note: "demoting",
+                secondsSinceLastSuccess: sinceSuccess
+            )
         case .stopped:
             return NodeStatus(
-                role: role, epoch: currentEpoch, view: nil, note: "stopped", secondsSinceLastSuccess: sinceSuccess)
+                role: role,
+                epoch: currentEpoch,
+                view: nil,
+                note: "stopped",
+                secondsSinceLastSuccess: sinceSuccess
+            )
         }
     }
 }

@@ -173,6 +173,8 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
     var standbyCheck = HealthTracker(role: .standby)
     /// The host prerequisites that do not hold, each naming its key and value.
     var hostProblems: [String] = []
+    /// Whether the host prerequisites were checked at least once (with `health.checksHost`, no takeover before).
+    var hostChecked = false
     /// After a step-down, this node is not eligible before this instant.
     var holdDownUntil: Instant?
     /// The reason recorded with the last `not-eligible` event; nil while eligible (or not yet recorded).
@@ -271,6 +273,7 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
             actions += handleRecovered(passed: passed, detail: detail, now: now)
         case .hostChecked(let problems):
             hostProblems = problems
+            hostChecked = true
         case .demotionFinished(let steps):
             actions += handleDemotionFinished(steps: steps, now: now)
         case .shutdown:
@@ -344,7 +347,8 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
                         epoch: lease.epoch,
                         detail: [
                             "reason": .string(
-                                standbyAge.map { "the last standby was seen \(Int($0)) s ago" } ?? "no standby is registered"
+                                standbyAge.map { "the last standby was seen \(Int($0)) s ago" }
+                                    ?? "no standby is registered"
                             )
                         ]
                     )
@@ -450,10 +454,14 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
             return [issue(.observe(role: .standby, note: "starting", report: report(now: now)), now: now)]
         case .standby(let watch):
             guard due else { return [] }
-            return [issue(.observe(role: .standby, note: standbyNote(watch, now: now), report: report(now: now)), now: now)]
+            return [
+                issue(.observe(role: .standby, note: standbyNote(watch, now: now), report: report(now: now)), now: now)
+            ]
         case .vetting:
             guard due else { return [] }
-            return [issue(.observe(role: .standby, note: "pre-promote hook running", report: report(now: now)), now: now)]
+            return [
+                issue(.observe(role: .standby, note: "pre-promote hook running", report: report(now: now)), now: now)
+            ]
         case .claiming(let watch):
             return [issue(.takeOver(seenEpoch: watch.view.epoch, seenCounter: watch.view.counter), now: now)]
         case .confirming(let epoch, _):
@@ -464,6 +472,5 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
             return [issue(.renew(epoch: lease.epoch, report: report(now: now)), now: now)]
         }
     }
-
 
 }

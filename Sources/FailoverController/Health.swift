@@ -16,6 +16,8 @@ public struct HealthSettings: Sendable, Equatable {
     public var checksActive: Bool
     /// Whether a standby runs a check (`health.standbyCheck`).
     public var checksStandby: Bool
+    /// Whether the host prerequisites are checked (the daemon always does): no takeover before the first check.
+    public var checksHost: Bool
     /// `failback`: who takes the role back, and when.
     public var failback: Failback
 
@@ -37,8 +39,10 @@ public struct HealthSettings: Sendable, Equatable {
         holdDown: Duration = .seconds(50),
         checksActive: Bool = false,
         checksStandby: Bool = false,
+        checksHost: Bool = false,
         failback: Failback = .manual
     ) {
+        self.checksHost = checksHost
         self.interval = interval
         self.timeout = timeout
         self.fall = max(1, fall)

@@ -1,5 +1,5 @@
-import Synchronization
 import Logging
+import Synchronization
 
 /// The lease in the database, as the run loop needs it. Implemented by `Heartbeat.PostgresLeaseStore`.
 ///
@@ -42,7 +42,9 @@ public protocol HealthProbe: Sendable {
 public struct NoHealthProbe: HealthProbe {
     /// Creates the probe.
     public init() {}
-    public func check(_ role: CheckRole, epoch: Int64, activeSince: ContinuousClock.Instant?) async -> CheckReport? { nil }
+    public func check(_ role: CheckRole, epoch: Int64, activeSince: ContinuousClock.Instant?) async -> CheckReport? {
+        nil
+    }
     public func recover(attempt: Int, of attempts: Int, context: RoleContext) async -> (passed: Bool, detail: String) {
         (false, "hooks.recover is not configured")
     }

@@ -54,7 +54,9 @@ extension ClusterAdmin {
     }
 
     /// Reads the lease, every node's row and the newest `eventLimit` events; a row older than `timeout` is `gone`.
-    public func status(cluster: String, eventLimit: Int = 20, timeout: Duration = .seconds(60)) async throws(PGError) -> ClusterStatus {
+    public func status(cluster: String, eventLimit: Int = 20, timeout: Duration = .seconds(60)) async throws(PGError)
+        -> ClusterStatus
+    {
         try await checkSchema()
         let lease = try await querySlot(
             """

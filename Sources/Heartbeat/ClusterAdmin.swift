@@ -150,7 +150,8 @@ public struct ClusterAdmin: Sendable {
         guard seen.value(0, "eligible") != "f" else {
             throw PGError(
                 code: .queryFailed,
-                message: "node '\(target)' is not eligible to take over (\(seen.value(0, "health") ?? "its row says so")); "
+                message:
+                    "node '\(target)' is not eligible to take over (\(seen.value(0, "health") ?? "its row says so")); "
                     + "fix what it names, or choose another node"
             )
         }
@@ -198,7 +199,11 @@ public struct ClusterAdmin: Sendable {
     /// `updated_at` (a registered row never counts as a live standby); only priority, address and version
     /// are brought up to date.
     public func register(
-        cluster: String, node: String, priority: Int, address: String?, version: String
+        cluster: String,
+        node: String,
+        priority: Int,
+        address: String?,
+        version: String
     ) async throws(PGError) -> Registration {
         _ = try await query(SQL.createCluster, [cluster])
         let rows = try await query(

@@ -29,7 +29,10 @@ final class OneShot<Value: Sendable>: Sendable {
 
     /// Waits for the value, at most `timeout`; then completes with `timeoutValue()` instead.
     func value(timeout: Duration, timeoutValue: @escaping @Sendable () -> Value) async -> Value {
-        let nanoseconds = max(0, timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
+        let nanoseconds = max(
+            0,
+            timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+        )
         DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds))) { [self] in
             self.complete(timeoutValue())
         }

@@ -3,7 +3,7 @@ import Dispatch
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 extension PGConnection {
@@ -17,14 +17,17 @@ extension PGConnection {
     /// (``ConnectPlan``). An attempt that misses its share is freed at once and the next host tried. Everything
     /// runs on the connection's own serial queue, off the cooperative pool; if the caller's deadline passes
     /// first (libpq resolves host names synchronously), the attempt ends on the queue and is closed there.
-    package static func connect(conninfo: String, timeout: Duration, applicationName: String) async throws(PGError) -> PGConnection {
+    package static func connect(conninfo: String, timeout: Duration, applicationName: String) async throws(PGError)
+        -> PGConnection
+    {
         let redactor = Redactor(conninfo: conninfo)
         let queue = DispatchQueue(label: "hotstandby.pg")
         let deadline = ContinuousClock.now.advanced(by: timeout)
         let outcome = OneShot<Result<PGConnection, PGError>>()
         queue.async {
             let plan = ConnectPlan(conninfo: conninfo)
-            switch plan.open(conninfo: conninfo, applicationName: applicationName, until: deadline, redactor: redactor) {
+            switch plan.open(conninfo: conninfo, applicationName: applicationName, until: deadline, redactor: redactor)
+            {
             case .success(let conn):
                 PQsetnonblocking(conn, 1)
                 // Server notices ("relation already exists, skipping") are not errors: keep them off stderr.
@@ -114,7 +117,9 @@ struct ConnectPlan: Sendable {
         let hostValue = value("host", "PGHOST")
         let hostaddrValue = value("hostaddr", "PGHOSTADDR")
         let portValue = value("port", "PGPORT")
-        if let seconds = value("connect_timeout", "PGCONNECT_TIMEOUT").flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) }),
+        if let seconds = value("connect_timeout", "PGCONNECT_TIMEOUT").flatMap({
+            Int($0.trimmingCharacters(in: .whitespaces))
+        }),
             seconds > 0
         {
             perHostLimit = .seconds(max(seconds, 2))
@@ -187,7 +192,9 @@ struct ConnectPlan: Sendable {
             case .failed(let message) where Self.isAuthenticationFailure(message):
                 return .failure(PGError(code: .authenticationFailed, message: message))
             case .failed(let message):
-                failures.append(targets.count == 1 ? message : message.split(separator: "\n").first.map(String.init) ?? message)
+                failures.append(
+                    targets.count == 1 ? message : message.split(separator: "\n").first.map(String.init) ?? message
+                )
                 lastTimedOut = false
             case .timedOut:
                 failures.append("no answer from server at \(target.label) within \(share.text)")
@@ -277,7 +284,9 @@ func waitForSocket(_ socket: Int32, events: Int16, until deadline: ContinuousClo
         let left = ContinuousClock.now.duration(to: deadline)
         if left <= .zero { return false }
         if socket < 0 { return true }
-        let milliseconds = Int32(min(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1, 60_000))
+        let milliseconds = Int32(
+            min(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1, 60_000)
+        )
         var descriptor = pollfd(fd: socket, events: events, revents: 0)
         let ready = poll(&descriptor, 1, milliseconds)
         if ready > 0 { return true }

@@ -36,4 +36,3 @@ public struct PGError: Error, CustomStringConvertible, Sendable {
         return "database \(code): \(firstLine)"
     }
 }
-

@@ -23,7 +23,11 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
 
         /// Creates an identity.
         public init(
-            cluster: String, node: String, priority: Int = 100, address: String = "", version: String = "",
+            cluster: String,
+            node: String,
+            priority: Int = 100,
+            address: String = "",
+            version: String = "",
             preferred: String? = nil
         ) {
             self.preferred = preferred
@@ -115,7 +119,8 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
                 SQL.renew,
                 [
                     me.cluster, String(epoch), me.node, String(me.priority), me.address, me.version,
-                    report.eligible ? "true" : "false", report.health, intervalText(targetFreshness), me.preferred ?? "",
+                    report.eligible ? "true" : "false", report.health, intervalText(targetFreshness),
+                    me.preferred ?? "",
                 ],
                 timeout: timeout
             )
@@ -160,7 +165,11 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
         while !Task.isCancelled {
             do {
                 try await listener.with(timeout: database.callTimeout) { conn, left throws(PGError) in
-                    let rows = try await conn.query("SELECT \(Self.channelSQL.replacingOccurrences(of: "$1::text", with: "$1")) AS channel", [identity.cluster], timeout: left)
+                    let rows = try await conn.query(
+                        "SELECT \(Self.channelSQL.replacingOccurrences(of: "$1::text", with: "$1")) AS channel",
+                        [identity.cluster],
+                        timeout: left
+                    )
                     guard let channel = rows.value(0, "channel") else { return }
                     // The channel is 'hotstandby_' and 32 hex digits: safe to quote as an identifier.
                     _ = try await conn.query("LISTEN \"\(channel)\"", timeout: left)
@@ -195,7 +204,9 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
         while attempt < 3 && !Task.isCancelled {
             attempt += 1
             do {
-                _ = try await events.with(timeout: max(database.callTimeout * 2, .seconds(2))) { conn, left throws(PGError) in
+                _ = try await events.with(timeout: max(database.callTimeout * 2, .seconds(2))) {
+                    conn,
+                    left throws(PGError) in
                     try await conn.query(
                         SQL.recordEvent,
                         [identity.cluster, String(event.epoch), node ?? identity.node, event.kind.rawValue, detail],

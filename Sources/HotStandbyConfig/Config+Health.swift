@@ -21,7 +21,8 @@ public struct HealthConfig: Sendable {
         let check = reader.stringList("health.check")
         let standbyCheck = reader.stringList("health.standbyCheck")
         let recover = reader.stringList("hooks.recover")
-        for (key, argv) in [("health.check", check), ("health.standbyCheck", standbyCheck), ("hooks.recover", recover)] {
+        for (key, argv) in [("health.check", check), ("health.standbyCheck", standbyCheck), ("hooks.recover", recover)]
+        {
             if let argv, let problem = argvProblem(argv) { reader.problem("\(key): \(problem)") }
         }
         let every = reader.duration("health.interval", default: interval) ?? interval
@@ -45,13 +46,17 @@ public struct HealthConfig: Sendable {
         let beatSocket = reader.string("health.beat.socket")
         let beatTimeout = reader.duration("health.beat.timeout", default: .seconds(10)) ?? .seconds(10)
         if reader.has("health.beat") && beatSocket == nil {
-            reader.problem("health.beat.socket: missing; write for example `health: {beat: {socket: /run/hotstandby/beat.sock}}`")
+            reader.problem(
+                "health.beat.socket: missing; write for example `health: {beat: {socket: /run/hotstandby/beat.sock}}`"
+            )
         }
         if let beatSocket {
             if !beatSocket.hasPrefix("/") {
                 reader.problem("health.beat.socket: '\(beatSocket)' must be an absolute path")
             } else if beatSocket.utf8.count > 107 {
-                reader.problem("health.beat.socket: '\(beatSocket.prefix(40))…' is longer than a socket path may be (107 bytes)")
+                reader.problem(
+                    "health.beat.socket: '\(beatSocket.prefix(40))…' is longer than a socket path may be (107 bytes)"
+                )
             }
             if beatTimeout < .milliseconds(100) {
                 reader.problem("health.beat.timeout: \(beatTimeout.text) is shorter than the least supported, 100ms")
@@ -73,6 +78,7 @@ public struct HealthConfig: Sendable {
                 holdDown: holdDown,
                 checksActive: check != nil || beatSocket != nil,
                 checksStandby: standbyCheck != nil,
+                checksHost: true,
                 failback: failback
             )
         )
@@ -84,11 +90,16 @@ public struct HealthConfig: Sendable {
         if reader.node("failback")?.scalar != nil {
             let text = reader.string("failback") ?? ""
             if text != "manual" {
-                reader.problem("failback: '\(text)' is not `manual` or a mapping such as `failback: {preferred: host-a, after: 10m}`")
+                reader.problem(
+                    "failback: '\(text)' is not `manual` or a mapping such as `failback: {preferred: host-a, after: 10m}`"
+                )
             }
             return .manual
         }
-        let preferred = reader.requiredString("failback.preferred", example: "failback: {preferred: host-a, after: 10m}")
+        let preferred = reader.requiredString(
+            "failback.preferred",
+            example: "failback: {preferred: host-a, after: 10m}"
+        )
         let after = reader.duration("failback.after", default: .seconds(600)) ?? .seconds(600)
         guard !preferred.isEmpty else { return .manual }
         return .preferred(node: preferred, after: after)
@@ -99,8 +110,12 @@ public struct HealthConfig: Sendable {
         guard let program = argv.first else {
             return "the list is empty; give the program and its arguments, or remove the key"
         }
-        if !program.hasPrefix("/") { return "'\(program)' must be an absolute path (checks and hooks do not search PATH)" }
-        if !FileManager.default.isExecutableFile(atPath: program) { return "'\(program)' is not an executable file on this host" }
+        if !program.hasPrefix("/") {
+            return "'\(program)' must be an absolute path (checks and hooks do not search PATH)"
+        }
+        if !FileManager.default.isExecutableFile(atPath: program) {
+            return "'\(program)' is not an executable file on this host"
+        }
         return nil
     }
 }

@@ -15,14 +15,19 @@ public struct PartsConfig: Sendable {
         var parts = PartsConfig()
         if reader.has("vip") { parts.vip = parseVIP(reader) }
         if reader.has("dns") { parts.dns = parseDNS(reader) }
-        if reader.has("sharedFolder") { parts.sharedFolder = parseSharedFolder(reader, cluster: cluster, stateDirectory: stateDirectory) }
+        if reader.has("sharedFolder") {
+            parts.sharedFolder = parseSharedFolder(reader, cluster: cluster, stateDirectory: stateDirectory)
+        }
         if reader.has("alerts") { parts.alerts = parseAlerts(reader) }
         return parts
     }
 
     private static func parseVIP(_ reader: ConfigReader) -> VIPConfig? {
         let address = reader.requiredString("vip.address", example: "vip: {address: 10.0.0.100/24, interface: eth0}")
-        let interface = reader.requiredString("vip.interface", example: "vip: {address: 10.0.0.100/24, interface: eth0}")
+        let interface = reader.requiredString(
+            "vip.interface",
+            example: "vip: {address: 10.0.0.100/24, interface: eth0}"
+        )
         let label = reader.string("vip.label")
         let count = reader.int("vip.garp.count", default: 5, range: 0...50)
         let interval = reader.duration("vip.garp.interval", default: .milliseconds(200)) ?? .milliseconds(200)
@@ -63,7 +68,8 @@ public struct PartsConfig: Sendable {
     }
 
     private static func parseDNS(_ reader: ConfigReader) -> DNSConfig? {
-        let example = "dns: {server: ns1.example.com, zone: example.com, name: svc, address: 192.0.2.10, tsig: {keyFile: /etc/hotstandby/tsig.key}}"
+        let example =
+            "dns: {server: ns1.example.com, zone: example.com, name: svc, address: 192.0.2.10, tsig: {keyFile: /etc/hotstandby/tsig.key}}"
         let server = reader.requiredString("dns.server", example: example)
         let zone = reader.requiredString("dns.zone", example: example)
         let name = reader.requiredString("dns.name", example: example)
@@ -84,12 +90,21 @@ public struct PartsConfig: Sendable {
         } else if reader.bool("dns.tsig.gss", default: false) {
             tsig = .gss
         } else {
-            reader.problem("dns.tsig: missing; give dns.tsig.keyFile (as tsig-keygen writes it), or dns.tsig.name + dns.tsig.secretFile")
+            reader.problem(
+                "dns.tsig: missing; give dns.tsig.keyFile (as tsig-keygen writes it), or dns.tsig.name + dns.tsig.secretFile"
+            )
         }
         guard let tsig, !server.isEmpty, !zone.isEmpty, !name.isEmpty, !address.isEmpty else { return nil }
         let config = DNSConfig(
-            server: server, port: port, zone: zone, name: name, ttl: ttl, address: address, tsig: tsig,
-            timeout: timeout, verifyInterval: verifyInterval
+            server: server,
+            port: port,
+            zone: zone,
+            name: name,
+            ttl: ttl,
+            address: address,
+            tsig: tsig,
+            timeout: timeout,
+            verifyInterval: verifyInterval
         )
         do {
             return try config.validated()
@@ -100,9 +115,14 @@ public struct PartsConfig: Sendable {
     }
 
     private static func parseSharedFolder(
-        _ reader: ConfigReader, cluster: String, stateDirectory: String
+        _ reader: ConfigReader,
+        cluster: String,
+        stateDirectory: String
     ) -> SharedFolderConfig? {
-        let path = reader.requiredString("sharedFolder.path", example: "sharedFolder: {path: /mnt/share, paths: [/var/lib/app]}")
+        let path = reader.requiredString(
+            "sharedFolder.path",
+            example: "sharedFolder: {path: /mnt/share, paths: [/var/lib/app]}"
+        )
         guard let paths = reader.stringList("sharedFolder.paths"), !paths.isEmpty else {
             reader.problem("sharedFolder.paths: missing or empty; list the local files and folders to protect")
             return nil
@@ -135,15 +155,22 @@ public struct PartsConfig: Sendable {
                 }
             }
             email = EmailSettings(
-                url: reader.requiredString("alerts.email.url", example: "alerts: {email: {url: smtp://mail.example.com:587}}"),
+                url: reader.requiredString(
+                    "alerts.email.url",
+                    example: "alerts: {email: {url: smtp://mail.example.com:587}}"
+                ),
                 startTLS: startTLS,
                 user: reader.string("alerts.email.user"),
                 passwordFile: reader.string("alerts.email.passwordFile"),
-                from: reader.requiredString("alerts.email.from", example: "alerts: {email: {from: hotstandby@example.com}}"),
-                to: reader.stringList("alerts.email.to") ?? {
-                    reader.problem("alerts.email.to: missing; give a list of addresses, e.g. [ops@example.com]")
-                    return []
-                }(),
+                from: reader.requiredString(
+                    "alerts.email.from",
+                    example: "alerts: {email: {from: hotstandby@example.com}}"
+                ),
+                to: reader.stringList("alerts.email.to")
+                    ?? {
+                        reader.problem("alerts.email.to: missing; give a list of addresses, e.g. [ops@example.com]")
+                        return []
+                    }(),
                 caFile: reader.string("alerts.email.caFile"),
                 timeout: reader.duration("alerts.email.timeout", default: .seconds(15)) ?? .seconds(15)
             )
@@ -151,7 +178,10 @@ public struct PartsConfig: Sendable {
         var webhook: WebhookSettings?
         if reader.has("alerts.webhook") {
             webhook = WebhookSettings(
-                url: reader.requiredString("alerts.webhook.url", example: "alerts: {webhook: {url: https://hooks.example.com/x}}"),
+                url: reader.requiredString(
+                    "alerts.webhook.url",
+                    example: "alerts: {webhook: {url: https://hooks.example.com/x}}"
+                ),
                 caFile: reader.string("alerts.webhook.caFile"),
                 timeout: reader.duration("alerts.webhook.timeout", default: .seconds(10)) ?? .seconds(10)
             )

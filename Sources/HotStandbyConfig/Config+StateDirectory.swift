@@ -17,7 +17,8 @@ extension Config {
     public static func defaultStateDirectory(cluster: String) -> String {
         var escaped = ""
         for (index, byte) in cluster.utf8.enumerated() {
-            let keep = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+            let keep =
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
                 || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || (byte == UInt8(ascii: ".") && index > 0)
             escaped += keep ? String(UnicodeScalar(byte)) : String(format: "%%%02X", byte)
         }

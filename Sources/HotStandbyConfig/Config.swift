@@ -42,15 +42,18 @@ public struct Config: Sendable {
     /// The default path of the configuration file.
     public static let defaultPath = "/etc/hotstandby/hotstandby.yaml"
 
-
     /// Reads and validates the file; throws `ConfigError` listing every problem with its key.
     public static func load(path: String) throws -> Config {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read (permissions?)" : "does not exist"
-            throw ConfigError(problems: ["the configuration file \(reason); pass another with --config PATH"], file: path)
+            let reason =
+                FileManager.default.fileExists(atPath: path) ? "cannot be read (permissions?)" : "does not exist"
+            throw ConfigError(
+                problems: ["the configuration file \(reason); pass another with --config PATH"],
+                file: path
+            )
         }
         return try parse(yaml: text, path: path)
     }
@@ -63,8 +66,11 @@ public struct Config: Sendable {
         let cluster = reader.requiredString("cluster", example: "cluster: billing")
         let node = reader.requiredString("node", example: "node: host-a")
         for (key, value) in [("cluster", cluster), ("node", node)] where !value.isEmpty {
-            if value.count > 200 || value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-                reader.problem("\(key): '\(value.prefix(40))' must be at most 200 characters without control characters")
+            if value.count > 200 || value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+            {
+                reader.problem(
+                    "\(key): '\(value.prefix(40))' must be at most 200 characters without control characters"
+                )
             }
         }
         let priority = reader.int("priority", default: 100, range: 0...1_000_000)
@@ -72,10 +78,14 @@ public struct Config: Sendable {
         let configuredState = reader.string("stateDirectory")
         let stateDirectory = configuredState ?? Self.defaultStateDirectory(cluster: cluster)
         let levelText = reader.string("logLevel") ?? "info"
-        let logLevel = Logger.Level(rawValue: levelText.lowercased()) ?? {
-            reader.problem("logLevel: '\(levelText)' is not one of trace, debug, info, notice, warning, error, critical")
-            return .info
-        }()
+        let logLevel =
+            Logger.Level(rawValue: levelText.lowercased())
+            ?? {
+                reader.problem(
+                    "logLevel: '\(levelText)' is not one of trace, debug, info, notice, warning, error, critical"
+                )
+                return .info
+            }()
 
         let conninfo = reader.requiredString(
             "database.conninfo",
@@ -96,7 +106,11 @@ public struct Config: Sendable {
 
         let writtenHooksTimeout = reader.duration("hooks.timeout", default: nil)
         let writtenDemoteTimeout = reader.duration("hooks.demoteTimeout", default: nil)
-        let room = DemoteRoom(interval: interval, timeout: timeout, renewDeadline: renewDeadline ?? (timeout - interval * 3))
+        let room = DemoteRoom(
+            interval: interval,
+            timeout: timeout,
+            renewDeadline: renewDeadline ?? (timeout - interval * 3)
+        )
         let hooks = Hooks(
             prePromote: reader.stringList("hooks.prePromote"),
             promote: reader.stringList("hooks.promote"),
@@ -106,16 +120,24 @@ public struct Config: Sendable {
             killGrace: room.killGrace
         )
         if hooks.timeout < .milliseconds(100) {
-            reader.problem("hooks.timeout: \(hooks.timeout.text) leaves a hook no time to run; give at least 100ms (default 30s)")
+            reader.problem(
+                "hooks.timeout: \(hooks.timeout.text) leaves a hook no time to run; give at least 100ms (default 30s)"
+            )
         }
         if hooks.demote != nil, room.margin > .zero {
             let key =
                 writtenDemoteTimeout != nil ? "hooks.demoteTimeout" : writtenHooksTimeout != nil ? "hooks.timeout" : nil
-            if let problem = room.problem(demoteTimeout: hooks.demoteTimeout, key: key, renewDeadlineWritten: renewDeadline != nil) {
+            if let problem = room.problem(
+                demoteTimeout: hooks.demoteTimeout,
+                key: key,
+                renewDeadlineWritten: renewDeadline != nil
+            ) {
                 reader.problem(problem)
             }
         }
-        for (key, argv) in [("hooks.prePromote", hooks.prePromote), ("hooks.promote", hooks.promote), ("hooks.demote", hooks.demote)] {
+        for (key, argv) in [
+            ("hooks.prePromote", hooks.prePromote), ("hooks.promote", hooks.promote), ("hooks.demote", hooks.demote),
+        ] {
             guard let argv else { continue }
             if argv.isEmpty {
                 reader.problem("\(key): the list is empty; give the program and its arguments, or remove the key")
@@ -135,7 +157,8 @@ public struct Config: Sendable {
             renewDeadline: renewDeadline,
             health: health.settings
         )
-        for problem in failover.problems(renewDeadlineIsDefault: renewDeadline == nil) where !(problem.hasPrefix("cluster:") || problem.hasPrefix("node:")) {
+        for problem in failover.problems(renewDeadlineIsDefault: renewDeadline == nil)
+        where !(problem.hasPrefix("cluster:") || problem.hasPrefix("node:")) {
             reader.problem(problem)
         }
         // Each call's deadline: shorter than the interval, so a renew never overlaps the next one.

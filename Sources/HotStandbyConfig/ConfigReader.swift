@@ -49,7 +49,9 @@ public final class ConfigReader {
             guard let mapping = current?.mapping else { return nil }
             current = mapping[Yams.Node(String(part))]
         }
-        if case .scalar(let scalar)? = current, scalar.tag == .init(.null) || (scalar.string == "" && scalar.style == .plain) {
+        if case .scalar(let scalar)? = current,
+            scalar.tag == .init(.null) || (scalar.string == "" && scalar.style == .plain)
+        {
             return nil
         }
         return current

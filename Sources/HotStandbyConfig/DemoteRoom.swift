@@ -28,7 +28,8 @@ public struct DemoteRoom {
     /// (nil when both hook timeouts are defaults and the heartbeat leaves too little room).
     public func problem(demoteTimeout: Duration, key: String?, renewDeadlineWritten: Bool) -> String? {
         let deadlineText =
-            renewDeadlineWritten ? "heartbeat.renewDeadline (\(renewDeadline.text))"
+            renewDeadlineWritten
+            ? "heartbeat.renewDeadline (\(renewDeadline.text))"
             : "the self-fencing deadline (\(renewDeadline.text), heartbeat.timeout - 3 × heartbeat.interval)"
         let why =
             "the active stops serving only after its demotion: \(deadlineText), then up to \(killGrace.text) to stop a "
@@ -36,11 +37,15 @@ public struct DemoteRoom {
             + "(\(timeout.text)) must also hold \(drift.text) of clock drift (one heartbeat.interval)"
         if let key {
             guard demoteTimeout > forDemoteHook else { return nil }
-            let fit = forDemoteHook > .zero ? "set hooks.demoteTimeout to at most \(forDemoteHook.text)" : "no demote hook fits"
-            return "\(key): \(demoteTimeout.text) for hooks.demote does not fit: \(why); \(fit), or raise heartbeat.timeout"
+            let fit =
+                forDemoteHook > .zero
+                ? "set hooks.demoteTimeout to at most \(forDemoteHook.text)" : "no demote hook fits"
+            return
+                "\(key): \(demoteTimeout.text) for hooks.demote does not fit: \(why); \(fit), or raise heartbeat.timeout"
         }
         guard forDemoteHook < .milliseconds(100) else { return nil }
-        return "heartbeat.timeout: \(timeout.text) leaves hooks.demote less than 100ms: \(why); raise heartbeat.timeout "
+        return
+            "heartbeat.timeout: \(timeout.text) leaves hooks.demote less than 100ms: \(why); raise heartbeat.timeout "
             + "or lower heartbeat.renewDeadline"
     }
 }

@@ -23,7 +23,9 @@ public struct HTTPSettings: Sendable {
             settings.host = host
             settings.port = port
         } else {
-            reader.problem("http.listen: '\(settings.listen)' is not HOST:PORT with a port from 1 to 65535 (e.g. 127.0.0.1:8008)")
+            reader.problem(
+                "http.listen: '\(settings.listen)' is not HOST:PORT with a port from 1 to 65535 (e.g. 127.0.0.1:8008)"
+            )
         }
         if let path = settings.tokenFile, settings.enabled {
             if let problem = tokenFileProblem(path) { reader.problem("http.tokenFile: '\(path)' \(problem)") }

@@ -1,8 +1,8 @@
 import DNSUpdater
 import FailoverController
 import Foundation
-import Shell
 import SharedFolderSync
+import Shell
 import VIPManager
 
 /// What this host's configured parts need, checked at start, every minute by the daemon, and by
@@ -36,7 +36,10 @@ public struct HostPrerequisites: Sendable {
         }
         if let dns = config.parts.dns {
             // Not configuration keys: the DNS part runs `nsupdate` and `dig` (bind9-dnsutils) from PATH.
-            problems += programProblems([("dns (nsupdate, from bind9-dnsutils)", dns.nsupdatePath), ("dns (dig, from bind9-dnsutils)", dns.digPath)])
+            problems += programProblems([
+                ("dns (nsupdate, from bind9-dnsutils)", dns.nsupdatePath),
+                ("dns (dig, from bind9-dnsutils)", dns.digPath),
+            ])
             switch dns.tsig {
             case .keyFile(let path): problems += secretFileProblems("dns.tsig.keyFile", path)
             case .secretFile(_, _, let path): problems += secretFileProblems("dns.tsig.secretFile", path)
@@ -50,14 +53,18 @@ public struct HostPrerequisites: Sendable {
             problems += secretFileProblems("http.tokenFile", path)
         }
         if let shared = config.parts.sharedFolder {
-            if let path = shared.encryptionKeyFile { problems += secretFileProblems("sharedFolder.encryptionKeyFile", path) }
+            if let path = shared.encryptionKeyFile {
+                problems += secretFileProblems("sharedFolder.encryptionKeyFile", path)
+            }
             problems += await shareProblems(shared.path, requireMount: shared.requireMount)
         }
         if let socket = config.health.beatSocket {
             let folder = (socket as NSString).deletingLastPathComponent
             var info = stat()
             if stat(folder, &info) != 0 || (info.st_mode & S_IFMT) != S_IFDIR {
-                problems.append("health.beat.socket: the folder '\(folder)' does not exist (systemd's RuntimeDirectory= makes it)")
+                problems.append(
+                    "health.beat.socket: the folder '\(folder)' does not exist (systemd's RuntimeDirectory= makes it)"
+                )
             }
         }
         return problems
@@ -67,7 +74,8 @@ public struct HostPrerequisites: Sendable {
     private func programProblems(_ programs: [(key: String, path: String)]) -> [String] {
         programs.compactMap { key, path in
             if path.hasPrefix("/") {
-                return FileManager.default.isExecutableFile(atPath: path) ? nil : "\(key): '\(path)' is not an executable file on this host"
+                return FileManager.default.isExecutableFile(atPath: path)
+                    ? nil : "\(key): '\(path)' is not an executable file on this host"
             }
             let found = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin")
                 .split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(path)") }
@@ -81,7 +89,9 @@ public struct HostPrerequisites: Sendable {
         guard stat(path, &info) == 0 else { return ["\(key): '\(path)' does not exist"] }
         guard access(path, R_OK) == 0 else { return ["\(key): '\(path)' cannot be read by this user"] }
         if info.st_mode & 0o007 != 0 {
-            return ["\(key): '\(path)' is readable by others (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod 0600 on it"]
+            return [
+                "\(key): '\(path)' is readable by others (mode \(String(info.st_mode & 0o777, radix: 8))); run chmod 0600 on it"
+            ]
         }
         return []
     }
@@ -98,7 +108,8 @@ public struct HostPrerequisites: Sendable {
         case .passed:
             break
         }
-        guard requireMount, !FileManager.default.fileExists(atPath: path + "/" + SharedFolderConfig.markerFileName) else {
+        guard requireMount, !FileManager.default.fileExists(atPath: path + "/" + SharedFolderConfig.markerFileName)
+        else {
             return []
         }
         if case .failed = await run(["/usr/bin/mountpoint", "-q", path]) {
@@ -114,7 +125,8 @@ public struct HostPrerequisites: Sendable {
 
     private func run(_ argv: [String]) async -> Outcome {
         do {
-            return try await Command(argv, timeout: .seconds(5), killGrace: .milliseconds(100)).run().succeeded ? .passed : .failed
+            return try await Command(argv, timeout: .seconds(5), killGrace: .milliseconds(100)).run().succeeded
+                ? .passed : .failed
         } catch {
             return error.code == .timedOut ? .timedOut : .failed
         }

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Binds `http.listen` once, and lets it go, before the daemon starts anything, so that an address another

@@ -77,7 +77,8 @@ public struct WatchdogFit {
         var total = Duration.zero
         let units: [(String, Double)] = [("ms", 0.001), ("min", 60), ("s", 1), ("h", 3600)]
         for part in text.split(separator: " ") {
-            guard let unit = units.first(where: { part.hasSuffix($0.0) }), let number = Double(part.dropLast(unit.0.count)),
+            guard let unit = units.first(where: { part.hasSuffix($0.0) }),
+                let number = Double(part.dropLast(unit.0.count)),
                 let value = milliseconds(number * unit.1 * 1000)
             else { return nil }
             total += value
@@ -97,7 +98,8 @@ public struct WatchdogFit {
         if watchdog <= interval * 2 {
             warnings.append(
                 "WatchdogSec=\(watchdog.text) (\(from)) is not longer than 2 × heartbeat.interval (\(interval.text)): "
-                    + "systemd may kill a healthy daemon; set WatchdogSec above \((interval * 2).text)")
+                    + "systemd may kill a healthy daemon; set WatchdogSec above \((interval * 2).text)"
+            )
         }
         let abort = unit.abort ?? .seconds(90)
         let release = Duration.milliseconds(500) + demoteTime
@@ -112,7 +114,8 @@ public struct WatchdogFit {
                     + "\(drift.text) = \(total.text), when a standby may already serve; "
                     + (room > .zero
                         ? "keep WatchdogSec + TimeoutAbortSec below \(room.text) (a drop-in in /etc/systemd/system/hotstandby.service.d/)"
-                        : "raise heartbeat.timeout"))
+                        : "raise heartbeat.timeout")
+            )
         }
         return warnings
     }

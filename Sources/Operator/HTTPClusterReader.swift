@@ -29,7 +29,10 @@ public struct HTTPClusterReader: Service {
             } catch {
                 state.setClusterError(error.description)
                 if !failing {
-                    logger.warning("status page: cannot read the cluster status", metadata: ["error": "\(error.description)"])
+                    logger.warning(
+                        "status page: cannot read the cluster status",
+                        metadata: ["error": "\(error.description)"]
+                    )
                     failing = true
                 }
             }

@@ -1,7 +1,7 @@
-import HotStandbyConfig
 import FailoverController
 import Foundation
 import Heartbeat
+import HotStandbyConfig
 import Hummingbird
 import Logging
 
@@ -63,7 +63,10 @@ public struct HTTPServer {
             do throws(PGError) {
                 try await admin.requestSwitchover(cluster: cluster, to: target, seenWithin: seenWithin)
                 logger.notice("switchover requested over HTTP", metadata: ["to": "\(target)"])
-                return Self.response(.accepted, "switchover to '\(target)' requested; the active hands over at its next renew\n")
+                return Self.response(
+                    .accepted,
+                    "switchover to '\(target)' requested; the active hands over at its next renew\n"
+                )
             } catch {
                 return Self.response(.conflict, "switchover refused: \(error.message)\n")
             }
@@ -102,22 +105,29 @@ public struct HTTPServer {
 
     /// Whether the run loop is turning: its last status came at most `within` before `now`. A pure
     /// decision, for `/liveness`.
-    public static func isLive(lastStatusAt: ContinuousClock.Instant?, now: ContinuousClock.Instant, within: Duration) -> Bool {
+    public static func isLive(lastStatusAt: ContinuousClock.Instant?, now: ContinuousClock.Instant, within: Duration)
+        -> Bool
+    {
         guard let lastStatusAt else { return false }
         return lastStatusAt.duration(to: now) <= within
     }
 
     /// 200 while the run loop turns, whatever the role, 503 when it has not reported within `within`
     /// (stuck, or not started yet): for a supervisor that restarts a wedged daemon.
-    public static func liveness(lastStatusAt: ContinuousClock.Instant?, now: ContinuousClock.Instant, within: Duration) -> Response {
-        guard let lastStatusAt else { return response(.serviceUnavailable, "starting: the run loop has not reported yet\n") }
+    public static func liveness(lastStatusAt: ContinuousClock.Instant?, now: ContinuousClock.Instant, within: Duration)
+        -> Response
+    {
+        guard let lastStatusAt else {
+            return response(.serviceUnavailable, "starting: the run loop has not reported yet\n")
+        }
         let age = lastStatusAt.duration(to: now)
         let text = String(format: "%.3f", age.secondsValue)
         if isLive(lastStatusAt: lastStatusAt, now: now, within: within) {
             return response(.ok, "live: the run loop reported \(text) s ago\n")
         }
         return response(
-            .serviceUnavailable, "not live: the run loop last reported \(text) s ago (more than \(within.text))\n"
+            .serviceUnavailable,
+            "not live: the run loop last reported \(text) s ago (more than \(within.text))\n"
         )
     }
 
@@ -126,14 +136,19 @@ public struct HTTPServer {
         let header = request.headers[.authorization] ?? ""
         let expected = "Bearer " + token
         // Compares every byte, so the time taken does not tell how much of the token was right.
-        let a = Array(header.utf8), b = Array(expected.utf8)
+        let a = Array(header.utf8)
+        let b = Array(expected.utf8)
         var difference = a.count ^ b.count
         for index in 0..<min(a.count, b.count) { difference |= Int(a[index] ^ b[index]) }
         if difference == 0 { return nil }
         return response(.unauthorized, "send the token from http.tokenFile as `Authorization: Bearer TOKEN`\n")
     }
 
-    public static func response(_ status: HTTPResponse.Status, _ body: String, type: String = "text/plain; charset=utf-8")
+    public static func response(
+        _ status: HTTPResponse.Status,
+        _ body: String,
+        type: String = "text/plain; charset=utf-8"
+    )
         -> Response
     {
         Response(

@@ -38,24 +38,66 @@ public final class NodeMetrics: Sendable {
         let labels = [("cluster", cluster), ("node", node)]
         var roles: [NodeRole: Prometheus.Gauge] = [:]
         for role in NodeRole.allCases {
-            roles[role] = Self.gauge(registry, "role", labels + [("role", role.rawValue)], "1 for the role this node is in now, 0 for the others.")
+            roles[role] = Self.gauge(
+                registry,
+                "role",
+                labels + [("role", role.rawValue)],
+                "1 for the role this node is in now, 0 for the others."
+            )
         }
         self.roles = roles
         epoch = Self.gauge(registry, "epoch", labels, "The epoch (fencing token) this node holds or last saw.")
-        leaseCallAge = Self.gauge(registry, "last_lease_success_age_seconds", labels, "Seconds since this node's last successful lease call (renew or read); the heartbeat age.")
-        takeovers = Self.counter(registry, "takeovers", labels, "Times this node became active since it started (takeover or switchover).")
-        demotions = Self.counter(registry, "demotions", labels, "Times this node stopped being active since it started.")
-        standbysSeen = Self.gauge(registry, "standbys_seen", labels, "Other nodes whose row was refreshed within the timeout (from the last cluster read).")
-        leaseAge = Self.gauge(registry, "lease_age_seconds", labels, "Seconds since the lease row last changed, database clock (from the last cluster read).")
+        leaseCallAge = Self.gauge(
+            registry,
+            "last_lease_success_age_seconds",
+            labels,
+            "Seconds since this node's last successful lease call (renew or read); the heartbeat age."
+        )
+        takeovers = Self.counter(
+            registry,
+            "takeovers",
+            labels,
+            "Times this node became active since it started (takeover or switchover)."
+        )
+        demotions = Self.counter(
+            registry,
+            "demotions",
+            labels,
+            "Times this node stopped being active since it started."
+        )
+        standbysSeen = Self.gauge(
+            registry,
+            "standbys_seen",
+            labels,
+            "Other nodes whose row was refreshed within the timeout (from the last cluster read)."
+        )
+        leaseAge = Self.gauge(
+            registry,
+            "lease_age_seconds",
+            labels,
+            "Seconds since the lease row last changed, database clock (from the last cluster read)."
+        )
         paused = Self.gauge(registry, "paused", labels, "1 while an operator paused the cluster.")
-        clusterReadAge = Self.gauge(registry, "cluster_read_age_seconds", labels, "Seconds since the HTTP surface last read the cluster status from the database.")
+        clusterReadAge = Self.gauge(
+            registry,
+            "cluster_read_age_seconds",
+            labels,
+            "Seconds since the HTTP surface last read the cluster status from the database."
+        )
         info = Self.gauge(registry, "info", labels + [("version", version)], "Always 1; carries the version.")
         info.set(to: 1)
         serviceHealthy = Self.gauge(
-            registry, "service_healthy", labels,
-            "1 while this node's service (on the active) or readiness (on a standby) is not failed, 0 when it is.")
+            registry,
+            "service_healthy",
+            labels,
+            "1 while this node's service (on the active) or readiness (on a standby) is not failed, 0 when it is."
+        )
         eligible = Self.gauge(
-            registry, "node_eligible", labels, "1 while this node may take over or be handed the lease, 0 when it may not.")
+            registry,
+            "node_eligible",
+            labels,
+            "1 while this node may take over or be handed the lease, 0 when it may not."
+        )
     }
 
     /// Records the node's status; `previous` is the role of the status before it, for the counters.
@@ -82,17 +124,27 @@ public final class NodeMetrics: Sendable {
     public func setClusterReadAge(_ seconds: Double) { clusterReadAge.set(to: seconds) }
 
     private static func gauge(
-        _ registry: PrometheusCollectorRegistry, _ name: String, _ labels: [(String, String)], _ help: String
+        _ registry: PrometheusCollectorRegistry,
+        _ name: String,
+        _ labels: [(String, String)],
+        _ help: String
     ) -> Prometheus.Gauge {
         registry.makeGauge(
-            descriptor: .init(namespace: "hotstandby", metricName: name, unitName: "", helpText: help), labels: labels)
+            descriptor: .init(namespace: "hotstandby", metricName: name, unitName: "", helpText: help),
+            labels: labels
+        )
     }
 
     private static func counter(
-        _ registry: PrometheusCollectorRegistry, _ name: String, _ labels: [(String, String)], _ help: String
+        _ registry: PrometheusCollectorRegistry,
+        _ name: String,
+        _ labels: [(String, String)],
+        _ help: String
     ) -> Prometheus.Counter {
         registry.makeCounter(
-            descriptor: .init(namespace: "hotstandby", metricName: name, unitName: "total", helpText: help), labels: labels)
+            descriptor: .init(namespace: "hotstandby", metricName: name, unitName: "total", helpText: help),
+            labels: labels
+        )
     }
 
     /// The Prometheus text exposition of every metric of the process.
@@ -105,11 +157,15 @@ public final class NodeMetrics: Sendable {
 /// name, so each name is registered only through this factory.
 public struct HelpfulMetricsFactory: MetricsFactory {
     public static let helpTexts: [String: String] = [
-        "hotstandby_lease_call_seconds": "Duration of each lease call (renew, read, takeover, ...) against PostgreSQL, by call and outcome.",
-        "hotstandby_health_check_seconds": "Duration of each health check run, by check (active or standby) and outcome.",
-        "hotstandby_action_seconds": "Duration of each promote or demote step (address, DNS, hooks, ...), by step, phase and outcome.",
+        "hotstandby_lease_call_seconds":
+            "Duration of each lease call (renew, read, takeover, ...) against PostgreSQL, by call and outcome.",
+        "hotstandby_health_check_seconds":
+            "Duration of each health check run, by check (active or standby) and outcome.",
+        "hotstandby_action_seconds":
+            "Duration of each promote or demote step (address, DNS, hooks, ...), by step, phase and outcome.",
         "hotstandby_snapshot_age_seconds": "Seconds since the shared folder's newest snapshot was written.",
-        "hotstandby_snapshot_cache_age_seconds": "Seconds since the local copy of the shared folder's snapshot was refreshed.",
+        "hotstandby_snapshot_cache_age_seconds":
+            "Seconds since the local copy of the shared folder's snapshot was refreshed.",
     ]
 
     private let inner: PrometheusMetricsFactory
@@ -118,14 +174,20 @@ public struct HelpfulMetricsFactory: MetricsFactory {
 
     /// The label as the whole metric name, with its help text.
     private func descriptor(_ label: String) -> MetricNameDescriptor {
-        MetricNameDescriptor(metricName: label, unitName: "", helpText: Self.helpTexts[label] ?? "\(label) (recorded through swift-metrics).")
+        MetricNameDescriptor(
+            metricName: label,
+            unitName: "",
+            helpText: Self.helpTexts[label] ?? "\(label) (recorded through swift-metrics)."
+        )
     }
 
     public func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
         inner.registry.makeCounter(descriptor: descriptor(label), labels: dimensions)
     }
 
-    public func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
+    public func makeFloatingPointCounter(label: String, dimensions: [(String, String)])
+        -> any FloatingPointCounterHandler
+    {
         inner.registry.makeCounter(descriptor: descriptor(label), labels: dimensions)
     }
 
@@ -145,7 +207,9 @@ public struct HelpfulMetricsFactory: MetricsFactory {
     }
 
     public func destroyCounter(_ handler: any CounterHandler) { inner.destroyCounter(handler) }
-    public func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) { inner.destroyFloatingPointCounter(handler) }
+    public func destroyFloatingPointCounter(_ handler: any FloatingPointCounterHandler) {
+        inner.destroyFloatingPointCounter(handler)
+    }
     public func destroyRecorder(_ handler: any RecorderHandler) { inner.destroyRecorder(handler) }
     public func destroyMeter(_ handler: any MeterHandler) { inner.destroyMeter(handler) }
     public func destroyTimer(_ handler: any TimerHandler) { inner.destroyTimer(handler) }

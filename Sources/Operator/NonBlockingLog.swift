@@ -78,7 +78,8 @@ public final class LogSink: Sendable {
             defer { state.withLock { $0.writing = 0 } }
             var text = lines.joined()
             if dropped > reportedDrops {
-                text += "\(LogFormat.timestamp()) warning hotstandby.log : dropped=\(dropped - reportedDrops) "
+                text +=
+                    "\(LogFormat.timestamp()) warning hotstandby.log : dropped=\(dropped - reportedDrops) "
                     + "log lines dropped: standard error was not read fast enough\n"
                 reportedDrops = dropped
             }

@@ -1,7 +1,7 @@
-import HotStandbyConfig
 import FailoverController
 import Foundation
 import Heartbeat
+import HotStandbyConfig
 import Logging
 import ServiceLifecycle
 
@@ -27,7 +27,9 @@ public struct OperatorSurface {
         }
         var token: String?
         if let path = config.http.tokenFile {
-            token = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            token = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(
+                in: .whitespacesAndNewlines
+            )
         }
         let server = HTTPServer(config: config, state: state, metrics: metrics, token: token, logger: logger)
         let reader = HTTPClusterReader(

@@ -15,12 +15,14 @@ public struct StatusPage: Sendable {
         let me = document.node
         var body = ""
         body += "<h1>hotstandby <span id=\"cluster\">\(escape(document.cluster?.cluster ?? ""))</span></h1>\n"
-        body += "<p id=\"this-node\">This node: <b>\(escape(me.node))</b> is <b class=\"role-\(escape(me.role))\">"
+        body +=
+            "<p id=\"this-node\">This node: <b>\(escape(me.node))</b> is <b class=\"role-\(escape(me.role))\">"
             + "\(escape(me.role))</b> in epoch \(me.epoch) — \(escape(me.note)); last lease call "
             + "\(format(me.secondsSinceLastSuccess)) s ago.</p>\n"
         if let cluster = document.cluster {
             let active = cluster.activeNode ?? "none (lease released)"
-            body += "<p id=\"lease\">Active: <b id=\"active-node\">\(escape(active))</b> · epoch \(cluster.epoch)"
+            body +=
+                "<p id=\"lease\">Active: <b id=\"active-node\">\(escape(active))</b> · epoch \(cluster.epoch)"
                 + " · counter \(cluster.counter) · lease updated \(format(cluster.leaseAgeSeconds)) s ago"
                 + (cluster.paused ? " · <b class=\"paused\">PAUSED</b>" : "")
                 + (cluster.handoverTo.map { " · switchover to \(escape($0)) requested" } ?? "") + "</p>\n"
@@ -60,12 +62,14 @@ public struct StatusPage: Sendable {
     }
 
     private func nodesTable(_ cluster: ClusterStatus) -> String {
-        var html = "<table id=\"nodes\"><tr><th></th><th>node</th><th>role</th><th>health</th><th>heartbeat age</th>"
+        var html =
+            "<table id=\"nodes\"><tr><th></th><th>node</th><th>role</th><th>health</th><th>heartbeat age</th>"
             + "<th>priority</th><th>version</th><th>note</th></tr>\n"
         for row in cluster.nodes {
             let colour = colour(row, activeNode: cluster.activeNode)
             let health = row.state == row.role ? row.health : "-"
-            html += "<tr class=\"node \(colour)-row\" data-node=\"\(escape(row.node))\" data-role=\"\(escape(row.role))\" "
+            html +=
+                "<tr class=\"node \(colour)-row\" data-node=\"\(escape(row.node))\" data-role=\"\(escape(row.role))\" "
                 + "data-state=\"\(escape(row.state))\" data-eligible=\"\(row.eligible)\" "
                 + "data-colour=\"\(colour)\"><td><span class=\"dot \(colour)\"></span></td>"
                 + "<td>\(escape(row.node))\(row.node == node ? " (this node)" : "")</td><td>\(escape(row.state))</td>"
@@ -78,7 +82,8 @@ public struct StatusPage: Sendable {
 
     private func eventsTable(_ events: [ClusterStatus.Event]) -> String {
         guard !events.isEmpty else { return "" }
-        var html = "<h2>Last events</h2>\n<table id=\"events\"><tr><th>at (UTC)</th><th>epoch</th><th>node</th>"
+        var html =
+            "<h2>Last events</h2>\n<table id=\"events\"><tr><th>at (UTC)</th><th>epoch</th><th>node</th>"
             + "<th>event</th><th>detail</th></tr>\n"
         for event in events {
             var detail = ""
@@ -86,7 +91,8 @@ public struct StatusPage: Sendable {
                 detail = fields.sorted { $0.key < $1.key }.filter { $0.key != "steps" }
                     .map { "\($0.key)=\($0.value)" }.joined(separator: " ")
             }
-            html += "<tr><td>\(escape(event.at))</td><td>\(event.epoch)</td><td>\(escape(event.node))</td>"
+            html +=
+                "<tr><td>\(escape(event.at))</td><td>\(event.epoch)</td><td>\(escape(event.node))</td>"
                 + "<td>\(escape(event.kind))</td><td>\(escape(detail))</td></tr>\n"
         }
         return html + "</table>\n"

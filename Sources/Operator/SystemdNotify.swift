@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// sd_notify without libsystemd: datagrams to `$NOTIFY_SOCKET` (a path, or an abstract name written `@name`).

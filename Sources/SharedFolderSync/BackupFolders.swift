@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// The backup folders a restore writes into `<stateDirectory>/shared-folder/backup`, one per restore
@@ -50,7 +50,9 @@ enum BackupFolders {
         }
 
         static func < (a: Name, b: Name) -> Bool {
-            (a.second, a.fraction, a.epoch, a.sequence, a.folder) < (b.second, b.fraction, b.epoch, b.sequence, b.folder)
+            (a.second, a.fraction, a.epoch, a.sequence, a.folder) < (
+                b.second, b.fraction, b.epoch, b.sequence, b.folder
+            )
         }
     }
 
@@ -119,7 +121,14 @@ enum BackupFolders {
         gmtime_r(&time, &parts)
         let micro = Int((date.timeIntervalSince1970 - seconds) * 1_000_000)
         return String(
-            format: "%04d%02d%02d-%02d%02d%02d.%06d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-            Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), min(micro, 999_999))
+            format: "%04d%02d%02d-%02d%02d%02d.%06d",
+            Int(parts.tm_year) + 1900,
+            Int(parts.tm_mon) + 1,
+            Int(parts.tm_mday),
+            Int(parts.tm_hour),
+            Int(parts.tm_min),
+            Int(parts.tm_sec),
+            min(micro, 999_999)
+        )
     }
 }

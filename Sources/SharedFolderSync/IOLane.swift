@@ -110,11 +110,16 @@ final class IOLane: Sendable {
                     if ticker.idle >= stallTimeout {
                         ticker.abandon()
                         markOverdue(id)
-                        outcome.complete(.failure(SharedFolderError(
-                            .timedOut,
-                            "\(operation) on \(place) made no progress for \(stallTimeout) (sharedFolder.ioTimeout); "
-                                + "check the mount (a hard NFS mount waits for the server)",
-                            path: place)))
+                        outcome.complete(
+                            .failure(
+                                SharedFolderError(
+                                    .timedOut,
+                                    "\(operation) on \(place) made no progress for \(stallTimeout) (sharedFolder.ioTimeout); "
+                                        + "check the mount (a hard NFS mount waits for the server)",
+                                    path: place
+                                )
+                            )
+                        )
                         return nil
                     }
                 }
@@ -136,7 +141,8 @@ final class IOLane: Sendable {
                     .stuck,
                     "\(operation) refused: \(stuck.operation) on \(place) has been stuck for \(seconds)s; "
                         + "check the mount (new file operations resume once it returns)",
-                    path: place)
+                    path: place
+                )
             }
             state.next += 1
             state.running[state.next] = Flight(operation: operation, started: .now, overdue: false)

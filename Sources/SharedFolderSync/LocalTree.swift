@@ -1,9 +1,9 @@
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Walks the protected paths: regular files and folders are protected; symlinks, sockets,
@@ -14,7 +14,8 @@ enum LocalTree {
         var info: stat
     }
 
-    static func scan(_ roots: [String], logger: Logger, ticker: IOTicker) throws -> (directories: [Item], files: [Item]) {
+    static func scan(_ roots: [String], logger: Logger, ticker: IOTicker) throws -> (directories: [Item], files: [Item])
+    {
         var directories: [Item] = []
         var files: [Item] = []
         func visit(_ path: String, root: Bool) throws {

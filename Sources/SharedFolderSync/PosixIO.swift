@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// One read buffer of `PosixIO.chunkSize` bytes, reused by every file of a job (a publish reads
@@ -92,7 +92,9 @@ enum PosixIO {
     }
 
     /// Fills `buffer` from `fd` (or up to end of file), retrying on EINTR, and returns the bytes read.
-    private static func fill(_ fd: Int32, _ path: String, _ buffer: UnsafeMutableRawBufferPointer, ticker: IOTicker) throws -> Int {
+    private static func fill(_ fd: Int32, _ path: String, _ buffer: UnsafeMutableRawBufferPointer, ticker: IOTicker)
+        throws -> Int
+    {
         var filled = 0
         while filled < buffer.count {
             let got = Glibc.read(fd, buffer.baseAddress! + filled, buffer.count - filled)
@@ -109,7 +111,9 @@ enum PosixIO {
 
     /// Reads the next chunk of `fd` into `buffer` and returns it (valid until the buffer's next use);
     /// empty at end of file.
-    static func read(_ fd: Int32, _ path: String, into buffer: ChunkBuffer, ticker: IOTicker) throws -> UnsafeRawBufferPointer {
+    static func read(_ fd: Int32, _ path: String, into buffer: ChunkBuffer, ticker: IOTicker) throws
+        -> UnsafeRawBufferPointer
+    {
         let count = try fill(fd, path, buffer.storage, ticker: ticker)
         return UnsafeRawBufferPointer(rebasing: buffer.storage[0..<count])
     }

@@ -1,9 +1,9 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// The blocking part of a restore: stage every differing file beside its target, verify, then
@@ -50,8 +50,10 @@ struct RestoreJob {
                 if let existing {
                     guard PosixIO.isRegular(existing) else {
                         throw SharedFolderError(
-                            .ioFailed, "cannot restore \(entry.path): a non-file is in the way; move it aside",
-                            path: entry.path)
+                            .ioFailed,
+                            "cannot restore \(entry.path): a non-file is in the way; move it aside",
+                            path: entry.path
+                        )
                     }
                     if Int64(existing.st_size) == entry.size,
                         try SnapshotCipher.hashFile(entry.path, ticker: ticker).sha256 == entry.sha256
@@ -61,11 +63,17 @@ struct RestoreJob {
                     }
                 }
                 try PosixIO.makeDirectories(PosixIO.parentOf(entry.path), mode: 0o755)
-                let temp = PosixIO.parentOf(entry.path) + "/." + PosixIO.baseName(entry.path)
+                let temp =
+                    PosixIO.parentOf(entry.path) + "/." + PosixIO.baseName(entry.path)
                     + ".hotstandby-" + PosixIO.randomToken()
                 plan.append(Planned(entry: entry, temp: temp, replaces: existing != nil))
                 let written = try cipher.materialize(cache + "/" + entry.stored, to: temp, mode: 0o600, ticker: ticker)
-                try SnapshotCipher.check(entry, sha256: written.sha256, size: written.size, where: cache + "/" + entry.stored)
+                try SnapshotCipher.check(
+                    entry,
+                    sha256: written.sha256,
+                    size: written.size,
+                    where: cache + "/" + entry.stored
+                )
                 if root { chown(temp, entry.uid, entry.gid) }
                 chmod(temp, mode_t(entry.mode))
                 let seconds = entry.mtime.rounded(.down)
@@ -85,7 +93,11 @@ struct RestoreJob {
         var done = 0
         do {
             if plan.contains(where: \.replaces) {
-                backupFolder = try BackupFolders.create(in: backupRoot, epoch: manifest.epoch, sequence: manifest.sequence)
+                backupFolder = try BackupFolders.create(
+                    in: backupRoot,
+                    epoch: manifest.epoch,
+                    sequence: manifest.sequence
+                )
             }
             var parents = Set<String>()
             for item in plan {
@@ -108,8 +120,14 @@ struct RestoreJob {
                 .restoreIncomplete,
                 "restore stopped after \(done) of \(plan.count) files: \(error); no local file was deleted, "
                     + "replaced files are in \(backupFolder ?? "(none)"); fix the cause and run the restore again",
-                path: (error as? SharedFolderError)?.path)
+                path: (error as? SharedFolderError)?.path
+            )
         }
-        return Outcome(snapshot: SnapshotInfo(manifest), written: plan.count, unchanged: unchanged, backupFolder: backupFolder)
+        return Outcome(
+            snapshot: SnapshotInfo(manifest),
+            written: plan.count,
+            unchanged: unchanged,
+            backupFolder: backupFolder
+        )
     }
 }

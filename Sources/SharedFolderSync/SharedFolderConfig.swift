@@ -103,12 +103,15 @@ public struct SharedFolderConfig: Sendable, Equatable {
             bad("sharedFolder.interval \(interval) is too short: use at least 1s (default 30s)")
         }
         if keep < 2 {
-            bad("sharedFolder.keep \(keep) is too small: keep at least 2 snapshots (default 5) so a bad one has a predecessor")
+            bad(
+                "sharedFolder.keep \(keep) is too small: keep at least 2 snapshots (default 5) so a bad one has a predecessor"
+            )
         }
         if keepBackups < 1 {
             bad(
                 "sharedFolder.keepBackups \(keepBackups) is too small: keep at least 1 backup folder (default 5); "
-                    + "the newest backup holds the files the last restore replaced")
+                    + "the newest backup holds the files the last restore replaced"
+            )
         }
         if ioTimeout <= .zero {
             bad("sharedFolder.ioTimeout \(ioTimeout) must be positive (default 20s)")

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Why a shared-folder operation (publish, pull, restore, status) failed, in words an operator can act on.
@@ -76,12 +76,18 @@ public struct SharedFolderError: Error, CustomStringConvertible, Sendable {
         switch err {
         case ENOSPC, EDQUOT:
             return SharedFolderError(
-                .noSpace, "\(call) \(path): \(reason); free space on that file system (local files are untouched)",
-                path: path, errno: err)
+                .noSpace,
+                "\(call) \(path): \(reason); free space on that file system (local files are untouched)",
+                path: path,
+                errno: err
+            )
         case EROFS:
             return SharedFolderError(
-                .readOnly, "\(call) \(path): \(reason); remount the share read-write (local files are untouched)",
-                path: path, errno: err)
+                .readOnly,
+                "\(call) \(path): \(reason); remount the share read-write (local files are untouched)",
+                path: path,
+                errno: err
+            )
         default:
             return SharedFolderError(.ioFailed, "\(call) \(path): \(reason)", path: path, errno: err)
         }

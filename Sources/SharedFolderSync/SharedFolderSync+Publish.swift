@@ -28,14 +28,25 @@ extension SharedFolderSync {
             let started = ContinuousClock.now
             let (knownHashes, lastPublished) = memory.withLock { ($0.hashes, $0.published) }
             let staged = try await io("publish") { [self] ticker in
-                try stage(epoch: epoch, node: node, knownHashes: knownHashes, lastPublished: lastPublished, ticker: ticker)
+                try stage(
+                    epoch: epoch,
+                    node: node,
+                    knownHashes: knownHashes,
+                    lastPublished: lastPublished,
+                    ticker: ticker
+                )
             }
             // Forgotten until this publish's rename succeeds: only a snapshot that is in the share may be trusted.
-            memory.withLock { $0.hashes = staged.hashes; $0.published = nil }
+            memory.withLock {
+                $0.hashes = staged.hashes
+                $0.published = nil
+            }
             guard await leaseStillHeld() else {
                 try? await io("publish (discard)") { ticker in try PosixIO.removeTree(staged.staging, ticker: ticker) }
                 throw SharedFolderError(
-                    .deposed, "publish of epoch \(epoch) abandoned: this node no longer holds the lease")
+                    .deposed,
+                    "publish of epoch \(epoch) abandoned: this node no longer holds the lease"
+                )
             }
             try await io("publish (commit)") { [self] ticker in
                 try commit(staged.staging, as: staged.name, ticker: ticker)
@@ -52,7 +63,8 @@ extension SharedFolderSync {
                     "epoch": "\(epoch)", "sequence": "\(staged.name.sequence)", "files": "\(staged.info.fileCount)",
                     "copied": "\(staged.info.filesCopied)", "linked": "\(staged.info.filesLinked)",
                     "bytesCopied": "\(staged.info.bytesCopied)", "duration": "\(ContinuousClock.now - started)",
-                ])
+                ]
+            )
             return staged.info
         }
     }
@@ -62,12 +74,17 @@ extension SharedFolderSync {
             throw SharedFolderError(
                 .deposed,
                 "publish refused: node \(newer.node) already published in epoch \(newer.epoch), newer than this node's "
-                    + "epoch \(epoch); this node has been deposed")
+                    + "epoch \(epoch); this node has been deposed"
+            )
         }
     }
 
     private func stage(
-        epoch: Int64, node: String, knownHashes: [String: HashMemo], lastPublished: PublishedManifest?, ticker: IOTicker
+        epoch: Int64,
+        node: String,
+        knownHashes: [String: HashMemo],
+        lastPublished: PublishedManifest?,
+        ticker: IOTicker
     ) throws -> Staged {
         try checkShare()
         _ = try shareIdentity(ticker: ticker)  // written at the first publish; another cluster's share is refused
@@ -109,7 +126,10 @@ extension SharedFolderSync {
             // walked again for each of thousands of files.
             folders.staging = try PosixIO.openDirectory(staging + "/" + SnapshotManifest.dataFolder)
             if let previous {
-                folders.previous = open(previous.folder + "/" + SnapshotManifest.dataFolder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                folders.previous = open(
+                    previous.folder + "/" + SnapshotManifest.dataFolder,
+                    O_RDONLY | O_DIRECTORY | O_CLOEXEC
+                )
             }
             var entries: [SnapshotManifest.File] = []
             var info = (copied: 0, linked: 0, bytes: Int64(0))
@@ -120,9 +140,13 @@ extension SharedFolderSync {
                 let target = staging + "/" + stored
                 let stat = file.info
                 var memo = HashMemo(
-                    device: UInt64(stat.st_dev), inode: UInt64(stat.st_ino), size: Int64(stat.st_size),
+                    device: UInt64(stat.st_dev),
+                    inode: UInt64(stat.st_ino),
+                    size: Int64(stat.st_size),
                     mtime: PosixIO.mtime(stat),
-                    ctime: Double(stat.st_ctim.tv_sec) + Double(stat.st_ctim.tv_nsec) / 1e9, sha256: "")
+                    ctime: Double(stat.st_ctim.tv_sec) + Double(stat.st_ctim.tv_nsec) / 1e9,
+                    sha256: ""
+                )
                 var sha: String?
                 var size = memo.size
                 do {
@@ -136,8 +160,13 @@ extension SharedFolderSync {
                     }
                     if let sha, folders.previous >= 0, let source = previous?.bySHA[sha],
                         source.hasPrefix(SnapshotManifest.dataFolder + "/"),
-                        linkat(folders.previous, String(source.dropFirst(SnapshotManifest.dataFolder.count + 1)),
-                               folders.staging, storedName, 0) == 0
+                        linkat(
+                            folders.previous,
+                            String(source.dropFirst(SnapshotManifest.dataFolder.count + 1)),
+                            folders.staging,
+                            storedName,
+                            0
+                        ) == 0
                     {
                         info.linked += 1
                     } else {
@@ -150,31 +179,55 @@ extension SharedFolderSync {
                 } catch let error as SharedFolderError where error.errno == ENOENT && error.path == file.path {
                     // Deleted since the walk (a service's temporary file, a rename-into-place): it is
                     // simply not in this snapshot, as if the walk had come a moment later.
-                    logger.debug("shared folder: file vanished while publishing, left out", metadata: ["path": "\(file.path)"])
+                    logger.debug(
+                        "shared folder: file vanished while publishing, left out",
+                        metadata: ["path": "\(file.path)"]
+                    )
                     continue
                 }
                 memo.sha256 = sha!
                 memo.size = size
                 hashes[file.path] = memo
-                entries.append(SnapshotManifest.File(
-                    path: file.path, size: size, mode: UInt32(stat.st_mode & 0o7777), mtime: memo.mtime,
-                    uid: stat.st_uid, gid: stat.st_gid, sha256: sha!, stored: stored))
+                entries.append(
+                    SnapshotManifest.File(
+                        path: file.path,
+                        size: size,
+                        mode: UInt32(stat.st_mode & 0o7777),
+                        mtime: memo.mtime,
+                        uid: stat.st_uid,
+                        gid: stat.st_gid,
+                        sha256: sha!,
+                        stored: stored
+                    )
+                )
             }
             try PosixIO.fsyncDirectory(staging + "/" + SnapshotManifest.dataFolder)
             let manifest = SnapshotManifest(
-                epoch: epoch, sequence: sequence, node: node, createdAt: now, encrypted: cipher.key != nil,
+                epoch: epoch,
+                sequence: sequence,
+                node: node,
+                createdAt: now,
+                encrypted: cipher.key != nil,
                 roots: config.paths,
                 directories: directories.map {
-                    .init(path: $0.path, mode: UInt32($0.info.st_mode & 0o7777), uid: $0.info.st_uid, gid: $0.info.st_gid)
+                    .init(
+                        path: $0.path,
+                        mode: UInt32($0.info.st_mode & 0o7777),
+                        uid: $0.info.st_uid,
+                        gid: $0.info.st_gid
+                    )
                 },
-                files: entries)
+                files: entries
+            )
             let (json, seal) = try manifest.encoded(key: cipher.key)
             try PosixIO.writeNewFile(staging + "/" + SnapshotManifest.fileName, json, ticker: ticker)
             try PosixIO.writeNewFile(staging + "/" + SnapshotManifest.sealName, seal, ticker: ticker)
             try PosixIO.fsyncDirectory(staging)
             let published = PublishedManifest(
-                name: name, identity: try ManifestIdentity(of: staging),
-                bySHA: Dictionary(entries.map { ($0.sha256, $0.stored) }) { first, _ in first })
+                name: name,
+                identity: try ManifestIdentity(of: staging),
+                bySHA: Dictionary(entries.map { ($0.sha256, $0.stored) }) { first, _ in first }
+            )
             var result = SnapshotInfo(manifest)
             result.filesCopied = info.copied
             result.filesLinked = info.linked
@@ -239,9 +292,14 @@ struct ManifestIdentity: Sendable, Equatable {
         func stamp(_ path: String) throws -> Stamp? {
             try PosixIO.lstatOrNil(path).map {
                 Stamp(
-                    device: UInt64($0.st_dev), inode: UInt64($0.st_ino), size: Int64($0.st_size),
-                    mtime: $0.st_mtim.tv_sec, mtimeNanos: $0.st_mtim.tv_nsec,
-                    ctime: $0.st_ctim.tv_sec, ctimeNanos: $0.st_ctim.tv_nsec)
+                    device: UInt64($0.st_dev),
+                    inode: UInt64($0.st_ino),
+                    size: Int64($0.st_size),
+                    mtime: $0.st_mtim.tv_sec,
+                    mtimeNanos: $0.st_mtim.tv_nsec,
+                    ctime: $0.st_ctim.tv_sec,
+                    ctimeNanos: $0.st_ctim.tv_nsec
+                )
             }
         }
         manifest = try stamp(folder + "/" + SnapshotManifest.fileName)

@@ -38,7 +38,8 @@ extension SharedFolderSync {
         if let discarded = report.discarded {
             logger.warning(
                 "shared folder: local cache discarded, it belongs to another share or cluster",
-                metadata: ["reason": "\(discarded)", "cache": "\(config.localCacheDirectory)"])
+                metadata: ["reason": "\(discarded)", "cache": "\(config.localCacheDirectory)"]
+            )
         }
         for error in report.report.rejected {
             logger.error("shared folder: snapshot rejected", metadata: ["error": "\(error)"])
@@ -72,19 +73,28 @@ extension SharedFolderSync {
                 updated = true
                 break
             } catch let error as SharedFolderError where error.code == .verificationFailed {
-                rejected.append(SharedFolderError(
-                    .verificationFailed,
-                    "snapshot \(name.folder) rejected: \(error.message); the previous good snapshot is used",
-                    path: shareFolder(name)))
+                rejected.append(
+                    SharedFolderError(
+                        .verificationFailed,
+                        "snapshot \(name.folder) rejected: \(error.message); the previous good snapshot is used",
+                        path: shareFolder(name)
+                    )
+                )
                 rejectedSeals.append(seal ?? "")
             }
         }
         try PosixIO.writeNewFile(
-            config.localCacheDirectory + "/.last-pull-" + PosixIO.randomToken(), [], ticker: ticker)
+            config.localCacheDirectory + "/.last-pull-" + PosixIO.randomToken(),
+            [],
+            ticker: ticker
+        )
         try replaceStamp(ticker: ticker)
         return Fetched(
             report: PullReport(cached: result, updated: updated, rejected: rejected),
-            rejectedSeals: rejectedSeals.filter { !$0.isEmpty }, shareId: share.id, discarded: discarded)
+            rejectedSeals: rejectedSeals.filter { !$0.isEmpty },
+            shareId: share.id,
+            discarded: discarded
+        )
     }
 
     private func replaceStamp(ticker: IOTicker) throws {

@@ -43,8 +43,10 @@ extension SharedFolderSync {
                     report.rejected += pull.rejected
                     pulled = true
                 } catch let error as SharedFolderError {
-                    logger.warning("shared folder: share not consulted, restoring from the local cache",
-                        metadata: ["error": "\(error)"])
+                    logger.warning(
+                        "shared folder: share not consulted, restoring from the local cache",
+                        metadata: ["error": "\(error)"]
+                    )
                     report.shareError = error
                 }
                 if !pulled, let refusal = await refuseUntrustedCache() {
@@ -62,9 +64,13 @@ extension SharedFolderSync {
                     report.filesWritten = outcome.written
                     report.filesUnchanged = outcome.unchanged
                     report.backupFolder = outcome.backupFolder
-                    logger.notice("shared folder: restored snapshot",
-                        metadata: ["epoch": "\(outcome.snapshot.epoch)", "sequence": "\(outcome.snapshot.sequence)",
-                                   "written": "\(outcome.written)", "unchanged": "\(outcome.unchanged)"])
+                    logger.notice(
+                        "shared folder: restored snapshot",
+                        metadata: [
+                            "epoch": "\(outcome.snapshot.epoch)", "sequence": "\(outcome.snapshot.sequence)",
+                            "written": "\(outcome.written)", "unchanged": "\(outcome.unchanged)",
+                        ]
+                    )
                     report.backupPruneError = await pruneBackups(sparing: outcome.backupFolder)
                     return report
                 } catch let error as SharedFolderError where error.code == .verificationFailed {
@@ -100,7 +106,8 @@ extension SharedFolderSync {
             "the local cache \(cache) was not restored: it was not filled from this cluster's share at "
                 + "sharedFolder.path '\(config.path)', and the share could not be read to check it; "
                 + "the local files were left as they are",
-            path: cache)
+            path: cache
+        )
         logger.error("shared folder: local cache not restored", metadata: ["error": "\(refusal)"])
         return refusal
     }
@@ -117,7 +124,8 @@ extension SharedFolderSync {
             if !removed.isEmpty {
                 logger.info(
                     "shared folder: removed old backup folders",
-                    metadata: ["removed": "\(removed.count)", "kept": "\(keep)", "backupDirectory": "\(root)"])
+                    metadata: ["removed": "\(removed.count)", "kept": "\(keep)", "backupDirectory": "\(root)"]
+                )
             }
             return nil
         } catch {
@@ -125,7 +133,8 @@ extension SharedFolderSync {
                 (error as? SharedFolderError)?.code ?? .ioFailed,
                 "removing old backup folders in \(root) (sharedFolder.keepBackups \(keep)) failed: \(error); "
                     + "the restore succeeded; remove old backups by hand if the disk fills",
-                path: (error as? SharedFolderError)?.path ?? root)
+                path: (error as? SharedFolderError)?.path ?? root
+            )
             logger.warning("shared folder: pruning old backup folders failed", metadata: ["error": "\(failure)"])
             return failure
         }

@@ -114,7 +114,8 @@ public final class SharedFolderSync: Sendable {
     }
 
     /// Runs a blocking job that reads and writes only local disks on the local lane, with the same deadline.
-    func localIO<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (IOTicker) throws -> T) async throws -> T {
+    func localIO<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (IOTicker) throws -> T) async throws -> T
+    {
         try await localLane.run(operation, stallTimeout: config.ioTimeout, body)
     }
 
@@ -125,13 +126,16 @@ public final class SharedFolderSync: Sendable {
         let cipher = self.cipher
         let pulledAt = config.localCacheDirectory + "/last-pull"
         let knownShareId = memory.withLock { $0.shareId }
-        if let cached = try? await localIO("status (cache)", { [self] ticker -> (SnapshotInfo, Double?)? in
-            // A cache filled from another share or cluster is not shown: it would not be restored.
-            guard cacheTrustedWithoutShare(knownShareId: knownShareId, ticker: ticker) != nil else { return nil }
-            let manifest = try SnapshotManifest.load(cacheFolder, key: cipher.key, ticker: ticker)
-            let stamp = try PosixIO.lstatOrNil(pulledAt).map(PosixIO.mtime)
-            return (SnapshotInfo(manifest), stamp)
-        }) ?? nil {
+        if let cached = try? await localIO(
+            "status (cache)",
+            { [self] ticker -> (SnapshotInfo, Double?)? in
+                // A cache filled from another share or cluster is not shown: it would not be restored.
+                guard cacheTrustedWithoutShare(knownShareId: knownShareId, ticker: ticker) != nil else { return nil }
+                let manifest = try SnapshotManifest.load(cacheFolder, key: cipher.key, ticker: ticker)
+                let stamp = try PosixIO.lstatOrNil(pulledAt).map(PosixIO.mtime)
+                return (SnapshotInfo(manifest), stamp)
+            }
+        ) ?? nil {
             status.cached = cached.0
             status.cacheAgeSeconds = cached.1.map { max(0, Date().timeIntervalSince1970 - $0) }
         }
@@ -159,8 +163,10 @@ public final class SharedFolderSync: Sendable {
         let share = config.path
         guard let info = try PosixIO.lstatOrNil(share), PosixIO.isDirectory(info) else {
             throw SharedFolderError(
-                .notMounted, "sharedFolder.path '\(share)' does not exist or is not a folder: mount the share",
-                path: share)
+                .notMounted,
+                "sharedFolder.path '\(share)' does not exist or is not a folder: mount the share",
+                path: share
+            )
         }
         guard config.requireMount else { return }
         if PosixIO.exists(share + "/" + SharedFolderConfig.markerFileName) || Self.isMountPoint(share) { return }
@@ -169,13 +175,15 @@ public final class SharedFolderSync: Sendable {
             "sharedFolder.path '\(share)' is not a mount point and holds no \(SharedFolderConfig.markerFileName) "
                 + "marker: mount the share (or run configure-failover to mark it), or set "
                 + "sharedFolder.requireMount: false to use a plain folder",
-            path: share)
+            path: share
+        )
     }
 
     /// Whether `path` is a mount point: another device than its parent, or listed in /proc/self/mountinfo
     /// (a bind mount of the same device).
     static func isMountPoint(_ path: String) -> Bool {
-        var me = stat(), parent = stat()
+        var me = stat()
+        var parent = stat()
         guard stat(path, &me) == 0, stat(path + "/..", &parent) == 0 else { return false }
         if me.st_dev != parent.st_dev || me.st_ino == parent.st_ino { return true }
         let real = URL(fileURLWithPath: path).resolvingSymlinksInPath().path

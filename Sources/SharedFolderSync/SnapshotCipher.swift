@@ -2,9 +2,9 @@ import Crypto
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// How file contents are stored in the share: as they are, or sealed with AES-256-GCM in 1 MiB records.
@@ -21,7 +21,10 @@ struct SnapshotCipher: Sendable {
     /// Copies a local file into `destination` (a new file) in stored form and returns the SHA-256
     /// and size of the plaintext that was actually copied. `buffer` is the job's read buffer.
     func store(
-        _ source: String, to destination: String, buffer: ChunkBuffer = ChunkBuffer(), ticker: IOTicker
+        _ source: String,
+        to destination: String,
+        buffer: ChunkBuffer = ChunkBuffer(),
+        ticker: IOTicker
     ) throws -> (sha256: String, size: Int64) {
         let input = try PosixIO.openRead(source)
         defer { close(input) }
@@ -34,15 +37,23 @@ struct SnapshotCipher: Sendable {
                 var current = try PosixIO.read(input, source, max: PosixIO.chunkSize, ticker: ticker)
                 var index: UInt64 = 0
                 while true {
-                    let next = current.isEmpty ? [] : try PosixIO.read(input, source, max: PosixIO.chunkSize, ticker: ticker)
+                    let next =
+                        current.isEmpty ? [] : try PosixIO.read(input, source, max: PosixIO.chunkSize, ticker: ticker)
                     hasher.update(data: current)
                     size += Int64(current.count)
-                    let sealed = try AES.GCM.seal(current, using: key, authenticating: Self.aad(index, final: next.isEmpty))
+                    let sealed = try AES.GCM.seal(
+                        current,
+                        using: key,
+                        authenticating: Self.aad(index, final: next.isEmpty)
+                    )
                     guard let combined = sealed.combined else {
                         throw SharedFolderError(.ioFailed, "AES-GCM produced no output for \(source)")
                     }
                     let length = UInt32(combined.count)
-                    let header: [UInt8] = [UInt8(length >> 24), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)]
+                    let header: [UInt8] = [
+                        UInt8(length >> 24), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff),
+                        UInt8(length & 0xff),
+                    ]
                     try PosixIO.writeAll(output, destination, header + Array(combined), ticker: ticker)
                     if next.isEmpty { break }
                     current = next
@@ -120,7 +131,9 @@ struct SnapshotCipher: Sendable {
     }
 
     /// Writes the plaintext of a stored file to a new file and returns its SHA-256 and size.
-    func materialize(_ stored: String, to destination: String, mode: mode_t, ticker: IOTicker) throws -> (sha256: String, size: Int64) {
+    func materialize(_ stored: String, to destination: String, mode: mode_t, ticker: IOTicker) throws -> (
+        sha256: String, size: Int64
+    ) {
         let output = try PosixIO.createExclusive(destination, mode: mode & 0o7777)
         var hasher = SHA256()
         var size: Int64 = 0
@@ -161,7 +174,9 @@ struct SnapshotCipher: Sendable {
 
     /// SHA-256 of a local file's contents. `buffer` is the job's read buffer.
     static func hashFile(
-        _ path: String, buffer: ChunkBuffer = ChunkBuffer(), ticker: IOTicker
+        _ path: String,
+        buffer: ChunkBuffer = ChunkBuffer(),
+        ticker: IOTicker
     ) throws -> (sha256: String, size: Int64) {
         let fd = try PosixIO.openRead(path)
         defer { close(fd) }
@@ -182,7 +197,8 @@ struct SnapshotCipher: Sendable {
                 .verificationFailed,
                 "\(place) (for \(entry.path)) does not match the manifest: size \(size) vs \(entry.size), "
                     + "SHA-256 \(sha256.prefix(12))… vs \(entry.sha256.prefix(12))…",
-                path: place)
+                path: place
+            )
         }
     }
 
@@ -199,14 +215,18 @@ struct SnapshotCipher: Sendable {
         var info = stat()
         guard stat(path, &info) == 0 else {
             throw SharedFolderError(
-                .keyFile, "sharedFolder.encryptionKeyFile '\(path)': \(String(cString: strerror(errno)))", path: path)
+                .keyFile,
+                "sharedFolder.encryptionKeyFile '\(path)': \(String(cString: strerror(errno)))",
+                path: path
+            )
         }
         if info.st_mode & 0o077 != 0 {
             throw SharedFolderError(
                 .keyFile,
                 "sharedFolder.encryptionKeyFile '\(path)' is readable by group or others (mode "
                     + String(info.st_mode & 0o777, radix: 8) + "); run: chmod 600 \(path)",
-                path: path)
+                path: path
+            )
         }
         let bytes = try PosixIO.readWhole(path, ticker: IOTicker())
         if bytes.count == 32 { return bytes }
@@ -216,6 +236,7 @@ struct SnapshotCipher: Sendable {
             .keyFile,
             "sharedFolder.encryptionKeyFile '\(path)' must hold 32 random bytes, raw or base64 "
                 + "(e.g. openssl rand -base64 32 > \(path)); it holds \(bytes.count) bytes",
-            path: path)
+            path: path
+        )
     }
 }

@@ -83,7 +83,8 @@ public struct SnapshotManifest: Codable, Sendable, Equatable {
             throw SharedFolderError(
                 .verificationFailed,
                 "\(folder)/\(fileName) does not match \(sealName) (damaged, or sealed with another key)",
-                path: folder)
+                path: folder
+            )
         }
         do {
             let manifest = try JSONDecoder().decode(SnapshotManifest.self, from: Data(json))
@@ -96,7 +97,8 @@ public struct SnapshotManifest: Codable, Sendable, Equatable {
                     "\(folder) was published " + (manifest.encrypted ? "encrypted" : "unencrypted")
                         + " but sharedFolder.encryptionKeyFile is " + (key == nil ? "not set" : "set")
                         + "; use the same setting on both nodes",
-                    path: folder)
+                    path: folder
+                )
             }
             for file in manifest.files where !file.stored.hasPrefix(dataFolder + "/") || file.stored.contains("..") {
                 throw SharedFolderError(.verificationFailed, "\(folder): bad stored name '\(file.stored)'")

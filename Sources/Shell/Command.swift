@@ -1,14 +1,15 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import HotStandbyCore
 import Subprocess
 import Synchronization
 import SystemPackage
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// One external program to run: an argv array (never a shell string), its environment additions,
 /// optional standard input and a deadline.
@@ -64,7 +65,11 @@ public struct Command: Sendable, CustomStringConvertible {
         do {
             outputFD = try Self.makeUnlinkedTemporaryFile()
         } catch {
-            throw ShellError(code: .spawnFailed, command: description, message: "cannot create an output file: \(error)")
+            throw ShellError(
+                code: .spawnFailed,
+                command: description,
+                message: "cannot create an output file: \(error)"
+            )
         }
         defer { try? outputFD.close() }
 
@@ -189,4 +194,3 @@ private final class PIDBox: Sendable {
     func set(_ value: pid_t) { pid.withLock { $0 = value } }
     func get() -> pid_t? { pid.withLock { $0 } }
 }
-

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Unsolicited neighbour advertisements (RFC 4861 §7.2.6): IPv6's gratuitous ARP, sent on a raw ICMPv6
@@ -93,7 +93,9 @@ struct NeighbourAdvertisement {
         source.sin6_addr = targetAddress
         source.sin6_scope_id = link.index
         let bound = withUnsafePointer(to: &source) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+            }
         }
         guard bound == 0 else { throw failure("binding to the address (is it bound to \(interface)?)") }
         var destination = sockaddr_in6()
@@ -104,8 +106,14 @@ struct NeighbourAdvertisement {
         let sent = packet.withUnsafeBytes { bytes in
             withUnsafePointer(to: &destination) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    sendto(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT), $0,
-                           socklen_t(MemoryLayout<sockaddr_in6>.size))
+                    sendto(
+                        fd,
+                        bytes.baseAddress,
+                        bytes.count,
+                        Int32(MSG_DONTWAIT),
+                        $0,
+                        socklen_t(MemoryLayout<sockaddr_in6>.size)
+                    )
                 }
             }
         }

@@ -1,5 +1,5 @@
-import HotStandbyCore
 import Foundation
+import HotStandbyCore
 import Shell
 
 /// The `vip:` section of the configuration, parsed and checked.

@@ -58,7 +58,8 @@ extension VIPManager {
                 group.addTask {
                     do throws(VIPError) {
                         let result = try await runner.run(argv, timeout: deadline, killGrace: .milliseconds(50))
-                        return result.succeeded ? nil : "\(result.statusText): \(result.output.trimmingTrailingWhitespace)"
+                        return result.succeeded
+                            ? nil : "\(result.statusText): \(result.output.trimmingTrailingWhitespace)"
                     } catch {
                         // Stopped while waiting for replies: the packet went out at its start.
                         return error.code == .timedOut ? nil : error.description
@@ -74,9 +75,15 @@ extension VIPManager {
     }
 
     /// The report of a burst, logged once: a warning with the first error when any packet failed.
-    private func finish(sent: Int, errors: [String], since start: ContinuousClock.Instant, what: String) -> AnnounceReport {
+    private func finish(sent: Int, errors: [String], since start: ContinuousClock.Instant, what: String)
+        -> AnnounceReport
+    {
         let report = AnnounceReport(
-            sent: sent, failed: errors.count, firstError: errors.first, note: nil, duration: ContinuousClock.now - start
+            sent: sent,
+            failed: errors.count,
+            firstError: errors.first,
+            note: nil,
+            duration: ContinuousClock.now - start
         )
         if let first = report.firstError {
             logger.warning(
@@ -96,7 +103,9 @@ extension VIPManager {
     private func advertise(count: Int, interval: Duration, start: ContinuousClock.Instant) async -> AnnounceReport {
         guard config.commandPrefix.isEmpty else {
             return AnnounceReport(
-                sent: 0, failed: 0, firstError: nil,
+                sent: 0,
+                failed: 0,
+                firstError: nil,
                 note: "IPv6: commands run through a command prefix (another namespace); no advertisement sent",
                 duration: .zero
             )
@@ -213,7 +222,9 @@ extension VIPManager {
                     // Someone removed it (a network restart, another program): this node holds the lease, so
                     // the address is its own. Bind it again, then announce as after a takeover.
                     guard stillServing() else { continue }
-                    logger.error("the virtual IP was removed from the interface while this node is active: binding it again")
+                    logger.error(
+                        "the virtual IP was removed from the interface while this node is active: binding it again"
+                    )
                     _ = try await bind()
                     await onRebound("\(config.address.cidr) was not on \(config.interface.name); bound it again")
                 }

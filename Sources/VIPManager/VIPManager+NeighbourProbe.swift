@@ -56,9 +56,11 @@ extension VIPManager {
         let result: CommandResult
         do {
             result = try await runner.run(
-                argv, timeout: config.probeWindow + Self.neighbourProbeGrace, killGrace: .milliseconds(50)
+                argv,
+                timeout: config.probeWindow + Self.neighbourProbeGrace,
+                killGrace: .milliseconds(50)
             )
-        } catch where error.code == .timedOut {
+        } catch  where error.code == .timedOut {
             logger.warning(
                 "the IPv6 probe did not run to the end; counted as nobody answering",
                 metadata: ["error": "\(error)"]

@@ -110,7 +110,7 @@ public struct VIPManager: Sendable {
         let result: CommandResult
         do {
             result = try await runner.run(argv, timeout: config.probeWindow, killGrace: .milliseconds(50))
-        } catch where error.code == .timedOut {
+        } catch  where error.code == .timedOut {
             return ProbeResult(answered: false, answeredBy: nil)
         }
         // arping -D: exit 0 = nobody answered, 1 = someone answered, anything else = arping failed.
@@ -151,7 +151,12 @@ public struct VIPManager: Sendable {
     struct LinkDump: Decodable {
         var ifname: String
         var address: String?
-        var addr_info: [AddressInfo]?
+        var addressInfo: [AddressInfo]?
+
+        enum CodingKeys: String, CodingKey {
+            case ifname, address
+            case addressInfo = "addr_info"
+        }
     }
 
     func addressDump() async throws(VIPError) -> LinkDump {
@@ -170,7 +175,8 @@ public struct VIPManager: Sendable {
         guard let link = links?.first else {
             throw VIPError(
                 code: .unexpectedOutput,
-                message: "cannot read the output of `\(argv.joined(separator: " "))`; is \(config.ipPath) iproute2's ip?",
+                message:
+                    "cannot read the output of `\(argv.joined(separator: " "))`; is \(config.ipPath) iproute2's ip?",
                 output: result.output
             )
         }
@@ -179,7 +185,7 @@ public struct VIPManager: Sendable {
 
     func boundEntry() async throws(VIPError) -> AddressInfo? {
         let family = config.address.family == .ipv4 ? "inet" : "inet6"
-        return try await addressDump().addr_info?.first {
+        return try await addressDump().addressInfo?.first {
             $0.family == family && $0.local.lowercased() == config.address.address.lowercased()
         }
     }

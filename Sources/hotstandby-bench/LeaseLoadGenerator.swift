@@ -54,10 +54,16 @@ public struct LeaseLoadGenerator: Sendable {
         /// What is wrong with the settings, one sentence per problem naming the option and its value.
         public func problems() -> [String] {
             var problems: [String] = []
-            if !(1...1_000_000).contains(clusters) { problems.append("--clusters: \(clusters) must be between 1 and 1000000") }
-            if !(1...1000).contains(connections) { problems.append("--connections: \(connections) must be between 1 and 1000") }
+            if !(1...1_000_000).contains(clusters) {
+                problems.append("--clusters: \(clusters) must be between 1 and 1000000")
+            }
+            if !(1...1000).contains(connections) {
+                problems.append("--connections: \(connections) must be between 1 and 1000")
+            }
             if interval < .milliseconds(10) { problems.append("--interval: \(interval.text) must be at least 10ms") }
-            if duration < interval { problems.append("--duration: \(duration.text) must be at least one interval (\(interval.text))") }
+            if duration < interval {
+                problems.append("--duration: \(duration.text) must be at least one interval (\(interval.text))")
+            }
             if callTimeout <= .zero { problems.append("--call-timeout: \(callTimeout.text) must be positive") }
             return problems
         }
@@ -144,7 +150,10 @@ public struct LeaseLoadGenerator: Sendable {
             ("renew.sql", script(SQL.renew, Self.renewParameters(cluster: ""))),
             (
                 "observe.sql",
-                script(SQL.observe, Self.observeParameters(cluster: "", standbyWindow: intervalText(settings.standbyWindow)))
+                script(
+                    SQL.observe,
+                    Self.observeParameters(cluster: "", standbyWindow: intervalText(settings.standbyWindow))
+                )
             ),
         ]
     }
@@ -152,9 +161,17 @@ public struct LeaseLoadGenerator: Sendable {
     /// Creates the schema if missing and resets the benchmark clusters: each held by node `1` in epoch 1,
     /// with rows for both nodes. Not the protocol's statements: set-up only.
     public func prepare() async throws(PGError) {
-        let database = DatabaseSettings(conninfo: settings.conninfo, callTimeout: .seconds(30), applicationName: "hotstandby-bench")
+        let database = DatabaseSettings(
+            conninfo: settings.conninfo,
+            callTimeout: .seconds(30),
+            applicationName: "hotstandby-bench"
+        )
         _ = try await ClusterAdmin(database: database).migrate()
-        let conn = try await PGConnection.connect(conninfo: settings.conninfo, timeout: .seconds(10), applicationName: "hotstandby-bench")
+        let conn = try await PGConnection.connect(
+            conninfo: settings.conninfo,
+            timeout: .seconds(10),
+            applicationName: "hotstandby-bench"
+        )
         let first = String(Self.firstCluster + 1)
         let last = String(Self.firstCluster + settings.clusters)
         _ = try await conn.query(
@@ -189,7 +206,11 @@ public struct LeaseLoadGenerator: Sendable {
         var connections: [PGConnection] = []
         for _ in 0..<settings.connections {
             connections.append(
-                try await PGConnection.connect(conninfo: settings.conninfo, timeout: .seconds(10), applicationName: "hotstandby-bench")
+                try await PGConnection.connect(
+                    conninfo: settings.conninfo,
+                    timeout: .seconds(10),
+                    applicationName: "hotstandby-bench"
+                )
             )
         }
         let slotsPerInterval = 2 * settings.clusters

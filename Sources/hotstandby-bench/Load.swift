@@ -7,7 +7,8 @@ import Heartbeat
 struct BenchLoad: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "load",
-        abstract: "Benchmark: N clusters' renew + observe statements on K persistent connections (writes to the database).",
+        abstract:
+            "Benchmark: N clusters' renew + observe statements on K persistent connections (writes to the database).",
         discussion: """
             Each cluster sends one renew (its active) and one observe (its standby) per interval, spread evenly \
             over the interval. Use a throwaway database: the benchmark clusters (named 900000001, ...) are reset. \
@@ -33,7 +34,9 @@ struct BenchLoad: AsyncParsableCommand {
     @Option(help: "Each statement's deadline (default: 80% of the interval, at most 5s).")
     var callTimeout: String?
 
-    @Flag(help: "Skip the set-up (schema, cluster rows): they exist from an earlier run with at least as many clusters.")
+    @Flag(
+        help: "Skip the set-up (schema, cluster rows): they exist from an earlier run with at least as many clusters."
+    )
     var noPrepare = false
 
     @Flag(help: "Only set up the schema and the cluster rows, then exit.")

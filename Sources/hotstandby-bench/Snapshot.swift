@@ -4,7 +4,7 @@ import Logging
 import SharedFolderSync
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `hotstandby-bench snapshot`: the cost of publishing snapshots, for `bench/shared-folder`.
@@ -57,8 +57,15 @@ struct BenchSnapshot: AsyncParsableCommand {
     func run() async throws {
         try FileManager.default.createDirectory(atPath: share, withIntermediateDirectories: true)
         let config = SharedFolderConfig(
-            cluster: "bench", path: share, paths: [source], stateDirectory: state, keep: keep, requireMount: false,
-            encryptionKeyFile: encryptionKeyFile, ioTimeout: .seconds(120))
+            cluster: "bench",
+            path: share,
+            paths: [source],
+            stateDirectory: state,
+            keep: keep,
+            requireMount: false,
+            encryptionKeyFile: encryptionKeyFile,
+            ioTimeout: .seconds(120)
+        )
         var logger = Logger(label: "hotstandby.bench-snapshot") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = .warning
         let sync: SharedFolderSync
@@ -87,8 +94,13 @@ struct BenchSnapshot: AsyncParsableCommand {
             let figures = Figures(
                 sequence: info.sequence,
                 seconds: Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18,
-                bytesCopied: info.bytesCopied, filesCopied: info.filesCopied, filesLinked: info.filesLinked,
-                fileCount: info.fileCount, totalBytes: info.totalBytes, maxRSSBytes: usage.ru_maxrss * 1024)
+                bytesCopied: info.bytesCopied,
+                filesCopied: info.filesCopied,
+                filesLinked: info.filesLinked,
+                fileCount: info.fileCount,
+                totalBytes: info.totalBytes,
+                maxRSSBytes: usage.ru_maxrss * 1024
+            )
             // Unbuffered, so the driving script reads each line as soon as the publish ends.
             FileHandle.standardOutput.write(try encoder.encode(figures) + Data("\n".utf8))
         }

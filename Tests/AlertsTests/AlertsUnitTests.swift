@@ -1,5 +1,5 @@
-import HotStandbyCore
 import Foundation
+import HotStandbyCore
 import Testing
 
 @testable import Alerts
@@ -7,8 +7,14 @@ import Testing
 /// Configuration, message text and the local spool: no server needed.
 @Suite struct AlertsUnitTests {
     @Test func anInvalidRecipientIsRefusedWithTheKeyNamed() throws {
-        for bad in ["ops", "ops@", "@example.com", "ops@example", "o ps@example.com", "a@b.c,d@e.f", "x@y.z\r\nBcc: e@f.g"] {
-            let settings = EmailSettings(url: "smtp://127.0.0.1:25", from: "h@example.com", to: ["ok@example.com", bad])
+        for bad in [
+            "ops", "ops@", "@example.com", "ops@example", "o ps@example.com", "a@b.c,d@e.f", "x@y.z\r\nBcc: e@f.g",
+        ] {
+            let settings = EmailSettings(
+                url: "smtp://127.0.0.1:25",
+                from: "h@example.com",
+                to: ["ok@example.com", bad]
+            )
             let error = #expect(throws: AlertsError.self) { try settings.validate() }
             #expect(error?.code == .invalidConfiguration)
             #expect(error?.description.hasPrefix("alerts.email.to: '\(bad)'") == true, "\(String(describing: error))")
@@ -19,11 +25,23 @@ import Testing
 
     @Test func badURLsAndKeysAreNamed() {
         let cases: [(AlertsSettings, String)] = [
-            (AlertsSettings(email: EmailSettings(url: "http://x:25", from: "h@e.com", to: ["a@e.com"])), "alerts.email.url"),
-            (AlertsSettings(email: EmailSettings(url: "smtp://u:p@x:25", from: "h@e.com", to: ["a@e.com"])), "alerts.email.url"),
-            (AlertsSettings(email: EmailSettings(url: "smtp://x:25", from: "nope", to: ["a@e.com"])), "alerts.email.from"),
+            (
+                AlertsSettings(email: EmailSettings(url: "http://x:25", from: "h@e.com", to: ["a@e.com"])),
+                "alerts.email.url"
+            ),
+            (
+                AlertsSettings(email: EmailSettings(url: "smtp://u:p@x:25", from: "h@e.com", to: ["a@e.com"])),
+                "alerts.email.url"
+            ),
+            (
+                AlertsSettings(email: EmailSettings(url: "smtp://x:25", from: "nope", to: ["a@e.com"])),
+                "alerts.email.from"
+            ),
             (AlertsSettings(email: EmailSettings(url: "smtp://x:25", from: "h@e.com", to: [])), "alerts.email.to"),
-            (AlertsSettings(email: EmailSettings(url: "smtp://x:25", user: "u", from: "h@e.com", to: ["a@e.com"])), "alerts.email.passwordFile"),
+            (
+                AlertsSettings(email: EmailSettings(url: "smtp://x:25", user: "u", from: "h@e.com", to: ["a@e.com"])),
+                "alerts.email.passwordFile"
+            ),
             (AlertsSettings(webhook: WebhookSettings(url: "ftp://x/")), "alerts.webhook.url"),
             (AlertsSettings(events: ["takeover", "takover"]), "alerts.events"),
             (AlertsSettings(maxPerMinute: 0), "alerts.maxPerMinute"),
@@ -40,7 +58,11 @@ import Testing
         let path = folder + "/password"
         try writeFile(path, "s3cret-value\n", mode: 0o644)
         let settings = EmailSettings(
-            url: "smtp://127.0.0.1:25", user: "alerts", passwordFile: path, from: "h@example.com", to: ["a@example.com"]
+            url: "smtp://127.0.0.1:25",
+            user: "alerts",
+            passwordFile: path,
+            from: "h@example.com",
+            to: ["a@example.com"]
         )
         let error = #expect(throws: AlertsError.self) { try settings.validate() }
         #expect(error?.code == .passwordFile)
@@ -71,7 +93,10 @@ import Testing
 
     @Test func theEmailHasHeadersAndCRLFLines() {
         let message = AlertMessage.single(event(42, cluster: "shöp"), sentBy: "b")
-        let email = String(decoding: message.email(from: "h@example.com", to: ["a@example.com"], date: Date(timeIntervalSince1970: 0)), as: UTF8.self)
+        let email = String(
+            decoding: message.email(from: "h@example.com", to: ["a@example.com"], date: Date(timeIntervalSince1970: 0)),
+            as: UTF8.self
+        )
         #expect(email.contains("Date: Thu, 01 Jan 1970 00:00:00 +0000\r\n"))
         // Exactly this id (the old check's second half accepted any): ASCII only, the 'ö' replaced.
         #expect(email.contains("Message-ID: <hotstandby.sh_p.42@example.com>\r\n"), "\(email)")
@@ -86,7 +111,9 @@ import Testing
         for kind in ["takeover", "action-failed", "database-unreachable"] {
             try await spool.add(event(0, cluster: "shop", kind: kind))
         }
-        let error = await #expect(throws: AlertsError.self) { try await spool.add(event(0, cluster: "shop", kind: "fenced")) }
+        let error = await #expect(throws: AlertsError.self) {
+            try await spool.add(event(0, cluster: "shop", kind: "fenced"))
+        }
         #expect(error?.code == .spool)
 
         // A new spool on the same folder (a restart) sees the same events.

@@ -12,7 +12,10 @@ struct SMTPServerTests {
     func plainSettings(maxPerMinute: Int = 10) -> AlertsSettings {
         AlertsSettings(
             email: EmailSettings(
-                url: TestEnv.smtpURL ?? "", startTLS: .off, from: "hotstandby@example.com", to: Self.recipients,
+                url: TestEnv.smtpURL ?? "",
+                startTLS: .off,
+                from: "hotstandby@example.com",
+                to: Self.recipients,
                 timeout: .seconds(5)
             ),
             maxPerMinute: maxPerMinute
@@ -36,7 +39,10 @@ struct SMTPServerTests {
         #expect(mail.headers["X-Envelope-From"] == "hotstandby@example.com")
         #expect(mail.headers["From"] == "hotstandby@example.com")
         #expect(mail.headers["To"] == Self.recipients.joined(separator: ", "))
-        #expect(mail.headers["Message-ID"] == "<hotstandby.\(cluster.replacingOccurrences(of: "-", with: "_")).1@example.com>")
+        #expect(
+            mail.headers["Message-ID"]
+                == "<hotstandby.\(cluster.replacingOccurrences(of: "-", with: "_")).1@example.com>"
+        )
         #expect(mail.headers["Date"]?.hasSuffix("+0000") == true)
         for part in [
             "WHAT HAPPENED", "Node b took over as active from node a in epoch 8.",
@@ -53,8 +59,14 @@ struct SMTPServerTests {
     func startTLSAndAuthDeliver() async throws {
         let cluster = uniqueCluster("tls")
         let settings = EmailSettings(
-            url: TestEnv.tlsURL!, startTLS: .required, user: TestEnv.user, passwordFile: TestEnv.passwordFile,
-            from: "hotstandby@example.com", to: ["ops@example.com"], caFile: TestEnv.caFile, timeout: .seconds(5)
+            url: TestEnv.tlsURL!,
+            startTLS: .required,
+            user: TestEnv.user,
+            passwordFile: TestEnv.passwordFile,
+            from: "hotstandby@example.com",
+            to: ["ops@example.com"],
+            caFile: TestEnv.caFile,
+            timeout: .seconds(5)
         )
         let sender = try SMTPSender(settings: settings, node: "b", logger: quietLogger)
         try await sender.send(.single(event(2, cluster: cluster), sentBy: "b"))
@@ -68,8 +80,13 @@ struct SMTPServerTests {
         let secret = "not-the-password-\(UUID().uuidString)"
         try writeFile(folder + "/password", secret + "\n", mode: 0o600)
         let settings = EmailSettings(
-            url: TestEnv.tlsURL!, user: TestEnv.user, passwordFile: folder + "/password",
-            from: "hotstandby@example.com", to: ["ops@example.com"], caFile: TestEnv.caFile, timeout: .seconds(5)
+            url: TestEnv.tlsURL!,
+            user: TestEnv.user,
+            passwordFile: folder + "/password",
+            from: "hotstandby@example.com",
+            to: ["ops@example.com"],
+            caFile: TestEnv.caFile,
+            timeout: .seconds(5)
         )
         let sender = try SMTPSender(settings: settings, node: "b", logger: quietLogger)
         let error = await #expect(throws: AlertsError.self) {
@@ -85,8 +102,12 @@ struct SMTPServerTests {
     @Test(.enabled(if: TestEnv.hasTLS, "needs scripts/smtp-server --tls-auth (HOTSTANDBY_TEST_SMTP_TLS_URL)"))
     func untrustedCertificateIsATLSFailure() async throws {
         let settings = EmailSettings(
-            url: TestEnv.tlsURL!, user: TestEnv.user, passwordFile: TestEnv.passwordFile,
-            from: "hotstandby@example.com", to: ["ops@example.com"], timeout: .seconds(5)
+            url: TestEnv.tlsURL!,
+            user: TestEnv.user,
+            passwordFile: TestEnv.passwordFile,
+            from: "hotstandby@example.com",
+            to: ["ops@example.com"],
+            timeout: .seconds(5)
         )
         let sender = try SMTPSender(settings: settings, node: "b", logger: quietLogger)
         let error = await #expect(throws: AlertsError.self) {
@@ -109,8 +130,11 @@ struct SMTPServerTests {
 
     @Test func closedPortIsAClearErrorAtOnce() async throws {
         let settings = EmailSettings(
-            url: "smtp://127.0.0.1:\(closedPort())", startTLS: .off, from: "hotstandby@example.com",
-            to: ["ops@example.com"], timeout: .seconds(3)
+            url: "smtp://127.0.0.1:\(closedPort())",
+            startTLS: .off,
+            from: "hotstandby@example.com",
+            to: ["ops@example.com"],
+            timeout: .seconds(3)
         )
         let sender = try SMTPSender(settings: settings, node: "b", logger: quietLogger)
         let started = ContinuousClock.now
@@ -136,7 +160,10 @@ struct SMTPServerTests {
         defer { unlink(slow) }
         let cluster = uniqueCluster("slow")
         let settings = EmailSettings(
-            url: TestEnv.smtpURL!, startTLS: .off, from: "hotstandby@example.com", to: ["ops@example.com"],
+            url: TestEnv.smtpURL!,
+            startTLS: .off,
+            from: "hotstandby@example.com",
+            to: ["ops@example.com"],
             timeout: .seconds(2)
         )
         let sender = try SMTPSender(settings: settings, node: "b", logger: quietLogger)
@@ -150,8 +177,11 @@ struct SMTPServerTests {
     @Test func silentServerTimesOutWithinTheTimeout() async throws {
         let listener = SilentListener()
         let settings = EmailSettings(
-            url: "smtp://127.0.0.1:\(listener.port)", startTLS: .off, from: "hotstandby@example.com",
-            to: ["ops@example.com"], timeout: .seconds(1)
+            url: "smtp://127.0.0.1:\(listener.port)",
+            startTLS: .off,
+            from: "hotstandby@example.com",
+            to: ["ops@example.com"],
+            timeout: .seconds(1)
         )
         let sender = try SMTPSender(settings: settings, node: "b", logger: quietLogger)
         let started = ContinuousClock.now
@@ -172,7 +202,10 @@ struct SMTPServerTests {
         let events = (1...50).map { event(Int64($0), cluster: cluster, kind: kinds[$0 % kinds.count]) }
         let outbox = InMemoryOutbox(events)
         let notifier = try AlertNotifier(
-            settings: plainSettings(maxPerMinute: 10), node: "b", outbox: outbox, logger: quietLogger
+            settings: plainSettings(maxPerMinute: 10),
+            node: "b",
+            outbox: outbox,
+            logger: quietLogger
         )
         #expect(try await notifier.deliverPending() == .delivered(50))
         let found = mails(in: TestEnv.smtpMaildir!, cluster: cluster)
@@ -191,8 +224,14 @@ struct SMTPServerTests {
         let cluster = uniqueCluster("retry")
         let outbox = InMemoryOutbox([event(1, cluster: cluster), event(2, cluster: cluster, kind: "ha-lost")])
         let notifier = try AlertNotifier(
-            settings: plainSettings(), node: "b", outbox: outbox, logger: quietLogger, clock: ContinuousClock(),
-            pollInterval: .milliseconds(100), initialBackoff: .milliseconds(100), maxBackoff: .milliseconds(400)
+            settings: plainSettings(),
+            node: "b",
+            outbox: outbox,
+            logger: quietLogger,
+            clock: ContinuousClock(),
+            pollInterval: .milliseconds(100),
+            initialBackoff: .milliseconds(100),
+            maxBackoff: .milliseconds(400)
         )
         let running = Task { await notifier.run() }
         defer { running.cancel() }
@@ -216,8 +255,13 @@ struct SMTPServerTests {
         let settings = plainSettings(maxPerMinute: 1000)
         let notifiers = try ["a", "b"].map { node in
             try AlertNotifier(
-                settings: settings, node: node, outbox: outbox, logger: quietLogger, clock: ContinuousClock(),
-                pollInterval: .milliseconds(20), batchSize: 3
+                settings: settings,
+                node: node,
+                outbox: outbox,
+                logger: quietLogger,
+                clock: ContinuousClock(),
+                pollInterval: .milliseconds(20),
+                batchSize: 3
             )
         }
         let running = notifiers.map { notifier in Task { await notifier.run() } }

@@ -1,11 +1,12 @@
-import HotStandbyCore
 import Foundation
+import HotStandbyCore
 import Logging
+import TestSupport
 
 @testable import Alerts
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Environment set by `scripts/smtp-server` (see docs/alerts.md); tests that need a server skip without it.
@@ -21,7 +22,9 @@ enum TestEnv {
     static let passwordFile = env["HOTSTANDBY_TEST_SMTP_PASSWORD_FILE"]
 
     static var hasPlain: Bool { smtpURL != nil && smtpMaildir != nil && smtpRefuseFile != nil }
-    static var hasTLS: Bool { tlsURL != nil && tlsMaildir != nil && caFile != nil && user != nil && passwordFile != nil }
+    static var hasTLS: Bool {
+        tlsURL != nil && tlsMaildir != nil && caFile != nil && user != nil && passwordFile != nil
+    }
 }
 
 let quietLogger = Logger(label: "alerts-test", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -92,23 +95,8 @@ func event(
     )
 }
 
-/// A port on 127.0.0.1 where nothing listens: bound to find a free one, then closed.
-func closedPort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-    }
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
+/// A port on 127.0.0.1 where nothing listens (TestSupport's `freePort`: bound to find a free one, then closed).
+func closedPort() -> Int { (try? freePort()) ?? 1 }
 
 /// A TCP listener on 127.0.0.1 that accepts connections (in the kernel's backlog) and never says a word.
 final class SilentListener {

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import Testing
 
 @testable import DNSUpdater
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// Configuration, key files and the update script: no server needed.
 @Suite struct DNSConfigTests {
@@ -49,7 +50,9 @@ import Testing
         let runtime = scratch() + "/run/dns"
         let updater = try DNSUpdater(
             config: config(tsig: .secretFile(name: "hs-key", algorithm: "HMAC-SHA256", path: secretPath)),
-            runtimeDirectory: runtime, logger: quietLogger)
+            runtimeDirectory: runtime,
+            logger: quietLogger
+        )
         let keyPath = try #require(updater.key.path)
         #expect(keyPath == runtime + "/tsig-hs-key.key")
         #expect(fileMode(runtime) == 0o700)
@@ -65,10 +68,24 @@ import Testing
         ("dns.name", DNSConfig(server: "ns1", zone: "z.test", name: "a b", address: "192.0.2.1", tsig: .gss)),
         ("dns.ttl", DNSConfig(server: "ns1", zone: "z.test", name: "svc", ttl: 0, address: "192.0.2.1", tsig: .gss)),
         ("dns.address", DNSConfig(server: "ns1", zone: "z.test", name: "svc", address: "10.0.0.300", tsig: .gss)),
-        ("dns.timeout", DNSConfig(server: "ns1", zone: "z.test", name: "svc", address: "::1", tsig: .gss, timeout: .zero)),
-        ("dns.tsig.keyFile", DNSConfig(server: "ns1", zone: "z.test", name: "svc", address: "::1", tsig: .keyFile("/nonexistent/k"))),
-        ("dns.tsig.algorithm", DNSConfig(server: "ns1", zone: "z.test", name: "svc", address: "::1",
-                                         tsig: .secretFile(name: "k", algorithm: "rot13", path: "/x"))),
+        (
+            "dns.timeout",
+            DNSConfig(server: "ns1", zone: "z.test", name: "svc", address: "::1", tsig: .gss, timeout: .zero)
+        ),
+        (
+            "dns.tsig.keyFile",
+            DNSConfig(server: "ns1", zone: "z.test", name: "svc", address: "::1", tsig: .keyFile("/nonexistent/k"))
+        ),
+        (
+            "dns.tsig.algorithm",
+            DNSConfig(
+                server: "ns1",
+                zone: "z.test",
+                name: "svc",
+                address: "::1",
+                tsig: .secretFile(name: "k", algorithm: "rot13", path: "/x")
+            )
+        ),
     ])
     func invalidSettingNamesItsKey(key: String, config: DNSConfig) {
         let error = #expect(throws: DNSError.self) { try config.validated() }
@@ -100,7 +117,10 @@ import Testing
 
     @Test func updateScriptIsFencedAndHoldsNoSecret() throws {
         let updater = try DNSUpdater(
-            config: config(tsig: .keyFile(keyFile(mode: 0o600))), runtimeDirectory: scratch(), logger: quietLogger)
+            config: config(tsig: .keyFile(keyFile(mode: 0o600))),
+            runtimeDirectory: scratch(),
+            logger: quietLogger
+        )
         let previous = EpochRecord(rdata: ["\"epoch=3 node=a\""])
         let script = updater.updateScript(epoch: 4, node: "b", expected: previous)
         #expect(script.contains("prereq yxrrset _hotstandby.svc.example.test. TXT \"epoch=3 node=a\"\n"))
@@ -114,7 +134,10 @@ import Testing
 
     @Test func badNodeNameNeverReachesTheScript() async throws {
         let updater = try DNSUpdater(
-            config: config(tsig: .keyFile(keyFile(mode: 0o600))), runtimeDirectory: scratch(), logger: quietLogger)
+            config: config(tsig: .keyFile(keyFile(mode: 0o600))),
+            runtimeDirectory: scratch(),
+            logger: quietLogger
+        )
         let error = await #expect(throws: DNSError.self) { try await updater.point(epoch: 1, node: "a\nsend") }
         #expect(error?.code == .invalidConfig)
     }

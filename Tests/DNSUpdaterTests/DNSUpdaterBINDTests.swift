@@ -1,6 +1,6 @@
 import Logging
-import TestSupport
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import DNSUpdater
@@ -49,7 +49,11 @@ struct DNSUpdaterBINDTests {
         let original = readFile(dns.keyFile)
         let keyName = try #require(TSIGKey.keyName(in: original))
         let path = scratch() + "/wrong.key"
-        writeFile(path, "key \"\(keyName)\" {\n\talgorithm hmac-sha256;\n\tsecret \"\(wrongSecret)\";\n};\n", mode: 0o600)
+        writeFile(
+            path,
+            "key \"\(keyName)\" {\n\talgorithm hmac-sha256;\n\tsecret \"\(wrongSecret)\";\n};\n",
+            mode: 0o600
+        )
         let handler = CapturingLogHandler()
         let logger = Logger(label: "dns-test", factory: { _ in handler })
         let b = try dns.updater(name: "wrongsecret.t", address: "10.0.1.2", keyFile: path, logger: logger)
@@ -57,8 +61,16 @@ struct DNSUpdaterBINDTests {
         let attempts = Shared(0)
         let error = await #expect(throws: DNSError.self) {
             _ = try await b.pointRetrying(
-                epoch: 2, node: "b", policy: DNSRetryPolicy(first: .milliseconds(20)),
-                stillActive: { attempts.update { $0 += 1; return $0 <= 2 } })
+                epoch: 2,
+                node: "b",
+                policy: DNSRetryPolicy(first: .milliseconds(20)),
+                stillActive: {
+                    attempts.update {
+                        $0 += 1
+                        return $0 <= 2
+                    }
+                }
+            )
         }
         // The retry loop gave up because the node stopped being active, not because it hung.
         #expect(error?.code == .noLongerActive)
@@ -196,8 +208,12 @@ struct DNSUpdaterBINDTests {
             (restarted, maxGap) = try await withThrowingTaskGroup(of: (Bool, Duration).self) { group in
                 group.addTask {
                     _ = try await updater.pointRetrying(
-                        epoch: 1, node: "a", policy: DNSRetryPolicy(first: .milliseconds(50), maximum: .milliseconds(200)),
-                        stillActive: { true }, onFailure: { error, _ in failures.update { $0.append(error.code) } })
+                        epoch: 1,
+                        node: "a",
+                        policy: DNSRetryPolicy(first: .milliseconds(50), maximum: .milliseconds(200)),
+                        stillActive: { true },
+                        onFailure: { error, _ in failures.update { $0.append(error.code) } }
+                    )
                     return (true, .zero)
                 }
                 // A stand-in for the heartbeat: it ticks every 50 ms while DNS retries.

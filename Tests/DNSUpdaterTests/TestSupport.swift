@@ -1,14 +1,15 @@
-#if canImport(Glibc)
-import Glibc
-import TestSupport
-#elseif canImport(Musl)
-import Musl
-#endif
 import Logging
 import Shell
 import Synchronization
 
 @testable import DNSUpdater
+
+#if canImport(Glibc)
+    import Glibc
+    import TestSupport
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 /// The BIND server `scripts/bind start DIR` started, read from the variables it prints.
 struct TestDNSServer: Sendable {
@@ -26,28 +27,51 @@ struct TestDNSServer: Sendable {
             let text = String(cString: value)
             return text.isEmpty ? nil : text
         }
-        guard let server = env("HOTSTANDBY_TEST_DNS_SERVER"), let port = env("HOTSTANDBY_TEST_DNS_PORT").flatMap(Int.init),
+        guard let server = env("HOTSTANDBY_TEST_DNS_SERVER"),
+            let port = env("HOTSTANDBY_TEST_DNS_PORT").flatMap(Int.init),
             let zone = env("HOTSTANDBY_TEST_DNS_ZONE"), let keyFile = env("HOTSTANDBY_TEST_DNS_KEYFILE"),
             let badKeyFile = env("HOTSTANDBY_TEST_DNS_BADKEYFILE")
         else { return nil }
         return TestDNSServer(
-            server: server, port: port, zone: zone, keyFile: keyFile, badKeyFile: badKeyFile,
-            dir: env("HOTSTANDBY_TEST_DNS_DIR"), script: env("HOTSTANDBY_TEST_DNS_SCRIPT"))
+            server: server,
+            port: port,
+            zone: zone,
+            keyFile: keyFile,
+            badKeyFile: badKeyFile,
+            dir: env("HOTSTANDBY_TEST_DNS_DIR"),
+            script: env("HOTSTANDBY_TEST_DNS_SCRIPT")
+        )
     }()
 
     static var available: Bool { current != nil }
     static var restartable: Bool { current?.dir != nil && current?.script != nil }
 
     func config(
-        name: String, address: String, keyFile: String? = nil, timeout: Duration = .seconds(3)
+        name: String,
+        address: String,
+        keyFile: String? = nil,
+        timeout: Duration = .seconds(3)
     ) -> DNSConfig {
         DNSConfig(
-            server: server, port: port, zone: zone, name: name, ttl: 30, address: address,
-            tsig: .keyFile(keyFile ?? self.keyFile), timeout: timeout)
+            server: server,
+            port: port,
+            zone: zone,
+            name: name,
+            ttl: 30,
+            address: address,
+            tsig: .keyFile(keyFile ?? self.keyFile),
+            timeout: timeout
+        )
     }
 
-    func updater(name: String, address: String, keyFile: String? = nil, logger: Logger = quietLogger) throws -> DNSUpdater {
-        try DNSUpdater(config: config(name: name, address: address, keyFile: keyFile), runtimeDirectory: scratch(), logger: logger)
+    func updater(name: String, address: String, keyFile: String? = nil, logger: Logger = quietLogger) throws
+        -> DNSUpdater
+    {
+        try DNSUpdater(
+            config: config(name: name, address: address, keyFile: keyFile),
+            runtimeDirectory: scratch(),
+            logger: logger
+        )
     }
 
     /// Removes the name's address records and its epoch record, unconditionally (test set-up only).
@@ -59,8 +83,10 @@ struct TestDNSServer: Sendable {
 
     /// Sends update lines with the granted key, no prerequisite (a test's stand-in for "someone else").
     func rawUpdate(_ lines: [String]) async throws {
-        let script = (["server \(server) \(port)", "zone \(zone)."] + lines + ["send", "quit"]).joined(separator: "\n") + "\n"
-        let result = try await Command(["nsupdate", "-v", "-k", keyFile], standardInput: script, timeout: .seconds(5)).run()
+        let script =
+            (["server \(server) \(port)", "zone \(zone)."] + lines + ["send", "quit"]).joined(separator: "\n") + "\n"
+        let result = try await Command(["nsupdate", "-v", "-k", keyFile], standardInput: script, timeout: .seconds(5))
+            .run()
         guard result.succeeded else { throw TestFailure("nsupdate failed: \(result.output)") }
     }
 
@@ -120,7 +146,6 @@ func fileMode(_ path: String) -> mode_t {
     stat(path, &info)
     return info.st_mode & 0o777
 }
-
 
 /// A value shared with `@Sendable` closures in a test.
 final class Shared<Value: Sendable>: Sendable {

@@ -43,7 +43,8 @@ struct EdgeTests {
         while now <= 12_000 {
             let actions: [Machine.Action]
             if driver.callInFlight != nil {
-                actions = now <= 5_000 ? driver.answer(activeView(1, 5), at: now) : driver.answer(.failed("timeout"), at: now)
+                actions =
+                    now <= 5_000 ? driver.answer(activeView(1, 5), at: now) : driver.answer(.failed("timeout"), at: now)
             } else {
                 actions = driver.feed(.tick, at: now)
             }
@@ -78,7 +79,10 @@ struct EdgeTests {
         driver.feed(.notified, at: 100)
         driver.answer(activeView(5, 0, holder: "b"), at: 110)
         driver.feed(.tick, at: 111)
-        let renewed = driver.answer(.renew(.renewed(counter: 1, paused: false, handoverTo: nil, standbyAge: 0)), at: 120)
+        let renewed = driver.answer(
+            .renew(.renewed(counter: 1, paused: false, handoverTo: nil, standbyAge: 0)),
+            at: 120
+        )
         #expect(recorded(renewed, .handoverReceived))
         let fenced = driver.feed(.shutdown, at: 130)
         #expect(demotes(fenced))
@@ -95,9 +99,14 @@ struct EdgeTests {
         let finished = driver.feed(.demotionFinished(steps: .array([])), at: 12_002)
         // One call at a time: the release waits for the renew in flight.
         #expect(!finished.contains { if case .call = $0 { return true } else { return false } }, "\(finished)")
-        let after = driver.answer(.renew(.renewed(counter: 10, paused: false, handoverTo: nil, standbyAge: 0)), at: 12_010)
+        let after = driver.answer(
+            .renew(.renewed(counter: 10, paused: false, handoverTo: nil, standbyAge: 0)),
+            at: 12_010
+        )
         #expect(
-            after.contains { if case .call(_, .release(epoch: 2, counter: 10)) = $0 { return true } else { return false } },
+            after.contains {
+                if case .call(_, .release(epoch: 2, counter: 10)) = $0 { return true } else { return false }
+            },
             "\(after)"
         )
     }
@@ -110,7 +119,11 @@ struct EdgeTests {
         driver.feed(.tick, at: 11_000)
         driver.answer(.renew(.renewed(counter: 4, paused: false, handoverTo: "c", standbyAge: 0)), at: 11_010)
         let after = driver.feed(.demotionFinished(steps: .array([])), at: 11_100)
-        #expect(after.contains { if case .call(_, .handOff(to: "c", epoch: 2, counter: 4)) = $0 { return true } else { return false } })
+        #expect(
+            after.contains {
+                if case .call(_, .handOff(to: "c", epoch: 2, counter: 4)) = $0 { return true } else { return false }
+            }
+        )
     }
 
     @Test("SIGTERM while the compare-and-set is in flight: a won lease is released, not left to time out (item 11)")
@@ -123,7 +136,12 @@ struct EdgeTests {
         #expect(!stop.contains(.exit), "it must learn whether it won first")
         let won = driver.answer(.tookOver(newEpoch: 2), at: 10_050)
         #expect(!won.contains(.promote(epoch: 2)))
-        #expect(won.contains { if case .call(_, .release(epoch: 2, counter: 0)) = $0 { return true } else { return false } }, "\(won)")
+        #expect(
+            won.contains {
+                if case .call(_, .release(epoch: 2, counter: 0)) = $0 { return true } else { return false }
+            },
+            "\(won)"
+        )
         let done = driver.answer(.released(true), at: 10_060)
         #expect(done.contains(.exit))
     }
@@ -135,9 +153,17 @@ struct EdgeTests {
         driver.answer(activeView(4, 17, holder: "a"), at: 5)  // the renew is issued
         let stop = driver.feed(.shutdown, at: 6)
         #expect(!stop.contains(.exit))
-        let renewed = driver.answer(.renew(.renewed(counter: 18, paused: false, handoverTo: nil, standbyAge: 0)), at: 10)
+        let renewed = driver.answer(
+            .renew(.renewed(counter: 18, paused: false, handoverTo: nil, standbyAge: 0)),
+            at: 10
+        )
         #expect(!renewed.contains(.promote(epoch: 4)))
-        #expect(renewed.contains { if case .call(_, .release(epoch: 4, counter: 18)) = $0 { return true } else { return false } }, "\(renewed)")
+        #expect(
+            renewed.contains {
+                if case .call(_, .release(epoch: 4, counter: 18)) = $0 { return true } else { return false }
+            },
+            "\(renewed)"
+        )
     }
 
     @Test("the first successful read records `started` once (item 11)")
@@ -153,7 +179,9 @@ struct EdgeTests {
 
 @Suite("Serving deadline (issue 13 item 10)")
 struct ServingDeadlineTests {
-    @Test("while active the machine exposes its fence deadline, counted from the last renew's start; none after the fence")
+    @Test(
+        "while active the machine exposes its fence deadline, counted from the last renew's start; none after the fence"
+    )
     func servingUntilFollowsRenews() {
         var driver = ActiveTests.activeDriver()  // took over with a write sent at 10 000 ms; renewDeadline 7 s
         #expect(driver.machine.servingUntil == .ms(17_000))
@@ -193,8 +221,11 @@ struct PromotionPlanTests {
     @Test("restore → service → address → name on promotion; the address goes first on demotion")
     func order() {
         let plan = PromotionPlan(
-            restore: NamedStep(name: "restore"), service: NamedStep(name: "hooks"), address: NamedStep(name: "vip"),
-            name: NamedStep(name: "dns"))
+            restore: NamedStep(name: "restore"),
+            service: NamedStep(name: "hooks"),
+            address: NamedStep(name: "vip"),
+            name: NamedStep(name: "dns")
+        )
         #expect(plan.promotion.map(\.name) == ["restore", "hooks", "vip", "dns"])
         #expect(plan.demotion.map(\.name) == ["dns", "vip", "hooks", "restore"])
         let partial = PromotionPlan(service: NamedStep(name: "hooks"), address: NamedStep(name: "vip"))

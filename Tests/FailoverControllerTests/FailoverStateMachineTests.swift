@@ -18,7 +18,12 @@ struct Driver {
     var machine: Machine
     var lastCall: (id: Int, call: LeaseCall, at: TestInstant)?
 
-    init(node: String = "b", interval: Duration = .seconds(1), timeout: Duration = .seconds(10), health: HealthSettings? = nil) {
+    init(
+        node: String = "b",
+        interval: Duration = .seconds(1),
+        timeout: Duration = .seconds(10),
+        health: HealthSettings? = nil
+    ) {
         machine = Machine(
             settings: FailoverSettings(cluster: "c", node: node, interval: interval, timeout: timeout, health: health),
             now: .ms(0)
@@ -45,7 +50,9 @@ struct Driver {
     var callInFlight: LeaseCall? { machine.callInFlight }
 }
 
-func activeView(_ epoch: Int64, _ counter: Int64, holder: String? = "a", paused: Bool = false, rank: Int = 0) -> LeaseResult {
+func activeView(_ epoch: Int64, _ counter: Int64, holder: String? = "a", paused: Bool = false, rank: Int = 0)
+    -> LeaseResult
+{
     .observed(LeaseView(epoch: epoch, activeNode: holder, counter: counter, paused: paused, rank: rank))
 }
 
@@ -72,7 +79,9 @@ func failOrTick(_ driver: inout Driver, at ms: Int) -> [Machine.Action] {
 }
 
 /// Runs a standby through reads every second of an unchanged counter up to `until` ms.
-func watchUnchanged(_ driver: inout Driver, from start: Int, until end: Int, epoch: Int64 = 1, counter: Int64 = 5) -> Bool {
+func watchUnchanged(_ driver: inout Driver, from start: Int, until end: Int, epoch: Int64 = 1, counter: Int64 = 5)
+    -> Bool
+{
     watch(&driver, from: start, until: end, activeView(epoch, counter))
 }
 
@@ -246,8 +255,12 @@ struct StandbyTakeoverTests {
         var attempts = 0
         var now = 10
         while now < 5000 {
-            let actions = driver.callInFlight != nil ? driver.answer(activeView(1, Int64(now / 200), holder: "a"), at: now) : driver.feed(.tick, at: now)
-            if actions.contains(where: { if case .call(_, .takeOver) = $0 { return true } else { return false } }) { attempts += 1 }
+            let actions =
+                driver.callInFlight != nil
+                ? driver.answer(activeView(1, Int64(now / 200), holder: "a"), at: now) : driver.feed(.tick, at: now)
+            if actions.contains(where: { if case .call(_, .takeOver) = $0 { return true } else { return false } }) {
+                attempts += 1
+            }
             if hasGate(actions) { driver.feed(.gateResult(veto: nil), at: now) }
             now += 1
         }
@@ -362,7 +375,11 @@ struct ActiveTests {
         // Every later renew fails.
         var now = 12_000
         while now < 18_000 {
-            if driver.callInFlight == nil { driver.feed(.tick, at: now) } else { driver.answer(.failed("timeout"), at: now) }
+            if driver.callInFlight == nil {
+                driver.feed(.tick, at: now)
+            } else {
+                driver.answer(.failed("timeout"), at: now)
+            }
             #expect(driver.machine.isActive, "still active at \(now) ms")
             now += 250
         }
@@ -400,7 +417,10 @@ struct ActiveTests {
         var driver = Self.activeDriver()
         driver.feed(.tick, at: 11_000)
         // SIGSTOP for 30 s: the renew's (successful) answer is only processed at 41 000.
-        let actions = driver.answer(.renew(.renewed(counter: 1, paused: false, handoverTo: nil, standbyAge: 0)), at: 41_000)
+        let actions = driver.answer(
+            .renew(.renewed(counter: 1, paused: false, handoverTo: nil, standbyAge: 0)),
+            at: 41_000
+        )
         #expect(actions.first.map { if case .demote = $0 { return true } else { return false } } == true)
         #expect(!driver.machine.isActive)
         // No lease call is made until the demotion finished.
@@ -426,7 +446,11 @@ struct ActiveTests {
         let stop = driver.feed(.shutdown, at: 11_500)
         #expect(demotes(stop))
         let after = driver.feed(.demotionFinished(steps: .array([])), at: 11_600)
-        #expect(after.contains { if case .call(_, .release(epoch: 2, counter: 9)) = $0 { return true } else { return false } })
+        #expect(
+            after.contains {
+                if case .call(_, .release(epoch: 2, counter: 9)) = $0 { return true } else { return false }
+            }
+        )
         let done = driver.answer(.released(true), at: 11_610)
         #expect(done.contains(.exit))
         #expect(recorded(done, .released))
@@ -436,10 +460,17 @@ struct ActiveTests {
     func switchover() {
         var driver = Self.activeDriver()
         driver.feed(.tick, at: 11_000)
-        let actions = driver.answer(.renew(.renewed(counter: 4, paused: false, handoverTo: "c", standbyAge: 0)), at: 11_010)
+        let actions = driver.answer(
+            .renew(.renewed(counter: 4, paused: false, handoverTo: "c", standbyAge: 0)),
+            at: 11_010
+        )
         #expect(demotes(actions))
         let after = driver.feed(.demotionFinished(steps: .array([])), at: 11_100)
-        #expect(after.contains { if case .call(_, .handOff(to: "c", epoch: 2, counter: 4)) = $0 { return true } else { return false } })
+        #expect(
+            after.contains {
+                if case .call(_, .handOff(to: "c", epoch: 2, counter: 4)) = $0 { return true } else { return false }
+            }
+        )
     }
 
     @Test("no standby seen for timeout raises ha-lost once; a standby seen again raises ha-restored")
@@ -449,13 +480,19 @@ struct ActiveTests {
         var now = 11_000
         while now <= 22_000 {
             driver.feed(.tick, at: now)
-            let actions = driver.answer(.renew(.renewed(counter: 1, paused: false, handoverTo: nil, standbyAge: 50)), at: now + 5)
+            let actions = driver.answer(
+                .renew(.renewed(counter: 1, paused: false, handoverTo: nil, standbyAge: 50)),
+                at: now + 5
+            )
             if recorded(actions, .haLost) { lost += 1 }
             now += 1000
         }
         #expect(lost == 1)
         driver.feed(.tick, at: now)
-        let back = driver.answer(.renew(.renewed(counter: 1, paused: false, handoverTo: nil, standbyAge: 0.5)), at: now + 5)
+        let back = driver.answer(
+            .renew(.renewed(counter: 1, paused: false, handoverTo: nil, standbyAge: 0.5)),
+            at: now + 5
+        )
         #expect(recorded(back, .haRestored))
     }
 }
@@ -469,7 +506,10 @@ struct ConfirmTests {
         let named = driver.answer(activeView(4, 17, holder: "a"), at: 5)
         #expect(!named.contains { if case .promote = $0 { return true } else { return false } })
         #expect(named.contains { if case .call(_, .renew(epoch: 4, _)) = $0 { return true } else { return false } })
-        let renewed = driver.answer(.renew(.renewed(counter: 18, paused: false, handoverTo: nil, standbyAge: 0)), at: 10)
+        let renewed = driver.answer(
+            .renew(.renewed(counter: 18, paused: false, handoverTo: nil, standbyAge: 0)),
+            at: 10
+        )
         #expect(renewed.contains(.promote(epoch: 4)))
     }
 
@@ -491,7 +531,10 @@ struct ConfirmTests {
         driver.feed(.notified, at: 100)
         driver.answer(activeView(5, 0, holder: "b"), at: 110)
         driver.feed(.tick, at: 111)
-        let renewed = driver.answer(.renew(.renewed(counter: 1, paused: false, handoverTo: nil, standbyAge: 0)), at: 120)
+        let renewed = driver.answer(
+            .renew(.renewed(counter: 1, paused: false, handoverTo: nil, standbyAge: 0)),
+            at: 120
+        )
         #expect(renewed.contains(.promote(epoch: 5)))
         #expect(recorded(renewed, .handoverReceived))
         let finished = driver.feed(.promotionFinished(steps: .array([])), at: 200)
@@ -528,8 +571,14 @@ struct SettingsTests {
         ]
     )
     func rejects(interval: Duration, timeout: Duration, renewDeadline: Duration, key: String) {
-        let problems = FailoverSettings(cluster: "c", node: "n", interval: interval, timeout: timeout, renewDeadline: renewDeadline)
-            .problems()
+        let problems = FailoverSettings(
+            cluster: "c",
+            node: "n",
+            interval: interval,
+            timeout: timeout,
+            renewDeadline: renewDeadline
+        )
+        .problems()
         #expect(problems.contains { $0.hasPrefix(key) }, "\(problems)")
     }
 
@@ -538,7 +587,10 @@ struct SettingsTests {
         let short = FailoverSettings(cluster: "c", node: "n", interval: .seconds(5), timeout: .seconds(4))
             .problems(renewDeadlineIsDefault: true)
         #expect(short.count == 1, "\(short)")
-        #expect(short.first?.hasPrefix("heartbeat.timeout: 4s is too short for heartbeat.interval 5s") == true, "\(short)")
+        #expect(
+            short.first?.hasPrefix("heartbeat.timeout: 4s is too short for heartbeat.interval 5s") == true,
+            "\(short)"
+        )
         #expect(short.first?.contains("would be −11s") == true, "\(short)")
         #expect(short.first?.contains("at least 20.001s or a heartbeat.interval of at most 999ms") == true, "\(short)")
         #expect(!short.contains { $0.hasPrefix("heartbeat.renewDeadline") }, "\(short)")
@@ -555,14 +607,28 @@ struct SettingsTests {
             .problems(renewDeadlineIsDefault: true)
         #expect(tiny.first?.hasSuffix("use a heartbeat.timeout of at least 401ms") == true, "\(tiny)")
         // Written, the deadline keeps its own refusal.
-        let written = FailoverSettings(cluster: "c", node: "n", interval: .seconds(5), timeout: .seconds(4), renewDeadline: .seconds(3))
-            .problems(renewDeadlineIsDefault: false)
-        #expect(written.contains { $0.hasPrefix("heartbeat.renewDeadline: 3s must be longer than heartbeat.interval (5s)") })
+        let written = FailoverSettings(
+            cluster: "c",
+            node: "n",
+            interval: .seconds(5),
+            timeout: .seconds(4),
+            renewDeadline: .seconds(3)
+        )
+        .problems(renewDeadlineIsDefault: false)
+        #expect(
+            written.contains { $0.hasPrefix("heartbeat.renewDeadline: 3s must be longer than heartbeat.interval (5s)") }
+        )
     }
 
     @Test("the benchmark's short settings are valid")
     func shortSettings() {
-        #expect(FailoverSettings(cluster: "c", node: "n", interval: .milliseconds(500), timeout: .seconds(3)).problems().isEmpty)
-        #expect(FailoverSettings(cluster: "c", node: "n", interval: .milliseconds(200), timeout: .seconds(2)).problems().isEmpty)
+        #expect(
+            FailoverSettings(cluster: "c", node: "n", interval: .milliseconds(500), timeout: .seconds(3)).problems()
+                .isEmpty
+        )
+        #expect(
+            FailoverSettings(cluster: "c", node: "n", interval: .milliseconds(200), timeout: .seconds(2)).problems()
+                .isEmpty
+        )
     }
 }

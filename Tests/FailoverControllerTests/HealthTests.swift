@@ -6,7 +6,9 @@ import Testing
 /// host prerequisites, the renew's best eligible standby), with a manual clock.
 @Suite("Health: fall and rise")
 struct HealthTrackerTests {
-    @Test("fall consecutive failures make a check failed, rise consecutive passes healthy again; a pass resets the fall count")
+    @Test(
+        "fall consecutive failures make a check failed, rise consecutive passes healthy again; a pass resets the fall count"
+    )
     func fallAndRise() {
         var tracker = HealthTracker(role: .active)
         #expect(tracker.record(passed: false, detail: "x", fall: 3, rise: 2) == .none)
@@ -30,15 +32,26 @@ struct HealthTrackerTests {
 func healthDriver(recoverAttempts: Int = 0, failback: HealthSettings.Failback = .manual, node: String = "b") -> Driver {
     Driver(
         node: node,
-        interval: .seconds(1), timeout: .seconds(10),
+        interval: .seconds(1),
+        timeout: .seconds(10),
         health: HealthSettings(
-            interval: .seconds(1), timeout: .seconds(1), fall: 3, rise: 2, recoverAttempts: recoverAttempts,
-            holdDown: .seconds(20), checksActive: true, checksStandby: true, failback: failback)
+            interval: .seconds(1),
+            timeout: .seconds(1),
+            fall: 3,
+            rise: 2,
+            recoverAttempts: recoverAttempts,
+            holdDown: .seconds(20),
+            checksActive: true,
+            checksStandby: true,
+            failback: failback
+        )
     )
 }
 
 /// Takes `driver` from start to active and promoted in epoch 2 (the takeover sent at 10 000 ms).
 func makeActive(_ driver: inout Driver) {
+    // With health.standbyCheck configured, a standby takes over only once its check has run.
+    driver.feed(.checked(CheckReport(role: .standby, passed: true)), at: 0)
     driver.feed(.tick, at: 0)
     driver.answer(activeView(1, 5), at: 0)
     driver.feed(.tick, at: 10_000)
@@ -49,7 +62,16 @@ func makeActive(_ driver: inout Driver) {
 }
 
 func renewed(_ counter: Int64, best: String? = nil, paused: Bool = false, preferredFor: Double? = nil) -> LeaseResult {
-    .renew(.renewed(counter: counter, paused: paused, handoverTo: nil, standbyAge: 0.1, bestStandby: best, preferredEligibleFor: preferredFor))
+    .renew(
+        .renewed(
+            counter: counter,
+            paused: paused,
+            handoverTo: nil,
+            standbyAge: 0.1,
+            bestStandby: best,
+            preferredEligibleFor: preferredFor
+        )
+    )
 }
 
 func failedCheck(_ epoch: Int64 = 2, _ detail: String = "curl: (7) Failed to connect") -> Machine.Input {
@@ -67,7 +89,9 @@ func handOffTarget(_ machine: Machine) -> String? {
 
 @Suite("Health: the active steps down")
 struct StepDownTests {
-    @Test("fall failed checks with an eligible standby: service-failed, stepped-down, demote, then the counter-checked hand-off")
+    @Test(
+        "fall failed checks with an eligible standby: service-failed, stepped-down, demote, then the counter-checked hand-off"
+    )
     func stepsDown() {
         var driver = healthDriver()
         makeActive(&driver)
@@ -83,7 +107,10 @@ struct StepDownTests {
         #expect(handOffTarget(driver.machine) == "c")
         // The renew sent at 12 100 is still in flight; its answer (counter 2) lands during the demotion and
         // the hand-off carries it (one call at a time, issue 13).
-        #expect(driver.callInFlight == .renew(epoch: 2, report: driver.machine.report(now: .ms(12_100))) || driver.callInFlight != nil)
+        #expect(
+            driver.callInFlight == .renew(epoch: 2, report: driver.machine.report(now: .ms(12_100)))
+                || driver.callInFlight != nil
+        )
         driver.answer(renewed(2, best: "c"), at: 13_150)
         let after = driver.feed(.demotionFinished(steps: .array([])), at: 13_200)
         #expect(after.contains { if case .call(_, .handOff("c", 2, 2)) = $0 { return true } else { return false } })
@@ -98,7 +125,9 @@ struct StepDownTests {
         #expect(driver.machine.service == .serving)
     }
 
-    @Test("no eligible standby: stays active, says so once, /health not serving; steps down at the first renew that sees one")
+    @Test(
+        "no eligible standby: stays active, says so once, /health not serving; steps down at the first renew that sees one"
+    )
     func staysActiveWithoutStandby() {
         var driver = healthDriver()
         makeActive(&driver)
@@ -183,6 +212,7 @@ struct StepDownTests {
     @Test("a promotion step that fails on this host steps down to an eligible standby")
     func promotionFailureStepsDown() {
         var driver = healthDriver()
+        driver.feed(.checked(CheckReport(role: .standby, passed: true)), at: 0)
         driver.feed(.tick, at: 0)
         driver.answer(activeView(1, 5), at: 0)
         driver.feed(.tick, at: 10_000)
@@ -200,6 +230,7 @@ struct StepDownTests {
     @Test("a promotion step that fails with no eligible standby is retried every interval (without the restore)")
     func promotionRetried() {
         var driver = healthDriver()
+        driver.feed(.checked(CheckReport(role: .standby, passed: true)), at: 0)
         driver.feed(.tick, at: 0)
         driver.answer(activeView(1, 5), at: 0)
         driver.feed(.tick, at: 10_000)
@@ -227,19 +258,46 @@ struct StepDownTests {
 
 @Suite("Health: eligibility of a standby")
 struct EligibilityTests {
-    @Test("a failed standbyCheck: not-eligible with the reason, never takes over however stale the counter; eligible again after rise")
+    @Test(
+        "at start-up a released lease is not taken before the first host check and the first standby check answered (the lab found a node with a missing interface taking it)"
+    )
+    func noTakeoverBeforeTheFirstChecks() {
+        var driver = Driver(
+            interval: .seconds(1),
+            timeout: .seconds(10),
+            health: HealthSettings(interval: .seconds(1), timeout: .seconds(1), checksStandby: true, checksHost: true)
+        )
+        driver.feed(.tick, at: 0)
+        let first = driver.answer(.observed(LeaseView(epoch: 0, activeNode: nil, counter: 0)), at: 10)
+        #expect(!hasGate(first), "took the released lease before any check")
+        #expect(driver.machine.report(now: .ms(10)).eligible == false)
+        #expect(!recorded(first, .notEligible), "a check that has not run yet is not an event")
+        let host = driver.feed(.hostChecked(problems: []), at: 50)
+        #expect(!hasGate(host), "took it before the standby check ran")
+        let ready = driver.feed(.checked(CheckReport(role: .standby, passed: true)), at: 60)
+        #expect(hasGate(ready), "the released lease is taken once both checks answered")
+    }
+
+    @Test(
+        "a failed standbyCheck: not-eligible with the reason, never takes over however stale the counter; eligible again after rise"
+    )
     func standbyCheckGates() {
         var driver = healthDriver()
         driver.feed(.tick, at: 0)
         driver.answer(activeView(1, 5), at: 0)
         var notEligible = false
         for at in [100, 1_100, 2_100] {
-            let actions = driver.feed(.checked(CheckReport(role: .standby, passed: false, detail: "no /srv/app")), at: at)
+            let actions = driver.feed(
+                .checked(CheckReport(role: .standby, passed: false, detail: "no /srv/app")),
+                at: at
+            )
             notEligible = recorded(actions, .notEligible) || notEligible
         }
         #expect(notEligible)
         #expect(driver.machine.report(now: .ms(2_200)).eligible == false)
-        #expect(driver.machine.report(now: .ms(2_200)).health.contains("health.standbyCheck failed 3 times: no /srv/app"))
+        #expect(
+            driver.machine.report(now: .ms(2_200)).health.contains("health.standbyCheck failed 3 times: no /srv/app")
+        )
         #expect(!watchUnchanged(&driver, from: 2_500, until: 30_000), "a not eligible standby ran the takeover gate")
         #expect(driver.machine.status(now: .ms(30_000)).note.hasPrefix("not eligible: health.standbyCheck"))
         driver.feed(.checked(CheckReport(role: .standby, passed: true)), at: 30_100)
@@ -255,16 +313,25 @@ struct EligibilityTests {
         driver.answer(activeView(1, 5), at: 0)
         let actions = driver.feed(.hostChecked(problems: ["vip.interface 'eth9' does not exist on this host"]), at: 100)
         #expect(recorded(actions, .notEligible))
-        #expect(driver.machine.report(now: .ms(100)).health == "not eligible: vip.interface 'eth9' does not exist on this host")
+        #expect(
+            driver.machine.report(now: .ms(100)).health
+                == "not eligible: vip.interface 'eth9' does not exist on this host"
+        )
         // The report travels with every read (the row, the rank query and the active's step-down use it).
         driver.feed(.tick, at: 1_000)
-        if case .observe(_, _, let report)? = driver.callInFlight { #expect(report.eligible == false) } else { Issue.record("no read in flight") }
+        if case .observe(_, _, let report)? = driver.callInFlight {
+            #expect(report.eligible == false)
+        } else {
+            Issue.record("no read in flight")
+        }
         #expect(!watchUnchanged(&driver, from: 1_000, until: 20_000))
         let back = driver.feed(.hostChecked(problems: []), at: 20_100)
         #expect(recorded(back, .eligible))
     }
 
-    @Test("after stepping down the node is in hold-down: not eligible for health.holdDown, then eligible without another input")
+    @Test(
+        "after stepping down the node is in hold-down: not eligible for health.holdDown, then eligible without another input"
+    )
     func holdDown() {
         var driver = healthDriver()
         makeActive(&driver)
@@ -279,8 +346,12 @@ struct EligibilityTests {
         var gated = false
         var notEligible = recorded(read, .notEligible)
         var now = 13_500
+        // Its standby check passes all along: only the hold-down keeps it from taking over.
+        driver.feed(.checked(CheckReport(role: .standby, passed: true)), at: 13_450)
         while now < 33_000 {
-            let actions = driver.callInFlight != nil ? driver.answer(activeView(3, 0, holder: "c"), at: now) : driver.feed(.tick, at: now)
+            let actions =
+                driver.callInFlight != nil
+                ? driver.answer(activeView(3, 0, holder: "c"), at: now) : driver.feed(.tick, at: now)
             gated = hasGate(actions) || gated
             notEligible = recorded(actions, .notEligible) || notEligible
             now += 500
@@ -295,7 +366,9 @@ struct EligibilityTests {
 }
 
 /// Answers every renew of an active `driver` from `start` to `end` (ms) with `result(counter)`, ticking between.
-func keepRenewing(_ driver: inout Driver, from start: Int, until end: Int, _ result: (Int64) -> LeaseResult) -> [Machine.Action] {
+func keepRenewing(_ driver: inout Driver, from start: Int, until end: Int, _ result: (Int64) -> LeaseResult) -> [Machine
+    .Action]
+{
     var all: [Machine.Action] = []
     var counter: Int64 = 1
     var now = start
@@ -313,13 +386,17 @@ func keepRenewing(_ driver: inout Driver, from start: Int, until end: Int, _ res
 
 @Suite("Health: failback")
 struct FailbackTests {
-    @Test("the preferred node eligible for `after`, this node active for holdDown: hands the lease back; not while paused")
+    @Test(
+        "the preferred node eligible for `after`, this node active for holdDown: hands the lease back; not while paused"
+    )
     func failsBack() {
         var driver = healthDriver(failback: .preferred(node: "a", after: .seconds(60)))
         makeActive(&driver)
         _ = keepRenewing(&driver, from: 10_200, until: 29_900) { renewed($0, best: "a", preferredFor: 120) }
         #expect(driver.machine.isActive, "holding the role for less than holdDown (20 s)")
-        _ = keepRenewing(&driver, from: 30_000, until: 35_000) { renewed($0, best: "a", paused: true, preferredFor: 140) }
+        _ = keepRenewing(&driver, from: 30_000, until: 35_000) {
+            renewed($0, best: "a", paused: true, preferredFor: 140)
+        }
         #expect(driver.machine.isActive, "paused")
         _ = keepRenewing(&driver, from: 35_100, until: 40_000) { renewed($0, best: "a", preferredFor: 30) }
         #expect(driver.machine.isActive, "eligible for 30 s < after 60 s")

@@ -1,11 +1,11 @@
-import HotStandbyConfig
 import Foundation
+import HotStandbyConfig
 import PropertyBased
 import TestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The bad-input catalogue as properties: random and hostile configuration documents read by `Config.parse`
@@ -23,11 +23,13 @@ struct ConfigFuzzTests {
             ("database.conninfo", #""host=127.0.0.1 port=5432 dbname=hs user=hs""#),
             ("database.callTimeout", #""400ms""#), ("database.listen", "true"),
             ("heartbeat.interval", #""500ms""#), ("heartbeat.timeout", #""3s""#),
-            ("hooks.promote", #"["/bin/true", "active"]"#), ("hooks.demote", #"["/bin/true"]"#), ("hooks.timeout", #""10s""#),
+            ("hooks.promote", #"["/bin/true", "active"]"#), ("hooks.demote", #"["/bin/true"]"#),
+            ("hooks.timeout", #""10s""#),
             ("hooks.demoteTimeout", #""800ms""#),
             ("vip.address", #""127.0.0.77/8""#), ("vip.interface", #""lo""#), ("vip.garp.count", "5"),
             ("vip.garp.interval", #""200ms""#), ("vip.garp.refresh", #""30s""#), ("vip.probe", #""on""#),
-            ("dns.server", #""127.0.0.1""#), ("dns.port", "53"), ("dns.zone", #""example.test""#), ("dns.name", #""svc""#),
+            ("dns.server", #""127.0.0.1""#), ("dns.port", "53"), ("dns.zone", #""example.test""#),
+            ("dns.name", #""svc""#),
             ("dns.ttl", "30"), ("dns.address", #""127.0.0.1""#), ("dns.tsig.keyFile", json(directory + "/tsig.key")),
             ("dns.timeout", #""5s""#),
             ("sharedFolder.path", json(directory + "/share")), ("sharedFolder.paths", "[\(json(directory + "/data"))]"),
@@ -38,7 +40,8 @@ struct ConfigFuzzTests {
             ("alerts.email.timeout", #""15s""#), ("alerts.maxPerMinute", "10"),
             ("http.listen", #""127.0.0.1:8008""#),
             ("health.check", #"["/bin/true", "--check"]"#), ("health.standbyCheck", #"["/bin/true"]"#),
-            ("health.interval", #""500ms""#), ("health.timeout", #""400ms""#), ("health.fall", "3"), ("health.rise", "2"),
+            ("health.interval", #""500ms""#), ("health.timeout", #""400ms""#), ("health.fall", "3"),
+            ("health.rise", "2"),
             ("health.recoverAttempts", "1"), ("health.holdDown", #""10s""#),
             ("health.beat.socket", json(directory + "/beat.sock")), ("health.beat.timeout", #""10s""#),
             ("hooks.recover", #"["/bin/true"]"#), ("failback.preferred", #""b""#), ("failback.after", #""10m""#),
@@ -47,7 +50,10 @@ struct ConfigFuzzTests {
 
     /// Keys whose values are checked together: a refusal may name any key of the group.
     static let related: [[String]] = [
-        ["heartbeat.interval", "heartbeat.timeout", "heartbeat.renewDeadline", "database.callTimeout", "hooks.timeout", "hooks.demoteTimeout"],
+        [
+            "heartbeat.interval", "heartbeat.timeout", "heartbeat.renewDeadline", "database.callTimeout",
+            "hooks.timeout", "hooks.demoteTimeout",
+        ],
         ["sharedFolder.path", "sharedFolder.paths"],
         ["hooks.recover", "health.recoverAttempts"],
         ["health.beat.socket", "health.beat.timeout", "health.beat"],
@@ -59,9 +65,12 @@ struct ConfigFuzzTests {
     static func json(_ text: String) -> String {
         let data = try! JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes])
         let encoded = String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
-        return String(encoded.unicodeScalars.flatMap { scalar -> [Unicode.Scalar] in
-            (0x7f...0x9f).contains(scalar.value) ? Array(String(format: "\\u%04x", scalar.value).unicodeScalars) : [scalar]
-        }.map(Character.init))
+        return String(
+            encoded.unicodeScalars.flatMap { scalar -> [Unicode.Scalar] in
+                (0x7f...0x9f).contains(scalar.value)
+                    ? Array(String(format: "\\u%04x", scalar.value).unicodeScalars) : [scalar]
+            }.map(Character.init)
+        )
     }
 
     /// Nests dotted leaves into one JSON document.
@@ -72,7 +81,11 @@ struct ConfigFuzzTests {
         for leaf in leaves {
             let parts = leaf.key.split(separator: ".", maxSplits: 1).map(String.init)
             if !order.contains(parts[0]) { order.append(parts[0]) }
-            if parts.count == 1 { values[parts[0]] = leaf.json } else { groups[parts[0], default: []].append((parts[1], leaf.json)) }
+            if parts.count == 1 {
+                values[parts[0]] = leaf.json
+            } else {
+                groups[parts[0], default: []].append((parts[1], leaf.json))
+            }
         }
         let members = order.map { name in "\(json(name)): " + (values[name] ?? document(groups[name] ?? [])) }
         return "{" + members.joined(separator: ", ") + "}"
@@ -109,10 +122,13 @@ struct ConfigFuzzTests {
 
     /// Characters that break naive quoting, argv building and SQL: quotes, separators, option dashes,
     /// shell metacharacters, non-ASCII and right-to-left marks, control characters.
-    static let hostileCharacters: [Character] = Array(#"'"`$(){};|&<>\ -_=%./:@#*?!~^[],"#) + ["\n", "\t", "\r", "\u{0}", "\u{7f}", "é", "🙂", "\u{202E}", "日"]
+    static let hostileCharacters: [Character] =
+        Array(#"'"`$(){};|&<>\ -_=%./:@#*?!~^[],"#) + ["\n", "\t", "\r", "\u{0}", "\u{7f}", "é", "🙂", "\u{202E}", "日"]
         + Array("abcxyz019")
 
-    static let hostileString = Gen<Character?>.element(of: hostileCharacters).map { $0! }.string(of: 0...40).map { json($0) }
+    static let hostileString = Gen<Character?>.element(of: hostileCharacters).map { $0! }.string(of: 0...40).map {
+        json($0)
+    }
 
     static let hostileFixed = Gen<String?>.element(of: [
         "null", "true", "false", "0", "-1", "1.5", "1e400", "-0.0", "99999999999999999999999999", "[]", "{}",
@@ -149,7 +165,10 @@ struct ConfigFuzzTests {
             }
             refused += 1
             let group = Self.related.first { $0.contains(key) } ?? [key]
-            #expect(group.contains { result.output.contains($0) }, "\(key) = \(value.prefix(200)): the message does not name \(key): \(result.output)")
+            #expect(
+                group.contains { result.output.contains($0) },
+                "\(key) = \(value.prefix(200)): the message does not name \(key): \(result.output)"
+            )
         }
         print("hostile values: \(refused) refused, each naming its key; \(accepted) accepted")
         // Most hostile values must be refused, or the property checked nothing.
@@ -162,7 +181,10 @@ struct ConfigFuzzTests {
     func unknownKeys() async throws {
         let directory = try Self.prepare("fuzz-unknown")
         let base = Self.leaves(in: directory)
-        let sections = ["", "database.", "heartbeat.", "hooks.", "vip.", "vip.garp.", "dns.", "dns.tsig.", "sharedFolder.", "alerts.", "alerts.email.", "http."]
+        let sections = [
+            "", "database.", "heartbeat.", "hooks.", "vip.", "vip.garp.", "dns.", "dns.tsig.", "sharedFolder.",
+            "alerts.", "alerts.email.", "http.",
+        ]
         let section = Gen<String?>.element(of: sections).map { $0! }
         let name = Gen.lowercaseLetter.string(of: 1...12).map { "x" + $0 }
         await propertyCheck(count: 40, input: section, name) { section, name in
@@ -176,21 +198,34 @@ struct ConfigFuzzTests {
     /// hostile values. Built from a seed so that a failure names a seed that reproduces it.
     static func randomDocument(seed: UInt64) -> String {
         var rng = SplitMix(seed: seed)
-        let names = ["cluster", "node", "database", "conninfo", "heartbeat", "interval", "timeout", "renewDeadline", "vip",
-                     "address", "interface", "garp", "dns", "tsig", "keyFile", "sharedFolder", "paths", "alerts", "email",
-                     "to", "hooks", "promote", "http", "listen", "priority", "x", "", "-", "a b", "'", "日本"]
-        let scalars = ["null", "true", "0", "-1", "1e400", #""""#, #""5s""#, #""-5s""#, #""lo""#, #""--help""#,
-                       #""host=127.0.0.1""#, #""/tmp""#, #""' OR 1=1 --""#, #""a\nb""#, "[]", "{}", #"["/bin/true"]"#]
+        let names = [
+            "cluster", "node", "database", "conninfo", "heartbeat", "interval", "timeout", "renewDeadline", "vip",
+            "address", "interface", "garp", "dns", "tsig", "keyFile", "sharedFolder", "paths", "alerts", "email",
+            "to", "hooks", "promote", "http", "listen", "priority", "x", "", "-", "a b", "'", "日本",
+        ]
+        let scalars = [
+            "null", "true", "0", "-1", "1e400", #""""#, #""5s""#, #""-5s""#, #""lo""#, #""--help""#,
+            #""host=127.0.0.1""#, #""/tmp""#, #""' OR 1=1 --""#, #""a\nb""#, "[]", "{}", #"["/bin/true"]"#,
+        ]
         func value(_ depth: Int) -> String {
             switch rng.next() % (depth >= 3 ? 2 : 4) {
             case 0: return scalars[Int(rng.next() % UInt64(scalars.count))]
-            case 1: return json(String((0..<Int(rng.next() % 12)).map { _ in hostileCharacters[Int(rng.next() % UInt64(hostileCharacters.count))] }))
+            case 1:
+                return json(
+                    String(
+                        (0..<Int(rng.next() % 12)).map { _ in
+                            hostileCharacters[Int(rng.next() % UInt64(hostileCharacters.count))]
+                        }
+                    )
+                )
             case 2: return "[" + (0..<Int(rng.next() % 3)).map { _ in value(depth + 1) }.joined(separator: ", ") + "]"
             default: return map(depth + 1)
             }
         }
         func map(_ depth: Int) -> String {
-            let members = (0..<Int(rng.next() % 5)).map { _ in json(names[Int(rng.next() % UInt64(names.count))]) + ": " + value(depth) }
+            let members = (0..<Int(rng.next() % 5)).map { _ in
+                json(names[Int(rng.next() % UInt64(names.count))]) + ": " + value(depth)
+            }
             return "{" + members.joined(separator: ", ") + "}"
         }
         return map(0)
@@ -207,7 +242,8 @@ struct ConfigFuzzTests {
             if result.status == 1 {
                 #expect(result.output.hasPrefix("Error: \(directory)/fuzz.yaml: "), "seed \(seed): \(result.output)")
                 // Some key is named: a missing required one, or one that occurs in the document.
-                let named = result.output.contains("cluster") || result.output.contains("node")
+                let named =
+                    result.output.contains("cluster") || result.output.contains("node")
                     || result.output.contains("database.conninfo") || result.output.contains("unknown key")
                     || result.output.contains("not valid YAML") || result.output.contains("expected a mapping")
                 #expect(named, "seed \(seed): no key named in: \(result.output)\n--- document\n\(text)")
@@ -248,19 +284,27 @@ struct ConfigFuzzTests {
         let path = directory + "/names.yaml"
         var verbatim = 0
         await propertyCheck(count: 25, input: Self.hostileName, Self.hostileName) { cluster, node in
-            let text = Self.document([("cluster", Self.json(cluster)), ("node", Self.json(node)),
-                                      ("database.conninfo", Self.json(TestEnvironment.conninfo!))])
+            let text = Self.document([
+                ("cluster", Self.json(cluster)), ("node", Self.json(node)),
+                ("database.conninfo", Self.json(TestEnvironment.conninfo!)),
+            ])
             do {
                 try text.write(toFile: path, atomically: true, encoding: .utf8)
                 let registered = try await runProgram(TestEnvironment.binary!, ["register", "--config", path])
                 guard registered.status == 0 else {
                     // Refused names must say why, naming the key.
-                    #expect(registered.output.contains("cluster") || registered.output.contains("node"), "\(registered.output)")
+                    #expect(
+                        registered.output.contains("cluster") || registered.output.contains("node"),
+                        "\(registered.output)"
+                    )
                     return
                 }
                 let status = try await runProgram(TestEnvironment.binary!, ["status", "--json", "--config", path])
                 let object = try JSONSerialization.jsonObject(with: Data(status.output.utf8)) as? [String: Any]
-                #expect(object?["cluster"] as? String == cluster, "cluster \(Self.json(cluster)) came back as \(status.output)")
+                #expect(
+                    object?["cluster"] as? String == cluster,
+                    "cluster \(Self.json(cluster)) came back as \(status.output)"
+                )
                 let nodes = (object?["nodes"] as? [[String: Any]] ?? []).compactMap { $0["node"] as? String }
                 #expect(nodes == [node], "node \(Self.json(node)) came back as \(nodes)")
                 if object?["cluster"] as? String == cluster && nodes == [node] { verbatim += 1 }
@@ -292,8 +336,13 @@ extension ConfigFuzzTests {
         await propertyCheck(count: 40, input: Self.hostilePassword) { password in
             if await Self.checkPasswordNotPrinted(password, port: port, directory: directory) { unparsable += 1 }
         }
-        print("passwords: \(unparsable) of 40 connection strings unparsable, the rest refused by the server; none printed")
-        #expect(unparsable > 0, "no generated password made the connection string unparsable: the property tested less than it claims")
+        print(
+            "passwords: \(unparsable) of 40 connection strings unparsable, the rest refused by the server; none printed"
+        )
+        #expect(
+            unparsable > 0,
+            "no generated password made the connection string unparsable: the property tested less than it claims"
+        )
     }
 
     @Test(
@@ -304,7 +353,10 @@ extension ConfigFuzzTests {
     func foundPasswordsNeverPrinted(password: String) async throws {
         let directory = try Self.prepare("fuzz-password-found")
         let unparsable = await Self.checkPasswordNotPrinted(password, port: try freePort(), directory: directory)
-        #expect(unparsable, "\(Self.json(password)) no longer makes the connection string unparsable: the example tests less than it claims")
+        #expect(
+            unparsable,
+            "\(Self.json(password)) no longer makes the connection string unparsable: the example tests less than it claims"
+        )
     }
 
     /// Runs `check-config --database` with `password` in the conninfo and checks no word of it (five letters
@@ -314,7 +366,10 @@ extension ConfigFuzzTests {
         let text = Self.document([("cluster", #""c""#), ("node", #""a""#), ("database.conninfo", Self.json(conninfo))])
         let path = directory + "/password-\(UUID().uuidString.prefix(8)).yaml"
         guard (try? text.write(toFile: path, atomically: true, encoding: .utf8)) != nil,
-            let result = try? await runProgram(TestEnvironment.binary!, ["check-config", "--database", "--config", path])
+            let result = try? await runProgram(
+                TestEnvironment.binary!,
+                ["check-config", "--database", "--config", path]
+            )
         else {
             Issue.record("could not run check-config")
             return false
@@ -322,7 +377,10 @@ extension ConfigFuzzTests {
         #expect(result.status == 1, "\(result.output)")
         let words = password.split { !$0.isLetter }.filter { $0.count >= 5 }
         for word in words {
-            #expect(!result.output.contains(word), "password \(Self.json(password)): '\(String(word))' printed in: \(result.output)")
+            #expect(
+                !result.output.contains(word),
+                "password \(Self.json(password)): '\(String(word))' printed in: \(result.output)"
+            )
         }
         return result.output.contains("libpq cannot parse it")
     }

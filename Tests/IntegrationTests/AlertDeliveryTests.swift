@@ -31,7 +31,10 @@ enum TestSMTP {
 }
 
 extension IntegrationSuite {
-    @Suite("Alert e-mail from the event outbox", .enabled(if: TestSMTP.available, "needs the SMTP server of scripts/test"))
+    @Suite(
+        "Alert e-mail from the event outbox",
+        .enabled(if: TestSMTP.available, "needs the SMTP server of scripts/test")
+    )
     struct AlertDeliveryTests {
         @Test("kill -9 of the active: exactly one takeover e-mail, with who, why and what to do")
         func takeoverEmail() async throws {

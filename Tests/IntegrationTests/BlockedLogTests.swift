@@ -17,7 +17,11 @@ extension IntegrationSuite {
             }
             try await withSampling(cluster) {
                 try cluster.config(for: "a")
-                let node = NodeProcess(name: "a", configPath: cluster.directory + "/a.yaml", logPath: cluster.directory + "/a.log")
+                let node = NodeProcess(
+                    name: "a",
+                    configPath: cluster.directory + "/a.yaml",
+                    logPath: cluster.directory + "/a.log"
+                )
                 try node.start(standardError: fds[1])
                 let active = await cluster.waitUntil(.seconds(10)) { cluster.marker("a") == "active" }
                 try #require(active != nil, "a never became active")

@@ -34,7 +34,8 @@ enum TestDNS {
     /// What the authoritative server answers for `name` (A records), via dig.
     static func answer(_ name: String) async -> String {
         let result = try? await runProgram(
-            "/usr/bin/dig", ["@\(server ?? "")", "-p", port ?? "53", "+short", "+time=2", "+tries=1", "\(name).\(zone ?? "")", "A"]
+            "/usr/bin/dig",
+            ["@\(server ?? "")", "-p", port ?? "53", "+short", "+time=2", "+tries=1", "\(name).\(zone ?? "")", "A"]
         )
         return result?.output.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
     }
@@ -84,7 +85,9 @@ extension IntegrationSuite {
             try await Task.sleep(for: window)
             let after = try await cluster.statusJSON()["counter"] as? Int ?? 0
             let expected = window.ms / cluster.interval.ms
-            print("renews while DNS was down: \(after - before) in \(window.ms) ms (interval \(cluster.interval.ms) ms)")
+            print(
+                "renews while DNS was down: \(after - before) in \(window.ms) ms (interval \(cluster.interval.ms) ms)"
+            )
             // A heartbeat blocked by the DNS update would show (almost) no renews; two thirds allows for a loaded machine.
             #expect(after - before >= expected * 2 / 3, "the heartbeat slowed down while DNS was down")
             #expect(cluster.marker("b") == "active")
@@ -99,7 +102,10 @@ extension IntegrationSuite {
         )
         func otherNodeSends() async throws {
             let cluster = try TestCluster(name: "mailother")
-            let unreachable = TestSMTP.alertsConfig().replacingOccurrences(of: TestSMTP.url ?? "", with: "smtp://127.0.0.1:1")
+            let unreachable = TestSMTP.alertsConfig().replacingOccurrences(
+                of: TestSMTP.url ?? "",
+                with: "smtp://127.0.0.1:1"
+            )
             try await cluster.startActive("a", extra: TestSMTP.alertsConfig())
             try await cluster.startStandby("b", extra: unreachable)
             try await cluster.killAndAwaitTakeover()

@@ -29,10 +29,15 @@ extension IntegrationSuite {
                 cluster.node("a")!.signal(SIGTERM)
                 let took = await cluster.waitUntil(cluster.timeout + .seconds(5)) { cluster.marker("b") == "active" }
                 try #require(took != nil, "b never took over:\n\(cluster.logs())")
-                let pidText = try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                let pidText = try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(
+                    in: .whitespacesAndNewlines
+                )
                 let pid = try #require(Int32(pidText))
                 // Before the fix the hook ran for hooks.timeout (30 s): still alive when b started its service.
-                #expect(kill(pid, 0) != 0, "a's demote hook (pid \(pid)) still runs while b is active:\n\(cluster.logs())")
+                #expect(
+                    kill(pid, 0) != 0,
+                    "a's demote hook (pid \(pid)) still runs while b is active:\n\(cluster.logs())"
+                )
             }
         }
     }

@@ -5,7 +5,10 @@ import TestSupport
 import Testing
 
 /// The PostgreSQL outbox's claim rules, on the real server of `scripts/test`.
-@Suite("Event outbox claims", .enabled(if: TestEnvironment.conninfo != nil, "needs HOTSTANDBY_TEST_PG_CONNINFO: run the tests with scripts/test"))
+@Suite(
+    "Event outbox claims",
+    .enabled(if: TestEnvironment.conninfo != nil, "needs HOTSTANDBY_TEST_PG_CONNINFO: run the tests with scripts/test")
+)
 struct EventOutboxTests {
     let database = DatabaseSettings(conninfo: TestEnvironment.conninfo ?? "", callTimeout: .seconds(5))
 
@@ -14,11 +17,19 @@ struct EventOutboxTests {
         let cluster = "outbox-\(UInt32.random(in: 0...UInt32.max))"
         let admin = ClusterAdmin(database: database)
         _ = try await admin.migrate()
-        try await admin.recordEvent(cluster: cluster, epoch: 1, node: "a", kind: .takeover, detail: ["why": .string("test")])
+        try await admin.recordEvent(
+            cluster: cluster,
+            epoch: 1,
+            node: "a",
+            kind: .takeover,
+            detail: ["why": .string("test")]
+        )
         return cluster
     }
 
-    @Test("another node's claim hides an event until it expires; the claiming node's own ghost claim is taken back at once")
+    @Test(
+        "another node's claim hides an event until it expires; the claiming node's own ghost claim is taken back at once"
+    )
     func ghostClaimIsTakenBack() async throws {
         let cluster = try await clusterWithOneEvent()
         let outbox = EventOutbox(database: database, cluster: cluster)

@@ -1,15 +1,17 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import TestSupport
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The health section of a lab node: `health.check` is curl against the node's own service (Python's
 /// `http.server` on port 8080), every 200 ms with a 500 ms deadline, failed after 3, healthy after 2,
 /// a hold-down of 4 s; `more` is appended inside `health:`.
 func healthYAML(check: String? = nil, more: String = "") -> String {
-    let argv = check ?? #"["/usr/bin/curl", "-fsS", "--max-time", "0.4", "-o", "/dev/null", "http://127.0.0.1:8080/node"]"#
+    let argv =
+        check ?? #"["/usr/bin/curl", "-fsS", "--max-time", "0.4", "-o", "/dev/null", "http://127.0.0.1:8080/node"]"#
     return """
         health:
         \(argv.isEmpty ? "" : "  check: \(argv)\n")  interval: 200ms
@@ -61,7 +63,9 @@ extension IntegrationSuite {
             print("[\(lab.prefix)] \(sampler.summary)")
         }
 
-        @Test("the service dies on the active: the client is answered through the VIP by b within fall × interval + hand-off + 1 s; a is standby, not eligible for its hold-down, then eligible; one stepped-down e-mail")
+        @Test(
+            "the service dies on the active: the client is answered through the VIP by b within fall × interval + hand-off + 1 s; a is standby, not eligible for its hold-down, then eligible; one stepped-down e-mail"
+        )
         func serviceKilled() async throws {
             let extra = healthYAML() + labAlertsYAML(["stepped-down"])
             try await withVIPLab("svckill", extra: ["a": extra, "b": extra]) { lab in
@@ -72,18 +76,28 @@ extension IntegrationSuite {
                     let at = try #require(answered, "the client never reached b:\n\(lab.logs())")
                     // fall × health.interval = 0.6 s, the hand-off (demote, hand off, b confirms and binds) and 1 s.
                     let bound = 3 * 0.2 + 1.0 + 1.0
-                    print("service kill: the client was answered by b \(format(at - killed)) after the kill (bound \(format(bound)))")
+                    print(
+                        "service kill: the client was answered by b \(format(at - killed)) after the kill (bound \(format(bound)))"
+                    )
                     #expect(at - killed <= bound)
                     let a = await lab.nodeRow("a", from: "b")
                     #expect(a?["role"] as? String == "standby")
                     #expect(a?["eligible"] as? Bool == false, "a inside its hold-down: \(a ?? [:])")
                     #expect(field(a, "health").contains("hold-down"), "\(a ?? [:])")
-                    let eligible = await lab.waitUntil(.seconds(8)) { (await lab.nodeRow("a", from: "b"))?["eligible"] as? Bool == true }
+                    let eligible = await lab.waitUntil(.seconds(8)) {
+                        (await lab.nodeRow("a", from: "b"))?["eligible"] as? Bool == true
+                    }
                     #expect(eligible != nil, "a never became eligible after its 4 s hold-down")
                     let kinds = await lab.eventKinds(from: "b")
                     #expect(kinds.filter { $0 == "stepped-down" }.count == 1, "\(kinds)")
-                    #expect(kinds.contains("service-failed") && kinds.contains("not-eligible") && kinds.contains("eligible"), "\(kinds)")
-                    let mailed = await lab.waitUntil(.seconds(10)) { lab.mails().contains { $0.contains("stepped down") } }
+                    #expect(
+                        kinds.contains("service-failed") && kinds.contains("not-eligible")
+                            && kinds.contains("eligible"),
+                        "\(kinds)"
+                    )
+                    let mailed = await lab.waitUntil(.seconds(10)) {
+                        lab.mails().contains { $0.contains("stepped down") }
+                    }
                     #expect(mailed != nil, "no stepped-down e-mail")
                     try await Task.sleep(for: .seconds(1))
                     #expect(lab.mails().filter { $0.contains("stepped down") }.count == 1)
@@ -94,18 +108,21 @@ extension IntegrationSuite {
 
         @Test("hooks.recover restarts the service on the active: no failover, one recovered-in-place event")
         func recoveredInPlace() async throws {
-            // The recover hook starts a fresh http.server in a's namespace (the hook runs inside it).
+            // The recover hook starts a fresh http.server in a's namespace (the hook runs inside it) and returns
+            // once it answers, as `systemctl restart` of a Type=notify service does.
             let extraA =
                 healthYAML(more: "  recoverAttempts: 1")
-                + """
-                hooks:
-                  recover: ["/bin/sh", "-c", "cd {dir}/www-a && { setsid /usr/bin/python3 -m http.server 8080 --bind 0.0.0.0 >/dev/null 2>&1 < /dev/null & echo $! > {dir}/recovered.pid; }"]
+                    + """
+                    hooks:
+                      recover: ["/bin/sh", "-c", "cd {dir}/www-a && { setsid /usr/bin/python3 -m http.server 8080 --bind 0.0.0.0 >/dev/null 2>&1 < /dev/null & echo $! > {dir}/recovered.pid; } && for i in $(seq 100); do /usr/bin/curl -fs -o /dev/null http://127.0.0.1:8080/node && exit 0; sleep 0.1; done; exit 1"]
 
-                """
+                    """
             try await withVIPLab("recover", extra: ["a": extraA, "b": healthYAML()]) { lab in
                 try await Self.withServingPair(lab) { sampler in
                     lab.daemon("svc-a").signal(SIGKILL)
-                    let recovered = await lab.waitUntil(.seconds(8)) { (await lab.eventKinds()).contains("recovered-in-place") }
+                    let recovered = await lab.waitUntil(.seconds(8)) {
+                        (await lab.eventKinds()).contains("recovered-in-place")
+                    }
                     #expect(recovered != nil, "no recovered-in-place:\n\(lab.logs())")
                     let asked = await lab.clientAsks()
                     #expect(asked == "a")
@@ -123,9 +140,12 @@ extension IntegrationSuite {
             }
         }
 
-        @Test("a hung check (sleep 1017) fails at health.timeout with its process group ended; the heartbeat keeps its period; a steps down")
+        @Test(
+            "a hung check (sleep 1017) fails at health.timeout with its process group ended; the heartbeat keeps its period; a steps down"
+        )
         func hungCheck() async throws {
-            let hang = #"["/bin/sh", "-c", "if [ -e {dir}/hang ]; then sleep 1017; fi; exec /usr/bin/curl -fsS --max-time 0.4 -o /dev/null http://127.0.0.1:8080/node"]"#
+            let hang =
+                #"["/bin/sh", "-c", "if [ -e {dir}/hang ]; then sleep 1017; fi; exec /usr/bin/curl -fsS --max-time 0.4 -o /dev/null http://127.0.0.1:8080/node"]"#
             try await withVIPLab("hang", extra: ["a": healthYAML(check: hang), "b": healthYAML(check: hang)]) { lab in
                 try await Self.withServingPair(lab) { sampler in
                     let before = (await lab.statusJSON())?["counter"] as? Int ?? 0
@@ -135,7 +155,10 @@ extension IntegrationSuite {
                     let during = (await lab.statusJSON())?["counter"] as? Int ?? 0
                     let elapsed = now() - started
                     // Two hung checks so far; the counter went on at about one renew per 200 ms.
-                    #expect(Double(during - before) >= elapsed / 0.2 * 0.6, "counter \(before) → \(during) in \(format(elapsed))")
+                    #expect(
+                        Double(during - before) >= elapsed / 0.2 * 0.6,
+                        "counter \(before) → \(during) in \(format(elapsed))"
+                    )
                     let moved = await lab.waitUntil(.seconds(6)) { lab.holdersSync() == ["b"] }
                     try FileManager.default.removeItem(atPath: lab.directory + "/hang")
                     let at = try #require(moved, "a never stepped down:\n\(lab.logs())")
@@ -151,19 +174,26 @@ extension IntegrationSuite {
             }
         }
 
-        @Test("a standby whose standbyCheck fails does not take over after kill -9 of the active, and status says why; fixed, it takes over")
+        @Test(
+            "a standby whose standbyCheck fails does not take over after kill -9 of the active, and status says why; fixed, it takes over"
+        )
         func standbyNotReady() async throws {
             let extraB = healthYAML(more: "  standbyCheck: [\"/usr/bin/test\", \"-e\", \"{dir}/b-ready\"]")
             try await withVIPLab("notready", extra: ["a": healthYAML(), "b": extraB]) { lab in
                 try await Self.withServingPair(lab) { sampler in
-                    let notEligible = await lab.waitUntil(.seconds(5)) { (await lab.nodeRow("b"))?["eligible"] as? Bool == false }
+                    let notEligible = await lab.waitUntil(.seconds(5)) {
+                        (await lab.nodeRow("b"))?["eligible"] as? Bool == false
+                    }
                     try #require(notEligible != nil, "b never reported itself not eligible")
                     lab.daemon("a").signal(SIGKILL)
                     _ = try await lab.hotstandby(in: "a", ["release", "--config", lab.configPath("a")])
                     try await Task.sleep(for: lab.timeout * 2)
                     #expect(lab.holdersSync().isEmpty, "b took over while not eligible")
                     let row = await lab.nodeRow("b", from: "b")
-                    #expect(field(row, "health").contains("not eligible: health.standbyCheck failed 3 times"), "\(row ?? [:])")
+                    #expect(
+                        field(row, "health").contains("not eligible: health.standbyCheck failed 3 times"),
+                        "\(row ?? [:])"
+                    )
                     let text = try await lab.hotstandby(in: "b", ["status", "--config", lab.configPath("b")])
                     #expect(text.output.contains("not eligible: health.standbyCheck"), "\(text.output)")
                     _ = FileManager.default.createFile(atPath: lab.directory + "/b-ready", contents: nil)
@@ -199,13 +229,18 @@ extension IntegrationSuite {
             }
         }
 
-        @Test("the application's beat: no beat → failover; the new active never beats → it fails after beat.timeout and steps down once a is eligible again")
+        @Test(
+            "the application's beat: no beat → failover; the new active never beats → it fails after beat.timeout and steps down once a is eligible again"
+        )
         func beat() async throws {
             func beatYAML(_ node: String) -> String {
                 healthYAML(check: "", more: "  beat: {socket: \"{dir}/\(node)-beat.sock\", timeout: 1s}")
             }
             try await withVIPLab("beat", extra: ["a": beatYAML("a"), "b": beatYAML("b")]) { lab in
-                let beater = ["/bin/sh", "-c", "while :; do \(TestEnvironment.binary!) beat --socket \(lab.directory)/a-beat.sock; sleep 0.2; done"]
+                let beater = [
+                    "/bin/sh", "-c",
+                    "while :; do \(TestEnvironment.binary!) beat --socket \(lab.directory)/a-beat.sock; sleep 0.2; done",
+                ]
                 try lab.startProcess("beat-a", in: "a", beater)
                 try await Self.withServingPair(lab) { sampler in
                     try await Task.sleep(for: .seconds(2))
@@ -222,14 +257,18 @@ extension IntegrationSuite {
                     let back = await lab.waitUntil(.seconds(10)) { lab.holdersSync() == ["a"] }
                     #expect(back != nil, "the role never went back to the beating a:\n\(lab.logs())")
                     let events = (await lab.statusJSON())?["events"] as? [[String: Any]] ?? []
-                    let failedB = events.first { ($0["kind"] as? String) == "service-failed" && ($0["node"] as? String) == "b" }
+                    let failedB = events.first {
+                        ($0["kind"] as? String) == "service-failed" && ($0["node"] as? String) == "b"
+                    }
                     #expect("\(failedB ?? [:])".contains("since the promotion"), "\(failedB ?? [:])")
                     _ = sampler
                 }
             }
         }
 
-        @Test("the VIP follows reality: removed from the active, it is bound again within vip.garp.refresh (address-restored); found on the standby, it is removed there (address-removed)")
+        @Test(
+            "the VIP follows reality: removed from the active, it is bound again within vip.garp.refresh (address-restored); found on the standby, it is removed there (address-removed)"
+        )
         func addressFollowsReality() async throws {
             try await withVIPLab("reality") { lab in
                 try await lab.startPair()
@@ -238,7 +277,9 @@ extension IntegrationSuite {
                 #expect(lab.holdersSync().isEmpty)
                 let rebound = await lab.waitUntil(lab.refresh + .seconds(2)) { lab.holdersSync() == ["a"] }
                 let at = try #require(rebound, "a never bound its address again:\n\(lab.logs())")
-                print("reality: a bound the VIP again \(format(at - removed)) after it was removed (refresh \(lab.refresh))")
+                print(
+                    "reality: a bound the VIP again \(format(at - removed)) after it was removed (refresh \(lab.refresh))"
+                )
                 #expect(at - removed <= lab.refresh.inSeconds + 1.5)
                 // Another program puts the address on the standby: b removes it.
                 let added = now()
@@ -252,7 +293,9 @@ extension IntegrationSuite {
             }
         }
 
-        @Test("a standby whose vip.interface does not exist is not eligible, naming the key; an active whose address cannot be bound hands the lease on")
+        @Test(
+            "a standby whose vip.interface does not exist is not eligible, naming the key; an active whose address cannot be bound hands the lease on"
+        )
         func hostPrerequisites() async throws {
             // b: an interface that is not there. a: an `ip` that refuses `addr add` (everything else is the real one).
             let wrapper = "{dir}/ip-no-add"
@@ -263,11 +306,19 @@ extension IntegrationSuite {
                 var yamlB = try String(contentsOfFile: lab.configPath("b"), encoding: .utf8)
                 yamlB = yamlB.replacingOccurrences(of: "interface: eth0", with: "interface: eth9")
                 try yamlB.write(toFile: lab.configPath("b"), atomically: true, encoding: .utf8)
-                let check = try await lab.hotstandby(in: "b", ["check-config", "--host", "--config", lab.configPath("b")])
-                #expect(check.status != 0 && check.output.contains("vip.interface 'eth9' does not exist"), "\(check.output)")
+                let check = try await lab.hotstandby(
+                    in: "b",
+                    ["check-config", "--host", "--config", lab.configPath("b")]
+                )
+                #expect(
+                    check.status != 0 && check.output.contains("vip.interface 'eth9' does not exist"),
+                    "\(check.output)"
+                )
                 try lab.start("b")
                 let reported = await lab.waitUntil(.seconds(5)) {
-                    field(await lab.nodeRow("b", from: "b"), "health").contains("not eligible: vip.interface 'eth9' does not exist")
+                    field(await lab.nodeRow("b", from: "b"), "health").contains(
+                        "not eligible: vip.interface 'eth9' does not exist"
+                    )
                 }
                 let rowB = await lab.nodeRow("b", from: "b")
                 #expect(reported != nil, "b's row: \(rowB ?? [:])")
@@ -275,24 +326,34 @@ extension IntegrationSuite {
                 #expect(lab.holdersSync().isEmpty, "a not eligible b took the released lease")
                 // Now a, whose `ip addr add` fails: it takes the lease, cannot bind, and with no eligible standby
                 // stays active and retries; once b is fixed and eligible, a hands the lease on.
-                let script = "#!/bin/sh\nfor w in \"$@\"; do [ \"$w\" = add ] && { echo 'RTNETLINK answers: Operation not permitted' >&2; exit 2; }; done\nexec /usr/sbin/ip \"$@\"\n"
+                let script =
+                    "#!/bin/sh\nfor w in \"$@\"; do [ \"$w\" = add ] && { echo 'RTNETLINK answers: Operation not permitted' >&2; exit 2; }; done\nexec /usr/sbin/ip \"$@\"\n"
                 let path = wrapper.replacingOccurrences(of: "{dir}", with: lab.directory)
                 try script.write(toFile: path, atomically: true, encoding: .utf8)
                 chmod(path, 0o755)
                 var yamlA = try String(contentsOfFile: lab.configPath("a"), encoding: .utf8)
-                yamlA = yamlA.replacingOccurrences(of: "  interface: eth0\n", with: "  interface: eth0\n  ipPath: \(path)\n")
+                yamlA = yamlA.replacingOccurrences(
+                    of: "  interface: eth0\n",
+                    with: "  interface: eth0\n  ipPath: \(path)\n"
+                )
                 try yamlA.write(toFile: lab.configPath("a"), atomically: true, encoding: .utf8)
                 let sampler = HolderSampler(lab: lab)
                 sampler.start()
                 defer { sampler.stop() }
                 try lab.start("a")
-                let staying = await lab.waitUntil(.seconds(5)) { (await lab.eventKinds(from: "b")).contains("staying-active") }
+                let staying = await lab.waitUntil(.seconds(5)) {
+                    (await lab.eventKinds(from: "b")).contains("staying-active")
+                }
                 #expect(staying != nil, "a never said it stays active with a failed promotion:\n\(lab.logs())")
                 #expect(lab.holdersSync().isEmpty)
                 // Fix b: its interface back to eth0, restart its daemon.
                 lab.daemon("b").signal(SIGTERM)
                 _ = await lab.waitUntil(.seconds(5)) { !lab.daemon("b").isRunning }
-                try yamlB.replacingOccurrences(of: "interface: eth9", with: "interface: eth0").write(toFile: lab.configPath("b"), atomically: true, encoding: .utf8)
+                try yamlB.replacingOccurrences(of: "interface: eth9", with: "interface: eth0").write(
+                    toFile: lab.configPath("b"),
+                    atomically: true,
+                    encoding: .utf8
+                )
                 try lab.start("b")
                 let handed = await lab.waitUntil(.seconds(8)) { lab.holdersSync() == ["b"] }
                 #expect(handed != nil, "a never handed the lease to the fixed b:\n\(lab.logs())")

@@ -6,7 +6,9 @@ extension IntegrationSuite {
     struct HistoryTests {
         /// `history --json` (with `extra` arguments) as an array of objects.
         static func history(_ cluster: TestCluster, _ extra: [String] = []) async throws -> [[String: Any]] {
-            let result = try await cluster.runHotstandby(["history", "--json", "--config", cluster.directory + "/a.yaml"] + extra)
+            let result = try await cluster.runHotstandby(
+                ["history", "--json", "--config", cluster.directory + "/a.yaml"] + extra
+            )
             try #require(result.status == 0, "\(result.output)")
             let array = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]]
             return try #require(array, "not a JSON array: \(result.output)")
@@ -45,8 +47,13 @@ extension IntegrationSuite {
             #expect(table.output.contains("taken over") && table.output.contains("active"), "\(table.output)")
             let recent = try await Self.history(cluster, ["--since", "1ms"])
             #expect(recent.map { $0["node"] as? String } == ["b"], "\(recent)")
-            let refused = try await cluster.runHotstandby(["history", "--since", "5", "--config", cluster.directory + "/a.yaml"])
-            #expect(refused.status != 0 && refused.output.contains("--since: '5' is not a duration"), "\(refused.output)")
+            let refused = try await cluster.runHotstandby([
+                "history", "--since", "5", "--config", cluster.directory + "/a.yaml",
+            ])
+            #expect(
+                refused.status != 0 && refused.output.contains("--since: '5' is not a duration"),
+                "\(refused.output)"
+            )
             cluster.stopAll()
         }
 
@@ -54,7 +61,9 @@ extension IntegrationSuite {
         func switchover() async throws {
             let cluster = try TestCluster(name: "histswitch")
             try await startPair(cluster)
-            let result = try await cluster.runHotstandby(["switchover", "--to", "b", "--config", cluster.directory + "/a.yaml"])
+            let result = try await cluster.runHotstandby([
+                "switchover", "--to", "b", "--config", cluster.directory + "/a.yaml",
+            ])
             try #require(result.status == 0, "\(result.output)")
             let took = await cluster.waitUntil(.seconds(5)) { cluster.marker("b") == "active" }
             try #require(took != nil, "no switchover:\n\(cluster.logs())")

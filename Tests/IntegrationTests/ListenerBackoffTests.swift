@@ -61,7 +61,10 @@ extension IntegrationSuite {
             let clock = ManualClock()
             // Nothing listens on port 1: every connection attempt is refused at once.
             let store = PostgresLeaseStore(
-                database: DatabaseSettings(conninfo: "host=127.0.0.1 port=1 dbname=x user=x", callTimeout: .milliseconds(500)),
+                database: DatabaseSettings(
+                    conninfo: "host=127.0.0.1 port=1 dbname=x user=x",
+                    callTimeout: .milliseconds(500)
+                ),
                 identity: .init(cluster: "c", node: "n"),
                 timeout: .seconds(2),
                 logger: logger,

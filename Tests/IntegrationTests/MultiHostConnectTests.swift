@@ -1,10 +1,11 @@
 import Foundation
-@testable import Heartbeat
 import TestSupport
 import Testing
 
+@testable import Heartbeat
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Connecting under the call's one deadline, on the real server of `scripts/test`: a first host that accepts
@@ -22,7 +23,8 @@ struct MultiHostConnectTests {
     /// The test server's conninfo with its host and port replaced by `hosts` and `ports`.
     static func conninfo(hosts: String, ports: String) throws -> String {
         let base = try #require(TestEnvironment.conninfo)
-        return base
+        return
+            base
             .replacingOccurrences(of: #"host=\S+"#, with: "host=\(hosts)", options: .regularExpression)
             .replacingOccurrences(of: #"port=\S+"#, with: "port=\(ports)", options: .regularExpression)
     }
@@ -56,7 +58,9 @@ struct MultiHostConnectTests {
             result = .failure(error)
         }
         let took = started.duration(to: .now)
-        print("silent first host: \(result.map { $0.value(0, "one") ?? "?" }) after \(took.ms) ms (deadline \(deadline.ms) ms)")
+        print(
+            "silent first host: \(result.map { $0.value(0, "one") ?? "?" }) after \(took.ms) ms (deadline \(deadline.ms) ms)"
+        )
         let rows = try result.get()
         #expect(rows.value(0, "one") == "1")
         #expect(took <= deadline + Self.margin)
@@ -83,8 +87,13 @@ struct MultiHostConnectTests {
         #expect(took <= deadline + Self.margin)
         // The attempt is abandoned, not left running on its queue: the client closes its socket.
         let closedAt = silent.waitForClientClose(until: started + deadline + Self.margin)
-        print("single silent host: client socket closed after \(closedAt.map { started.duration(to: $0).ms }.map(String.init) ?? "never") ms")
-        #expect(closedAt != nil, "the abandoned connect was still open \((deadline + Self.margin).ms) ms after the call began")
+        print(
+            "single silent host: client socket closed after \(closedAt.map { started.duration(to: $0).ms }.map(String.init) ?? "never") ms"
+        )
+        #expect(
+            closedAt != nil,
+            "the abandoned connect was still open \((deadline + Self.margin).ms) ms after the call began"
+        )
     }
 
     @Test("a slow reconnect and its statement together stay within the call deadline")
@@ -104,7 +113,9 @@ struct MultiHostConnectTests {
             failure = error
         }
         let took = started.duration(to: .now)
-        print("slow reconnect + slow statement: \(failure.map(String.init(describing:)) ?? "answered?") after \(took.ms) ms (deadline \(deadline.ms) ms)")
+        print(
+            "slow reconnect + slow statement: \(failure.map(String.init(describing:)) ?? "answered?") after \(took.ms) ms (deadline \(deadline.ms) ms)"
+        )
         #expect(failure?.code == .timedOut)
         #expect(took <= deadline + Self.margin)
 
@@ -121,9 +132,16 @@ struct MultiHostConnectTests {
     @Test("a wrong password over a host list: one authentication failure, the password in no message")
     func wrongPasswordOverHosts() async throws {
         let refused = try SilentListener.refusedPort()
-        let hosts = try Self.conninfo(hosts: "127.0.0.1,127.0.0.1,127.0.0.1", ports: "\(refused),\(try Self.realPort),\(refused)")
+        let hosts = try Self.conninfo(
+            hosts: "127.0.0.1,127.0.0.1,127.0.0.1",
+            ports: "\(refused),\(try Self.realPort),\(refused)"
+        )
         let secret = "Secret-Wrong-\(UInt32.random(in: 1000...9999))"
-        let conninfo = hosts.replacingOccurrences(of: #"password=\S+"#, with: "password=\(secret)", options: .regularExpression)
+        let conninfo = hosts.replacingOccurrences(
+            of: #"password=\S+"#,
+            with: "password=\(secret)",
+            options: .regularExpression
+        )
         let slot = ConnectionSlot(settings: DatabaseSettings(conninfo: conninfo, callTimeout: .milliseconds(1500)))
         var failure: PGError?
         do throws(PGError) {
@@ -141,11 +159,15 @@ struct MultiHostConnectTests {
 
         // Every host refusing: one line naming each, no password.
         let allRefused = conninfo.replacingOccurrences(
-            of: #"port=\S+"#, with: "port=\(refused),\(refused)", options: .regularExpression
+            of: #"port=\S+"#,
+            with: "port=\(refused),\(refused)",
+            options: .regularExpression
         ).replacingOccurrences(of: "host=127.0.0.1,127.0.0.1,127.0.0.1", with: "host=127.0.0.1,127.0.0.1")
         do throws(PGError) {
             _ = try await ConnectionSlot(settings: DatabaseSettings(conninfo: allRefused, callTimeout: .seconds(1)))
-                .with(timeout: .seconds(1)) { conn, left throws(PGError) in try await conn.query("SELECT 1", timeout: left) }
+                .with(timeout: .seconds(1)) { conn, left throws(PGError) in
+                    try await conn.query("SELECT 1", timeout: left)
+                }
             Issue.record("connected to a refused port")
         } catch {
             print("two refused hosts: \(error)")
@@ -169,17 +191,24 @@ struct ConnectPlanTests {
         #expect(uri.targets.map(\.host) == ["db1", "db2"])
         #expect(uri.targets.map(\.port) == ["5432", "6432"])
         #expect(uri.perHostLimit == .seconds(2), "libpq raises 1 s to 2 s")
-        let onePort = ConnectPlan(conninfo: "host=a,b,c hostaddr=10.0.0.1,10.0.0.2,10.0.0.3 port=7000", environment: [:])
+        let onePort = ConnectPlan(
+            conninfo: "host=a,b,c hostaddr=10.0.0.1,10.0.0.2,10.0.0.3 port=7000",
+            environment: [:]
+        )
         #expect(onePort.targets.map(\.port) == ["7000", "7000", "7000"])
         #expect(onePort.targets.map(\.hostaddr) == ["10.0.0.1", "10.0.0.2", "10.0.0.3"])
         let fromEnvironment = ConnectPlan(
-            conninfo: "dbname=x", environment: ["PGHOST": "e1,e2", "PGPORT": "1,2", "PGCONNECT_TIMEOUT": "7"]
+            conninfo: "dbname=x",
+            environment: ["PGHOST": "e1,e2", "PGPORT": "1,2", "PGCONNECT_TIMEOUT": "7"]
         )
         #expect(fromEnvironment.targets.map(\.host) == ["e1", "e2"])
         #expect(fromEnvironment.perHostLimit == .seconds(7))
     }
 
-    @Test("lists libpq must read itself stay one attempt", arguments: ["host=db1 port=5432", "host=a,,b", "host=a,b port=1,2,3", "service=prod", "dbname=x"])
+    @Test(
+        "lists libpq must read itself stay one attempt",
+        arguments: ["host=db1 port=5432", "host=a,,b", "host=a,b port=1,2,3", "service=prod", "dbname=x"]
+    )
     func wholeConninfo(conninfo: String) {
         #expect(ConnectPlan(conninfo: conninfo, environment: [:]).targets.count == 1)
     }
@@ -211,7 +240,9 @@ final class SilentListener {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(fd, 16) == 0 else {
             close(fd)

@@ -4,7 +4,9 @@ import Testing
 extension IntegrationSuite {
     @Suite("Shared folder with real daemons")
     struct SharedFolderDaemonTests {
-        @Test("files the active wrote are restored on the node that takes over, before its promote hook; status shows the snapshot")
+        @Test(
+            "files the active wrote are restored on the node that takes over, before its promote hook; status shows the snapshot"
+        )
         func roundTrip() async throws {
             let cluster = try TestCluster(name: "share")
             let share = cluster.directory + "/share"
@@ -25,9 +27,13 @@ extension IntegrationSuite {
             try await cluster.startStandby("b", extra: section)
             // The active publishes every interval; `status` (from any node's configuration) shows it.
             let published = await cluster.waitUntil(.seconds(15)) {
-                guard let result = try? await cluster.runHotstandby(["status", "--json", "--config", cluster.directory + "/a.yaml"]),
+                guard
+                    let result = try? await cluster.runHotstandby([
+                        "status", "--json", "--config", cluster.directory + "/a.yaml",
+                    ]),
                     let object = try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any],
-                    let shared = object["sharedFolder"] as? [String: Any], let newest = shared["newest"] as? [String: Any]
+                    let shared = object["sharedFolder"] as? [String: Any],
+                    let newest = shared["newest"] as? [String: Any]
                 else { return false }
                 return (newest["fileCount"] as? Int ?? 0) >= 2
             }
@@ -46,7 +52,8 @@ extension IntegrationSuite {
             #expect(probe.contains("b active saw \(data)/ledger.txt"), "probe: \(probe)")
             #expect((try? String(contentsOfFile: data + "/ledger.txt", encoding: .utf8)) == "ledger v1\n")
             #expect((try? String(contentsOfFile: data + "/sub/nested.txt", encoding: .utf8)) == "nested\n")
-            let mode = (try FileManager.default.attributesOfItem(atPath: data + "/ledger.txt")[.posixPermissions] as? Int) ?? 0
+            let mode =
+                (try FileManager.default.attributesOfItem(atPath: data + "/ledger.txt")[.posixPermissions] as? Int) ?? 0
             #expect(mode == 0o640)
         }
     }

@@ -5,7 +5,9 @@ import Testing
 extension IntegrationSuite {
     @Suite("Graceful stop: the loop stops first (issue 13 item 3)")
     struct ShutdownOrderTests {
-        @Test("SIGTERM while an SMTP send hangs: the active releases at once, the standby is active within 2 × interval")
+        @Test(
+            "SIGTERM while an SMTP send hangs: the active releases at once, the standby is active within 2 × interval"
+        )
         func sigtermWithHungSMTPSend() async throws {
             let cluster = try TestCluster(name: "stoporder", interval: .milliseconds(200), timeout: .seconds(2))
             // An "SMTP server" that accepts connections and never says a word: curl waits for the greeting
@@ -43,7 +45,9 @@ extension IntegrationSuite {
                 try await cluster.startActive("a", extra: alerts)
                 try await cluster.startStandby("b")
                 // The takeover e-mail of a is being sent: the server has accepted curl's connection.
-                let inFlight = await cluster.waitUntil(.seconds(10)) { FileManager.default.fileExists(atPath: acceptedFile) }
+                let inFlight = await cluster.waitUntil(.seconds(10)) {
+                    FileManager.default.fileExists(atPath: acceptedFile)
+                }
                 try #require(inFlight != nil, "no SMTP send started:\n\(cluster.logs())")
                 let stopped = ContinuousClock.now
                 cluster.node("a")!.signal(SIGTERM)

@@ -22,7 +22,12 @@ final class TestCluster: Sendable {
         var doubleSince: ContinuousClock.Instant?
     }
 
-    init(name: String, conninfo: String? = nil, interval: Duration = .milliseconds(200), timeout: Duration = .seconds(2)) throws {
+    init(
+        name: String,
+        conninfo: String? = nil,
+        interval: Duration = .milliseconds(200),
+        timeout: Duration = .seconds(2)
+    ) throws {
         self.cluster = "\(name)-\(UUID().uuidString.prefix(6))"
         self.conninfo = conninfo ?? TestEnvironment.conninfo!
         self.interval = interval
@@ -83,7 +88,8 @@ final class TestCluster: Sendable {
 
     /// Starts `hotstandby run` for `node` (writing its config unless one exists).
     @discardableResult
-    func start(_ node: String, priority: Int = 100, extra: String = "", prePromote: String? = nil) throws -> NodeProcess {
+    func start(_ node: String, priority: Int = 100, extra: String = "", prePromote: String? = nil) throws -> NodeProcess
+    {
         let path = directory + "/\(node).yaml"
         if !FileManager.default.fileExists(atPath: path) || !extra.isEmpty || priority != 100 || prePromote != nil {
             try config(for: node, priority: priority, extra: extra, prePromote: prePromote)
@@ -107,9 +113,12 @@ final class TestCluster: Sendable {
     func startStandby(_ node: String, priority: Int = 100, extra: String = "", prePromote: String? = nil) async throws {
         try start(node, priority: priority, extra: extra, prePromote: prePromote)
         let seen = await waitUntil(.seconds(10)) {
-            guard let status = try? await self.statusJSON(), let rows = status["nodes"] as? [[String: Any]] else { return false }
+            guard let status = try? await self.statusJSON(), let rows = status["nodes"] as? [[String: Any]] else {
+                return false
+            }
             return rows.contains {
-                $0["node"] as? String == node && $0["role"] as? String == "standby" && (($0["lastSeenSeconds"] as? Double) ?? 99) < 1
+                $0["node"] as? String == node && $0["role"] as? String == "standby"
+                    && (($0["lastSeenSeconds"] as? Double) ?? 99) < 1
             }
         }
         try #require(seen != nil, "\(node) never seen as standby:\n\(logs())")
@@ -175,7 +184,8 @@ final class TestCluster: Sendable {
     /// `status --json`, decoded loosely.
     func statusJSON() async throws -> [String: Any] {
         let (status, output) = try await runHotstandby(["status", "--json", "--config", directory + "/init.yaml"])
-        guard status == 0, let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any] else {
+        guard status == 0, let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]
+        else {
             throw HarnessError("status --json failed (\(status)): \(output)")
         }
         return object

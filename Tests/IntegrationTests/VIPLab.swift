@@ -1,10 +1,11 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Synchronization
 import TestSupport
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One network-namespace lab (`scripts/netns-lab` with a unique `HS_LAB_PREFIX`): PostgreSQL inside
 /// `PREFIX-db` on 10.77.0.10, `hotstandby run` daemons inside `PREFIX-a` and `PREFIX-b` holding the VIP
@@ -27,7 +28,9 @@ final class VIPLab: Sendable {
     let probe: String
     /// YAML appended to each node's configuration (`health:`, `hooks:`), by node; `{dir}` is the lab's folder.
     let extra: [String: String]
-    private let mutable = Mutex<(conninfo: String, daemons: [String: LabDaemon], tornDown: Bool, smtpURL: String)>(("", [:], false, ""))
+    private let mutable = Mutex<(conninfo: String, daemons: [String: LabDaemon], tornDown: Bool, smtpURL: String)>(
+        ("", [:], false, "")
+    )
 
     /// Root, `ip netns` and the lab script: what the lab tests need beyond `scripts/test`'s environment.
     static let unavailableReason: String? = {
@@ -42,8 +45,13 @@ final class VIPLab: Sendable {
     }()
 
     init(
-        name: String, interval: Duration = .milliseconds(200), timeout: Duration = .seconds(2), refresh: Duration = .seconds(1),
-        ipv6: Bool = false, probe: String = "on", extra: [String: String] = [:]
+        name: String,
+        interval: Duration = .milliseconds(200),
+        timeout: Duration = .seconds(2),
+        refresh: Duration = .seconds(1),
+        ipv6: Bool = false,
+        probe: String = "on",
+        extra: [String: String] = [:]
     ) {
         self.extra = extra
         vip = ipv6 ? "fd77::100" : Self.vip
@@ -65,15 +73,24 @@ final class VIPLab: Sendable {
         chmod(directory, 0o755)
         let up = try lab(["up"])
         guard up.status == 0 else { throw HarnessError("netns-lab up failed (\(up.status)): \(up.output)") }
-        let pg = try lab(["exec", "db", "env", "PG_LISTEN=10.77.0.10", TestEnvironment.repository + "/scripts/postgres", "start", directory + "/pg"])
-        guard pg.status == 0, let line = pg.output.split(separator: "\n").first(where: { $0.contains("PG_CONNINFO") }) else {
+        let pg = try lab([
+            "exec", "db", "env", "PG_LISTEN=10.77.0.10", TestEnvironment.repository + "/scripts/postgres", "start",
+            directory + "/pg",
+        ])
+        guard pg.status == 0, let line = pg.output.split(separator: "\n").first(where: { $0.contains("PG_CONNINFO") })
+        else {
             throw HarnessError("scripts/postgres start inside \(ns("db")) failed: \(pg.output)")
         }
         mutable.withLock { $0.conninfo = String(line.split(separator: "'")[1]) }
         if extra.values.contains(where: { $0.contains("{smtp}") }) {
             // A real SMTP server inside `db` on 10.77.0.10, for the daemons' alert e-mail.
-            let smtp = try lab(["exec", "db", "env", "SMTP_LISTEN=10.77.0.10", TestEnvironment.repository + "/scripts/smtp-server", "start", directory + "/smtp"])
-            guard smtp.status == 0, let url = smtp.output.split(separator: "\n").first(where: { $0.contains("SMTP_URL=") }) else {
+            let smtp = try lab([
+                "exec", "db", "env", "SMTP_LISTEN=10.77.0.10", TestEnvironment.repository + "/scripts/smtp-server",
+                "start", directory + "/smtp",
+            ])
+            guard smtp.status == 0,
+                let url = smtp.output.split(separator: "\n").first(where: { $0.contains("SMTP_URL=") })
+            else {
                 throw HarnessError("scripts/smtp-server start inside \(ns("db")) failed: \(smtp.output)")
             }
             mutable.withLock { $0.smtpURL = String(url.split(separator: "=", maxSplits: 1)[1]) }
@@ -91,7 +108,11 @@ final class VIPLab: Sendable {
             return Array(state.daemons.values)
         }
         guard let daemons else { return }
-        for daemon in daemons { daemon.signal(SIGCONT); daemon.signal(SIGKILL); _ = daemon.isRunning }
+        for daemon in daemons {
+            daemon.signal(SIGCONT)
+            daemon.signal(SIGKILL)
+            _ = daemon.isRunning
+        }
         _ = try? runProgramSync(TestEnvironment.repository + "/scripts/postgres", ["stop", directory + "/pg"])
         _ = try? runProgramSync(TestEnvironment.repository + "/scripts/smtp-server", ["stop", directory + "/smtp"])
         _ = try? lab(["down"])
@@ -102,7 +123,11 @@ final class VIPLab: Sendable {
 
     @discardableResult
     func lab(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        try runProgramSync(TestEnvironment.repository + "/scripts/netns-lab", arguments, environment: ["HS_LAB_PREFIX": prefix])
+        try runProgramSync(
+            TestEnvironment.repository + "/scripts/netns-lab",
+            arguments,
+            environment: ["HS_LAB_PREFIX": prefix]
+        )
     }
 
     /// Runs a program inside `node`'s namespace.
@@ -139,7 +164,8 @@ final class VIPLab: Sendable {
               garp: {count: 5, interval: 200ms, refresh: \(refresh.ms)ms}
               probe: \(probe)
 
-            """ + (extra[node] ?? "").replacingOccurrences(of: "{dir}", with: directory)
+            """
+            + (extra[node] ?? "").replacingOccurrences(of: "{dir}", with: directory)
             .replacingOccurrences(of: "{smtp}", with: mutable.withLock { $0.smtpURL })
         try yaml.write(toFile: configPath(node), atomically: true, encoding: .utf8)
     }
@@ -148,7 +174,9 @@ final class VIPLab: Sendable {
     @discardableResult
     func start(_ node: String) throws -> LabDaemon {
         let daemon = LabDaemon(name: node, logPath: directory + "/\(node).log")
-        try daemon.start([Self.ip, "netns", "exec", ns(node), TestEnvironment.binary!, "run", "--config", configPath(node)])
+        try daemon.start([
+            Self.ip, "netns", "exec", ns(node), TestEnvironment.binary!, "run", "--config", configPath(node),
+        ])
         mutable.withLock { $0.daemons[node] = daemon }
         return daemon
     }
@@ -170,13 +198,21 @@ final class VIPLab: Sendable {
         let root = directory + "/www-\(node)"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         try node.write(toFile: root + "/node", atomically: true, encoding: .utf8)
-        return try startProcess("svc-\(node)", in: node, ["/usr/bin/python3", "-m", "http.server", "8080", "--bind", "0.0.0.0", "--directory", root])
+        return try startProcess(
+            "svc-\(node)",
+            in: node,
+            ["/usr/bin/python3", "-m", "http.server", "8080", "--bind", "0.0.0.0", "--directory", root]
+        )
     }
 
     /// What the client gets from the service through the VIP (`curl http://VIP:8080/node`): the name of the node
     /// that answered, or nil.
     func clientAsks() async -> String? {
-        guard let result = try? await exec(in: "c", ["/usr/bin/curl", "-s", "--max-time", "0.3", "http://\(vip):8080/node"]),
+        guard
+            let result = try? await exec(
+                in: "c",
+                ["/usr/bin/curl", "-s", "--max-time", "0.3", "http://\(vip):8080/node"]
+            ),
             result.status == 0
         else { return nil }
         return result.output
@@ -184,7 +220,12 @@ final class VIPLab: Sendable {
 
     /// The cluster as `status --json` on `node` prints it.
     func statusJSON(from node: String = "a") async -> [String: Any]? {
-        guard let result = try? await hotstandby(in: node, ["status", "--json", "--events", "50", "--config", configPath(node)]) else { return nil }
+        guard
+            let result = try? await hotstandby(
+                in: node,
+                ["status", "--json", "--events", "50", "--config", configPath(node)]
+            )
+        else { return nil }
         return try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any]
     }
 
@@ -202,7 +243,8 @@ final class VIPLab: Sendable {
 
     /// The kinds of the recorded events, oldest first.
     func eventKinds(from: String = "a") async -> [String] {
-        (((await statusJSON(from: from))?["events"] as? [[String: Any]]) ?? []).compactMap { $0["kind"] as? String }.reversed()
+        (((await statusJSON(from: from))?["events"] as? [[String: Any]]) ?? []).compactMap { $0["kind"] as? String }
+            .reversed()
     }
 
     /// Which of `a`, `b` hold the VIP now, read with `ip -n NS -json addr` (blocking). An address on a link
@@ -210,7 +252,8 @@ final class VIPLab: Sendable {
     func holdersSync() -> Set<String> {
         var holders = Set<String>()
         for node in ["a", "b"] {
-            guard let result = try? runProgramSync(Self.ip, ["-n", ns(node), "-json", "addr", "show", "dev", "eth0"]) else { continue }
+            guard let result = try? runProgramSync(Self.ip, ["-n", ns(node), "-json", "addr", "show", "dev", "eth0"])
+            else { continue }
             if result.output.contains("\"local\":\"\(vip)\""), result.output.contains("\"UP\"") { holders.insert(node) }
         }
         return holders
@@ -218,7 +261,8 @@ final class VIPLab: Sendable {
 
     /// The MAC the client's neighbour table has for the VIP (nil when there is no usable entry).
     func clientNeighbourMAC() async -> String? {
-        guard let result = try? await runProgram(Self.ip, ["-n", ns("c"), "-json", "neigh", "show", vip, "dev", "eth0"]),
+        guard
+            let result = try? await runProgram(Self.ip, ["-n", ns("c"), "-json", "neigh", "show", vip, "dev", "eth0"]),
             let entries = try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [[String: Any]]
         else { return nil }
         return entries.first?["lladdr"] as? String
@@ -246,11 +290,18 @@ final class VIPLab: Sendable {
         try #require(aHolds != nil, "a never bound the VIP:\n\(logs())")
         try start("b")
         let seen = await waitUntil(.seconds(10)) {
-            guard let result = try? await self.hotstandby(in: "a", ["status", "--json", "--config", self.configPath("a")]),
+            guard
+                let result = try? await self.hotstandby(
+                    in: "a",
+                    ["status", "--json", "--config", self.configPath("a")]
+                ),
                 let status = try? JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any],
                 let nodes = status["nodes"] as? [[String: Any]]
             else { return false }
-            return nodes.contains { ($0["node"] as? String) == "b" && ($0["role"] as? String) == "standby" && (($0["lastSeenSeconds"] as? Double) ?? 99) < 1 }
+            return nodes.contains {
+                ($0["node"] as? String) == "b" && ($0["role"] as? String) == "standby"
+                    && (($0["lastSeenSeconds"] as? Double) ?? 99) < 1
+            }
         }
         try #require(seen != nil, "b never seen as standby:\n\(logs())")
     }
@@ -275,7 +326,10 @@ func now() -> Double { Date().timeIntervalSince1970 }
 
 /// Builds a lab, runs `body`, and always tears the lab down.
 func withVIPLab(
-    _ name: String, refresh: Duration = .seconds(1), ipv6: Bool = false, probe: String = "on",
+    _ name: String,
+    refresh: Duration = .seconds(1),
+    ipv6: Bool = false,
+    probe: String = "on",
     extra: [String: String] = [:],
     _ body: (VIPLab) async throws -> Void
 ) async throws {

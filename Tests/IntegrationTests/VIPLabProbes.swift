@@ -1,9 +1,10 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Synchronization
 import TestSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Samples, every 10 ms on a thread of its own, which nodes hold the VIP (`ip -n NS -json addr`).
 final class HolderSampler: Sendable {
@@ -68,7 +69,8 @@ final class HolderSampler: Sendable {
 
     var summary: String {
         let all = samples
-        return "\(all.count) samples over \(String(format: "%.1f", (all.last?.time ?? 0) - (all.first?.time ?? 0))) s, \(doubleSamples) with two holders"
+        return
+            "\(all.count) samples over \(String(format: "%.1f", (all.last?.time ?? 0) - (all.first?.time ?? 0))) s, \(doubleSamples) with two holders"
     }
 }
 
@@ -85,14 +87,20 @@ final class VIPPinger: Sendable {
 
     func start() throws {
         let child = try spawn(
-            [VIPLab.ip, "netns", "exec", lab.ns("c"), "/usr/bin/ping", "-n", "-D", "-i", "0.01", "-W", "1", VIPLab.vip],
+            [
+                VIPLab.ip, "netns", "exec", lab.ns("c"), "/usr/bin/ping", "-n", "-D", "-i", "0.01", "-W", "1",
+                VIPLab.vip,
+            ],
             outputPath: outputPath
         )
         pid.withLock { $0 = child }
     }
 
     func stop() {
-        let child = pid.withLock { pid in defer { pid = 0 }; return pid }
+        let child = pid.withLock { pid in
+            defer { pid = 0 }
+            return pid
+        }
         guard child > 0 else { return }
         kill(child, SIGINT)
         var status: Int32 = 0
@@ -105,7 +113,9 @@ final class VIPPinger: Sendable {
     var replies: [Double] {
         let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").compactMap { line -> Double? in
-            guard line.contains("bytes from"), line.hasPrefix("["), let end = line.firstIndex(of: "]") else { return nil }
+            guard line.contains("bytes from"), line.hasPrefix("["), let end = line.firstIndex(of: "]") else {
+                return nil
+            }
             return Double(line[line.index(after: line.startIndex)..<end])
         }
     }

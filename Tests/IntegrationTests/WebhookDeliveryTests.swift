@@ -10,7 +10,9 @@ enum TestWebhook {
     /// The decoded JSON bodies received so far.
     static func posts() -> [[String: Any]] {
         guard let directory else { return [] }
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { !$0.hasPrefix(".") }
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter {
+            !$0.hasPrefix(".")
+        }
         return names.sorted().compactMap { name in
             guard let data = FileManager.default.contents(atPath: directory + "/" + name) else { return nil }
             return try? JSONSerialization.jsonObject(with: data) as? [String: Any]
@@ -19,7 +21,10 @@ enum TestWebhook {
 }
 
 extension IntegrationSuite {
-    @Suite("Alert webhook from the event outbox", .enabled(if: TestWebhook.available, "needs the webhook receiver of scripts/test"))
+    @Suite(
+        "Alert webhook from the event outbox",
+        .enabled(if: TestWebhook.available, "needs the webhook receiver of scripts/test")
+    )
     struct WebhookDeliveryTests {
         @Test("kill -9 of the active: exactly one webhook POST for the takeover, as JSON with the event")
         func takeoverWebhook() async throws {
@@ -35,7 +40,8 @@ extension IntegrationSuite {
             try await cluster.killAndAwaitTakeover()
             func takeovers() -> [[String: Any]] {
                 TestWebhook.posts().filter { post in
-                    guard post["cluster"] as? String == cluster.cluster, let events = post["events"] as? [[String: Any]] else {
+                    guard post["cluster"] as? String == cluster.cluster, let events = post["events"] as? [[String: Any]]
+                    else {
                         return false
                     }
                     return events.contains { $0["kind"] as? String == "takeover" && $0["node"] as? String == "b" }

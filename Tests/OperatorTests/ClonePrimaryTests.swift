@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A real OpenSSH server on 127.0.0.1 with a key of the test's own, run by hand and stopped by PID.
@@ -18,7 +18,10 @@ final class TestSSHD: Sendable {
         port = try freePort()
         key = directory + "/client_key"
         for (file, comment) in [(directory + "/host_key", "host"), (key, "client")] {
-            let made = try runProgramSync("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file])
+            let made = try runProgramSync(
+                "/usr/bin/ssh-keygen",
+                ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file]
+            )
             guard made.status == 0 else { throw HarnessError("ssh-keygen: \(made.output)") }
         }
         try FileManager.default.copyItem(atPath: key + ".pub", toPath: directory + "/authorized_keys")
@@ -36,22 +39,34 @@ final class TestSSHD: Sendable {
             Subsystem sftp internal-sftp
             """
         try config.write(toFile: directory + "/sshd_config", atomically: true, encoding: .utf8)
-        pid = try spawn(["/usr/sbin/sshd", "-D", "-e", "-f", directory + "/sshd_config"], outputPath: directory + "/sshd.log")
+        pid = try spawn(
+            ["/usr/sbin/sshd", "-D", "-e", "-f", directory + "/sshd_config"],
+            outputPath: directory + "/sshd.log"
+        )
     }
 
     /// The ssh options clone-primary needs to reach this server.
     var cloneOptions: [String] {
-        ["--port", String(port), "--identity", key, "--ssh-option", "StrictHostKeyChecking=no",
-         "--ssh-option", "UserKnownHostsFile=\(directory)/known_hosts"]
+        [
+            "--port", String(port), "--identity", key, "--ssh-option", "StrictHostKeyChecking=no",
+            "--ssh-option", "UserKnownHostsFile=\(directory)/known_hosts",
+        ]
     }
 
     func waitReady() async throws {
         let ready = try await eventually(.seconds(10)) {
-            try await runProgram("/usr/bin/ssh", ["-p", String(port), "-i", key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
-                                           "-o", "UserKnownHostsFile=\(directory)/known_hosts", "root@127.0.0.1", "true"]).status == 0
+            try await runProgram(
+                "/usr/bin/ssh",
+                [
+                    "-p", String(port), "-i", key, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+                    "-o", "UserKnownHostsFile=\(directory)/known_hosts", "root@127.0.0.1", "true",
+                ]
+            ).status == 0
         }
         guard ready else {
-            throw HarnessError("sshd did not accept the key: \((try? String(contentsOfFile: directory + "/sshd.log", encoding: .utf8)) ?? "")")
+            throw HarnessError(
+                "sshd did not accept the key: \((try? String(contentsOfFile: directory + "/sshd.log", encoding: .utf8)) ?? "")"
+            )
         }
     }
 
@@ -78,7 +93,8 @@ struct ClonePrimaryTests {
         let work = try OpsEnvironment.workDirectory("clone")
         let sshd = try TestSSHD(directory: work)
         try await sshd.waitReady()
-        let primary = work + "/primary", secondary = work + "/secondary"
+        let primary = work + "/primary"
+        let secondary = work + "/secondary"
         try FileManager.default.createDirectory(atPath: primary, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: secondary, withIntermediateDirectories: true)
         func write(_ text: String, _ name: String, _ mode: Int) throws {
@@ -88,7 +104,8 @@ struct ClonePrimaryTests {
         try write("#!/bin/sh\nexit 0\n", "hook.sh", 0o755)
         try write("key \"hs\" { algorithm hmac-sha256; secret \"c2VjcmV0\"; };\n", "tsig.key", 0o600)
         try write("application data\n", "data.txt", 0o640)
-        try write("""
+        try write(
+            """
             # the primary
             cluster: "billing"
             node: "host-a"
@@ -107,22 +124,33 @@ struct ClonePrimaryTests {
               path: "/mnt/share"
               paths: ["\(primary)/data.txt"]
 
-            """, "hotstandby.yaml", 0o640)
+            """,
+            "hotstandby.yaml",
+            0o640
+        )
         try write("[Service]\nType=notify\n", "hotstandby.service", 0o644)
         let bin = work + "/bin"
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: bin + "/hotstandby", withDestinationPath: OpsEnvironment.binary!)
+        try FileManager.default.createSymbolicLink(
+            atPath: bin + "/hotstandby",
+            withDestinationPath: OpsEnvironment.binary!
+        )
         let environment = ["PATH": bin + ":/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"]
-        let args = [
-            OpsEnvironment.repository + "/scripts/clone-primary", "--to", "root@127.0.0.1", "--node", "host-b",
-            "--dns-address", "10.0.0.2", "--config", primary + "/hotstandby.yaml", "--unit", primary + "/hotstandby.service",
-            "--remote-root", secondary, "--remote-binary", OpsEnvironment.binary!,
-        ] + sshd.cloneOptions
+        let args =
+            [
+                OpsEnvironment.repository + "/scripts/clone-primary", "--to", "root@127.0.0.1", "--node", "host-b",
+                "--dns-address", "10.0.0.2", "--config", primary + "/hotstandby.yaml", "--unit",
+                primary + "/hotstandby.service",
+                "--remote-root", secondary, "--remote-binary", OpsEnvironment.binary!,
+            ] + sshd.cloneOptions
 
         let dry = try await runProgram("/bin/bash", args + ["--dry-run"], environment: environment)
         #expect(dry.status == 0, "\(dry.output)")
         #expect(dry.output.contains("would copy /etc/hotstandby/hotstandby.yaml"), "\(dry.output)")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: secondary).isEmpty, "--dry-run changed the secondary")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: secondary).isEmpty,
+            "--dry-run changed the secondary"
+        )
 
         let copy = try await runProgram("/bin/bash", args, environment: environment)
         #expect(copy.status == 0, "\(copy.output)")
@@ -139,12 +167,22 @@ struct ClonePrimaryTests {
         #expect(again.status == 0 && again.output.contains("already up to date"), "\(again.output)")
 
         // A file changed on the secondary is shown and kept, unless --force.
-        try "changed on the secondary\n".write(toFile: secondary + primary + "/data.txt", atomically: false, encoding: .utf8)
+        try "changed on the secondary\n".write(
+            toFile: secondary + primary + "/data.txt",
+            atomically: false,
+            encoding: .utf8
+        )
         let refused = try await runProgram("/bin/bash", args, environment: environment)
         #expect(refused.status != 0, "\(refused.output)")
-        #expect(refused.output.contains("-changed on the secondary") && refused.output.contains("+application data"), "\(refused.output)")
+        #expect(
+            refused.output.contains("-changed on the secondary") && refused.output.contains("+application data"),
+            "\(refused.output)"
+        )
         #expect(refused.output.contains("--force"))
-        #expect(try String(contentsOfFile: secondary + primary + "/data.txt", encoding: .utf8) == "changed on the secondary\n")
+        #expect(
+            try String(contentsOfFile: secondary + primary + "/data.txt", encoding: .utf8)
+                == "changed on the secondary\n"
+        )
         let forced = try await runProgram("/bin/bash", args + ["--force"], environment: environment)
         #expect(forced.status == 0, "\(forced.output)")
         #expect(try String(contentsOfFile: secondary + primary + "/data.txt", encoding: .utf8) == "application data\n")

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The HTTP surface against real daemons and a real PostgreSQL.
@@ -27,7 +27,8 @@ struct HTTPTests {
 
     @Test(
         "\"active\" means \"serving\": a lone active whose health.check fails answers 503 on /health, says why in /status, and its metrics say so",
-        .enabled(if: OpsEnvironment.daemons, OpsEnvironment.daemonsReason))
+        .enabled(if: OpsEnvironment.daemons, OpsEnvironment.daemonsReason)
+    )
     func healthFollowsTheService() async throws {
         let cluster = try OpsCluster("svc-health")
         let port = try freePort()
@@ -43,21 +44,29 @@ struct HTTPTests {
         try await cluster.initDB(config: try cluster.config(node: "a", port: port, extra: extra))
         let a = try cluster.start("a", port: port, extra: extra)
         defer { a.stop() }
-        let serving = try await eventually(.seconds(10)) { try await get("http://127.0.0.1:\(port)/health").code == 200 }
+        let serving = try await eventually(.seconds(10)) {
+            try await get("http://127.0.0.1:\(port)/health").code == 200
+        }
         #expect(serving, "never active: \(a.log)")
         let healthy = try await eventually(.seconds(3)) {
             try await get("http://127.0.0.1:\(port)/metrics").body.contains("hotstandby_health_check_seconds_count")
         }
         #expect(healthy)
         var metrics = try await get("http://127.0.0.1:\(port)/metrics").body
-        #expect(metrics.contains("hotstandby_service_healthy{") && metrics.contains("hotstandby_node_eligible{"), "\(metrics.prefix(3000))")
+        #expect(
+            metrics.contains("hotstandby_service_healthy{") && metrics.contains("hotstandby_node_eligible{"),
+            "\(metrics.prefix(3000))"
+        )
         try FileManager.default.removeItem(atPath: flag)
         let failed = try await eventually(.seconds(5)) { try await get("http://127.0.0.1:\(port)/health").code == 503 }
         #expect(failed, "/health stayed 200 with a failed service: \(a.log.suffix(2000))")
         let body = try await get("http://127.0.0.1:\(port)/health").body
         #expect(body.contains("service failed") && body.contains("no eligible standby"), "\(body)")
         let status = try await get("http://127.0.0.1:\(port)/status").body
-        #expect(status.contains("\"eligible\" : false") && status.contains("failed: health.check failed 2 times"), "\(status)")
+        #expect(
+            status.contains("\"eligible\" : false") && status.contains("failed: health.check failed 2 times"),
+            "\(status)"
+        )
         metrics = try await get("http://127.0.0.1:\(port)/metrics").body
         let line = metrics.split(separator: "\n").first { $0.hasPrefix("hotstandby_service_healthy{") } ?? ""
         #expect(line.hasSuffix(" 0") || line.hasSuffix(" 0.0"), "\(line)")
@@ -122,11 +131,16 @@ struct HTTPTests {
         #expect(code == 200)
         var samples: [String: Double] = [:]
         var typed: Set<String> = []
-        let sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? (-?[0-9.eE+-]+|NaN|\+Inf|-Inf)$/
+        let sample =
+            /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? (-?[0-9.eE+-]+|NaN|\+Inf|-Inf)$/
         for line in text.split(separator: "\n") {
             if line.hasPrefix("# TYPE ") {
                 let parts = line.split(separator: " ")
-                #expect(parts.count == 4 && ["counter", "gauge", "histogram", "summary", "untyped"].contains(String(parts[3])), "\(line)")
+                #expect(
+                    parts.count == 4
+                        && ["counter", "gauge", "histogram", "summary", "untyped"].contains(String(parts[3])),
+                    "\(line)"
+                )
                 typed.insert(String(parts[2]))
             } else if line.hasPrefix("# HELP ") {
                 continue
@@ -135,7 +149,10 @@ struct HTTPTests {
                 samples[String(line.split(separator: " ")[0]), default: 0] = Double(String(match.output.5)) ?? .nan
             }
         }
-        for name in ["hotstandby_role", "hotstandby_epoch", "hotstandby_takeovers_total", "hotstandby_last_lease_success_age_seconds"] {
+        for name in [
+            "hotstandby_role", "hotstandby_epoch", "hotstandby_takeovers_total",
+            "hotstandby_last_lease_success_age_seconds",
+        ] {
             #expect(typed.contains(name), "no # TYPE for \(name) in:\n\(text)")
         }
         #expect(samples["hotstandby_role{cluster=\"\(cluster.name)\",node=\"a\",role=\"active\"}"] == 1, "\(samples)")
@@ -143,7 +160,10 @@ struct HTTPTests {
         #expect((samples.first { $0.key.hasPrefix("hotstandby_epoch") }?.value ?? 0) >= 1)
         #expect(text.contains("# HELP hotstandby_epoch "))
         // Renew latency and promotion step durations, recorded through swift-metrics by the run loop.
-        #expect(samples.keys.contains { $0.hasPrefix("hotstandby_lease_call_seconds") && $0.contains("call=\"takeover\"") }, "\(samples.keys.sorted())")
+        #expect(
+            samples.keys.contains { $0.hasPrefix("hotstandby_lease_call_seconds") && $0.contains("call=\"takeover\"") },
+            "\(samples.keys.sorted())"
+        )
         #expect(samples.keys.contains { $0.hasPrefix("hotstandby_action_seconds") && $0.contains("phase=\"promote\"") })
         // Every metric has a # HELP line, including those recorded through swift-metrics.
         for name in typed {
@@ -154,7 +174,10 @@ struct HTTPTests {
             let file = cluster.directory + "/metrics.txt"
             try text.write(toFile: file, atomically: true, encoding: .utf8)
             let lint = try await runProgram("/bin/sh", ["-c", "exec \"$0\" check metrics < \"$1\"", promtool, file])
-            #expect(lint.status == 0 && lint.output.isEmpty, "promtool check metrics (exit \(lint.status)):\n\(lint.output)")
+            #expect(
+                lint.status == 0 && lint.output.isEmpty,
+                "promtool check metrics (exit \(lint.status)):\n\(lint.output)"
+            )
         } else {
             print("promtool not installed (apt-get install prometheus): promtool check metrics skipped")
         }
@@ -173,20 +196,38 @@ struct HTTPTests {
         let config = try cluster.config(node: "a", port: port, extra: extra)
         // A token file others can read is refused, naming the key.
         let check = try await runProgram(OpsEnvironment.binary!, ["check-config", "--config", config])
-        #expect(check.status != 0 && check.output.contains("http.tokenFile") && check.output.contains("chmod 0600"), "\(check.output)")
+        #expect(
+            check.status != 0 && check.output.contains("http.tokenFile") && check.output.contains("chmod 0600"),
+            "\(check.output)"
+        )
         chmod(tokenPath, 0o600)
         try await cluster.initDB(config: config)
         let daemon = try cluster.start("a", port: port, extra: extra)
         #expect(try await eventually(.seconds(10)) { try await get("http://127.0.0.1:\(port)/health").code == 200 })
         #expect(try await http("POST", "http://127.0.0.1:\(port)/pause").code == 401)
-        #expect(try await http("POST", "http://127.0.0.1:\(port)/pause", headers: ["Authorization: Bearer wrong"]).code == 401)
-        let paused = try await http("POST", "http://127.0.0.1:\(port)/pause", headers: ["Authorization: Bearer \(token)"])
+        #expect(
+            try await http("POST", "http://127.0.0.1:\(port)/pause", headers: ["Authorization: Bearer wrong"]).code
+                == 401
+        )
+        let paused = try await http(
+            "POST",
+            "http://127.0.0.1:\(port)/pause",
+            headers: ["Authorization: Bearer \(token)"]
+        )
         #expect(paused.code == 200, "\(paused.body)")
         let status = try await runProgram(OpsEnvironment.binary!, ["status", "--json", "--config", config])
         #expect(status.output.contains("\"paused\" : true"), "\(status.output)")
-        let resumed = try await http("POST", "http://127.0.0.1:\(port)/resume", headers: ["Authorization: Bearer \(token)"])
+        let resumed = try await http(
+            "POST",
+            "http://127.0.0.1:\(port)/resume",
+            headers: ["Authorization: Bearer \(token)"]
+        )
         #expect(resumed.code == 200)
-        let refused = try await http("POST", "http://127.0.0.1:\(port)/switchover?to=nobody", headers: ["Authorization: Bearer \(token)"])
+        let refused = try await http(
+            "POST",
+            "http://127.0.0.1:\(port)/switchover?to=nobody",
+            headers: ["Authorization: Bearer \(token)"]
+        )
         #expect(refused.code == 409, "\(refused)")
         daemon.stop()
     }
@@ -221,7 +262,10 @@ struct HTTPTests {
     /// `/liveness` answers 200 while the run loop turns, whatever the role. Its 503 (no status update
     /// within max(2 × interval, 1 s)) cannot be seen from outside: a stopped process answers nothing;
     /// the decision is `HTTPServer.isLive`, a pure function.
-    @Test("GET /liveness: 200 on the active and on the standby", .enabled(if: OpsEnvironment.daemons, OpsEnvironment.daemonsReason))
+    @Test(
+        "GET /liveness: 200 on the active and on the standby",
+        .enabled(if: OpsEnvironment.daemons, OpsEnvironment.daemonsReason)
+    )
     func livenessOnBothRoles() async throws {
         let cluster = try OpsCluster("liveness")
         let ports = (try freePort(), try freePort())

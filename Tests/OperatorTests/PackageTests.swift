@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `scripts/package-deb`: build the .deb, install it with dpkg on this machine, run it, remove it.
@@ -19,7 +19,9 @@ struct PackageTests {
     static let releaseDeb = ProcessInfo.processInfo.environment["HOTSTANDBY_TEST_DEB"]
 
     // Installs into the real system: needs root, dpkg, and no hotstandby already installed there.
-    @Test(.enabled(if: enabled, "needs HOTSTANDBY_BINARY, root, dpkg-deb, and no /usr/bin/hotstandby already installed"))
+    @Test(
+        .enabled(if: enabled, "needs HOTSTANDBY_BINARY, root, dpkg-deb, and no /usr/bin/hotstandby already installed")
+    )
     func buildInstallRunRemove() async throws {
         let work = try OpsEnvironment.workDirectory("package")
         let deb: String
@@ -27,7 +29,10 @@ struct PackageTests {
             deb = releaseDeb
             print("testing the release package \(deb)")
         } else {
-            let built = try await runProgram("/bin/bash", [OpsEnvironment.repository + "/scripts/package-deb", "--binary", OpsEnvironment.binary!, "--out", work])
+            let built = try await runProgram(
+                "/bin/bash",
+                [OpsEnvironment.repository + "/scripts/package-deb", "--binary", OpsEnvironment.binary!, "--out", work]
+            )
             #expect(built.status == 0, "\(built.output)")
             deb = try #require(built.output.split(separator: "\n").last.map(String.init))
         }
@@ -41,25 +46,37 @@ struct PackageTests {
         #expect(info.output.contains("Recommends: bind9-dnsutils"))
         #expect(info.output.contains("conffiles"))
         let contents = try await runProgram("/usr/bin/dpkg-deb", ["-c", deb])
-        for path in ["./usr/bin/hotstandby", "./etc/hotstandby/hotstandby.yaml", "./lib/systemd/system/hotstandby.service",
-                     "./usr/share/man/man1/hotstandby.1.gz", "./usr/share/man/man8/hotstandby-configure-failover.8.gz",
-                     "./usr/share/man/man8/hotstandby-clone-primary.8.gz", "./usr/share/doc/hotstandby/changelog.gz",
-                     "./usr/share/hotstandby/configure-failover",
-                     "./usr/share/hotstandby/clone-primary", "./usr/share/doc/hotstandby/operations.md"] {
+        for path in [
+            "./usr/bin/hotstandby", "./etc/hotstandby/hotstandby.yaml", "./lib/systemd/system/hotstandby.service",
+            "./usr/share/man/man1/hotstandby.1.gz", "./usr/share/man/man8/hotstandby-configure-failover.8.gz",
+            "./usr/share/man/man8/hotstandby-clone-primary.8.gz", "./usr/share/doc/hotstandby/changelog.gz",
+            "./usr/share/hotstandby/configure-failover",
+            "./usr/share/hotstandby/clone-primary", "./usr/share/doc/hotstandby/operations.md",
+        ] {
             #expect(contents.output.contains(path), "\(path) missing from the package")
         }
 
         let installed = try await runProgram("/usr/bin/dpkg", ["-i", deb])
         #expect(installed.status == 0, "\(installed.output)")
         let version = try await runProgram("/usr/bin/hotstandby", ["--version"])
-        #expect(version.status == 0 && !version.output.isEmpty && deb.contains("_\(version.output.trimmingCharacters(in: .whitespacesAndNewlines))_"), "\(version.output)")
-        let example = try await runProgram("/usr/bin/hotstandby", ["check-config", "--config", "/etc/hotstandby/hotstandby.yaml"])
+        #expect(
+            version.status == 0 && !version.output.isEmpty
+                && deb.contains("_\(version.output.trimmingCharacters(in: .whitespacesAndNewlines))_"),
+            "\(version.output)"
+        )
+        let example = try await runProgram(
+            "/usr/bin/hotstandby",
+            ["check-config", "--config", "/etc/hotstandby/hotstandby.yaml"]
+        )
         #expect(example.status == 0, "the example configuration does not validate: \(example.output)")
         if OpsEnvironment.conninfo != nil {
             try await runInstalledDaemon(in: work)
         }
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze") {
-            let verify = try await runProgram("/usr/bin/systemd-analyze", ["verify", "/lib/systemd/system/hotstandby.service"])
+            let verify = try await runProgram(
+                "/usr/bin/systemd-analyze",
+                ["verify", "/lib/systemd/system/hotstandby.service"]
+            )
             #expect(verify.status == 0, "systemd-analyze verify: \(verify.output)")
         }
         let removed = try await runProgram("/usr/bin/dpkg", ["-r", "hotstandby"])
@@ -74,18 +91,18 @@ struct PackageTests {
         let cluster = "pkg-\(UUID().uuidString.prefix(6))"
         let config = work + "/daemon.yaml"
         try """
-            cluster: "\(cluster)"
-            node: "a"
-            stateDirectory: "\(work)/state"
-            database:
-              conninfo: "\(OpsEnvironment.conninfo!)"
-            heartbeat:
-              interval: 200ms
-              timeout: 2s
-            http:
-              enabled: false
+        cluster: "\(cluster)"
+        node: "a"
+        stateDirectory: "\(work)/state"
+        database:
+          conninfo: "\(OpsEnvironment.conninfo!)"
+        heartbeat:
+          interval: 200ms
+          timeout: 2s
+        http:
+          enabled: false
 
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+        """.write(toFile: config, atomically: true, encoding: .utf8)
         let initialized = try await runProgram("/usr/bin/hotstandby", ["init-db", "--config", config])
         #expect(initialized.status == 0, "\(initialized.output)")
         let log = work + "/daemon.log"
@@ -113,6 +130,9 @@ struct PackageTests {
             exited = waitpid(pid, &status, WNOHANG) == pid
             if !exited { try await Task.sleep(for: .milliseconds(50)) }
         }
-        #expect(exited && (status & 0x7f) == 0 && (status >> 8) & 0xff == 0, "SIGTERM did not end the daemon cleanly (status \(status))")
+        #expect(
+            exited && (status & 0x7f) == 0 && (status >> 8) & 0xff == 0,
+            "SIGTERM did not end the daemon cleanly (status \(status))"
+        )
     }
 }

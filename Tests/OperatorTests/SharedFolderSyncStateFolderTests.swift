@@ -45,7 +45,11 @@ struct SharedFolderSyncStateFolderTests {
         #expect(!folder.contains("/") && folder.utf8.count <= 120, "\(long)")
 
         // An explicit stateDirectory is used as written.
-        let explicit = try await Self.stateLine(cluster: "billing", extra: #", "stateDirectory": "/srv/hs-state""#, in: work)
+        let explicit = try await Self.stateLine(
+            cluster: "billing",
+            extra: #", "stateDirectory": "/srv/hs-state""#,
+            in: work
+        )
         #expect(explicit.hasPrefix("state: /srv/hs-state — alert spool /srv/hs-state/alert-spool"), "\(explicit)")
     }
 }

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The status page, rendered by a real headless Chromium.
@@ -14,7 +14,10 @@ struct StatusPageTests {
 
     /// The DOM after load, and a screenshot at `screenshot`.
     func render(_ url: String, screenshot: String) async throws -> String {
-        let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--user-data-dir=" + NSTemporaryDirectory() + "ops-chromium"]
+        let flags = [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--user-data-dir=" + NSTemporaryDirectory() + "ops-chromium",
+        ]
         let dom = try await runProgram(Self.chromium!, flags + ["--dump-dom", url])
         _ = try await runProgram(Self.chromium!, flags + ["--window-size=1100,700", "--screenshot=" + screenshot, url])
         return dom.output
@@ -29,7 +32,12 @@ struct StatusPageTests {
     }
 
     // Needs Debian's `chromium` (apt-get install chromium), PostgreSQL and the binary (scripts/test).
-    @Test(.enabled(if: enabled, "needs Debian's chromium (apt-get install -y chromium) and scripts/test's PostgreSQL and binary"))
+    @Test(
+        .enabled(
+            if: enabled,
+            "needs Debian's chromium (apt-get install -y chromium) and scripts/test's PostgreSQL and binary"
+        )
+    )
     func pageShowsTheActiveNodeAndUpdates() async throws {
         let cluster = try OpsCluster("page")
         let ports = (try freePort(), try freePort())
@@ -37,11 +45,18 @@ struct StatusPageTests {
         let a = try cluster.start("a", port: ports.0)
         #expect(try await eventually(.seconds(10)) { try await get("http://127.0.0.1:\(ports.0)/health").code == 200 })
         let b = try cluster.start("b", port: ports.1)
-        #expect(try await eventually(.seconds(10)) { try await get("http://127.0.0.1:\(ports.1)/health/standby").code == 200 })
+        #expect(
+            try await eventually(.seconds(10)) {
+                try await get("http://127.0.0.1:\(ports.1)/health/standby").code == 200
+            }
+        )
         // Let the cluster reader see both rows.
         try await Task.sleep(for: .milliseconds(1500))
 
-        let before = try await render("http://127.0.0.1:\(ports.1)/", screenshot: cluster.directory + "/page-before.png")
+        let before = try await render(
+            "http://127.0.0.1:\(ports.1)/",
+            screenshot: cluster.directory + "/page-before.png"
+        )
         #expect(before.contains("<b id=\"active-node\">a</b>"), "page before takeover:\n\(before)")
         #expect(colour(of: "a", in: before) == "green")
         #expect(colour(of: "b", in: before) == "grey")

@@ -12,7 +12,11 @@ struct SystemdNotifyTests {
         let port = try freePort()
         try await cluster.initDB(config: try cluster.config(node: "a", port: port))
         // WATCHDOG_USEC 600 ms: systemd expects a ping at least every 300 ms.
-        let daemon = try cluster.start("a", port: port, environment: ["NOTIFY_SOCKET": socket.address, "WATCHDOG_USEC": "600000"])
+        let daemon = try cluster.start(
+            "a",
+            port: port,
+            environment: ["NOTIFY_SOCKET": socket.address, "WATCHDOG_USEC": "600000"]
+        )
         await socket.receive(for: .seconds(5))
         daemon.stop()
         let lines = socket.lines
@@ -25,7 +29,9 @@ struct SystemdNotifyTests {
         let gaps = zip(pings, pings.dropFirst()).map { $0.duration(to: $1) }
         #expect(gaps.allSatisfy { $0 >= .milliseconds(250) }, "pings closer than WATCHDOG_USEC/2: \(gaps)")
         #expect(gaps.allSatisfy { $0 <= .milliseconds(600) }, "a gap longer than WATCHDOG_USEC: \(gaps)")
-        if let ready = texts.firstIndex(of: "READY=1"), let active = texts.firstIndex(where: { $0.hasPrefix("STATUS=active") }) {
+        if let ready = texts.firstIndex(of: "READY=1"),
+            let active = texts.firstIndex(where: { $0.hasPrefix("STATUS=active") })
+        {
             #expect(ready <= active)
         }
     }

@@ -1,11 +1,12 @@
 import Foundation
-import TestSupport
 import Logging
+import TestSupport
 import Testing
+
 @testable import SharedFolderSync
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `sharedFolder.keepBackups`: the folders a restore keeps the replaced local files in are pruned.
@@ -72,7 +73,10 @@ import Glibc
         // A backup named by an older version (to the second, with a random token), an interrupted
         // prune's leftover, the operator's own folder, and a file that only looks like a backup.
         for folder in ["20200101-000000-ab12-e1-s1", ".deleting-20190101-000000.000000-e1-s1", "operator-notes"] {
-            try FileManager.default.createDirectory(atPath: root + "/" + folder + "/x", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: root + "/" + folder + "/x",
+                withIntermediateDirectories: true
+            )
             try Data("kept by hand".utf8).write(to: URL(fileURLWithPath: root + "/" + folder + "/x/file"))
         }
         try Data("not a folder".utf8).write(to: URL(fileURLWithPath: root + "/20200101-000000.000000-e1-s1"))
@@ -91,13 +95,16 @@ import Glibc
             "20261123-191959-e9-s9", "20261124-000000.000000-e1-s1", "20261123-192000-ffff-e4-s1",
         ].compactMap(BackupFolders.Name.init)
         #expect(names.count == 6)
-        #expect(names.sorted().map(\.folder) == [
-            "20261123-191959-e9-s9", "20261123-192000-ab12-e3-s7", "20261123-192000-ffff-e4-s1",
-            "20261123-192000.000001-e3-s8", "20261123-192000.500000-e3-s9", "20261124-000000.000000-e1-s1",
-        ])
-        for other in ["operator-notes", "20261123-192000", "2026112x-192000-e1-s1", "20261123-192000.12a-e1-s1",
-            "20261123-192000.1-e1-sx", "20261123-192000xyz-e1-s1"]
-        {
+        #expect(
+            names.sorted().map(\.folder) == [
+                "20261123-191959-e9-s9", "20261123-192000-ab12-e3-s7", "20261123-192000-ffff-e4-s1",
+                "20261123-192000.000001-e3-s8", "20261123-192000.500000-e3-s9", "20261124-000000.000000-e1-s1",
+            ]
+        )
+        for other in [
+            "operator-notes", "20261123-192000", "2026112x-192000-e1-s1", "20261123-192000.12a-e1-s1",
+            "20261123-192000.1-e1-sx", "20261123-192000xyz-e1-s1",
+        ] {
             #expect(BackupFolders.Name(other) == nil, "\(other)")
         }
         let stamp = BackupFolders.stamp(Date(timeIntervalSince1970: 1_795_461_600.25))
@@ -129,7 +136,9 @@ import Glibc
         let newest = try #require(report.backupFolder)
         #expect(bytes(newest + lab.local + "/conf/a.conf") == Array("local".utf8))
         #expect(FileManager.default.fileExists(atPath: stuck))
-        let warnings = capture.all.filter { $0.level == .warning && $0.text.contains("pruning old backup folders failed") }
+        let warnings = capture.all.filter {
+            $0.level == .warning && $0.text.contains("pruning old backup folders failed")
+        }
         #expect(warnings.count == 1)
     }
 }

@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+
 @testable import SharedFolderSync
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The shortcuts that make a publish cheaper must not change what it publishes.
@@ -11,22 +12,59 @@ import Glibc
     @Test func handWrittenManifestReadsBackEqual() throws {
         let odd = "/srv/ä \"quoted\" back\\slash\ttab\nnewline \u{1} bell\u{7} / emoji 🚀"
         let manifest = SnapshotManifest(
-            epoch: 3, sequence: 9_007_199_254_740_993, node: "node-\"x\"", createdAt: 1_763_928_000.123_456_7,
-            encrypted: true, roots: ["/srv", odd],
+            epoch: 3,
+            sequence: 9_007_199_254_740_993,
+            node: "node-\"x\"",
+            createdAt: 1_763_928_000.123_456_7,
+            encrypted: true,
+            roots: ["/srv", odd],
             directories: [.init(path: odd, mode: 0o2755, uid: 0, gid: UInt32.max)],
             files: [
-                .init(path: odd + "/f", size: Int64.max, mode: 0o4755, mtime: 1_763_928_000.999_999_999, uid: 1000,
-                      gid: 1000, sha256: String(repeating: "ab", count: 32), stored: "data/0"),
-                .init(path: "/srv/plain", size: 0, mode: 0o600, mtime: 0.1, uid: 0, gid: 0,
-                      sha256: String(repeating: "0", count: 64), stored: "data/1"),
-                .init(path: "/srv/old", size: 1, mode: 0, mtime: -1.5e-7, uid: 0, gid: 0,
-                      sha256: String(repeating: "f", count: 64), stored: "data/2"),
-            ])
+                .init(
+                    path: odd + "/f",
+                    size: Int64.max,
+                    mode: 0o4755,
+                    mtime: 1_763_928_000.999_999_999,
+                    uid: 1000,
+                    gid: 1000,
+                    sha256: String(repeating: "ab", count: 32),
+                    stored: "data/0"
+                ),
+                .init(
+                    path: "/srv/plain",
+                    size: 0,
+                    mode: 0o600,
+                    mtime: 0.1,
+                    uid: 0,
+                    gid: 0,
+                    sha256: String(repeating: "0", count: 64),
+                    stored: "data/1"
+                ),
+                .init(
+                    path: "/srv/old",
+                    size: 1,
+                    mode: 0,
+                    mtime: -1.5e-7,
+                    uid: 0,
+                    gid: 0,
+                    sha256: String(repeating: "f", count: 64),
+                    stored: "data/2"
+                ),
+            ]
+        )
         let json = try manifest.jsonBytes()
         #expect(try JSONDecoder().decode(SnapshotManifest.self, from: Data(json)) == manifest)
         #expect(try JSONSerialization.jsonObject(with: Data(json)) is [String: Any])
         let empty = SnapshotManifest(
-            epoch: 1, sequence: 1, node: "a", createdAt: 0, encrypted: false, roots: [], directories: [], files: [])
+            epoch: 1,
+            sequence: 1,
+            node: "a",
+            createdAt: 0,
+            encrypted: false,
+            roots: [],
+            directories: [],
+            files: []
+        )
         #expect(try JSONDecoder().decode(SnapshotManifest.self, from: Data(try empty.jsonBytes())) == empty)
         var bad = empty
         bad.createdAt = .nan
@@ -69,9 +107,15 @@ import Glibc
         try elsewhere.write("conf/0.conf", "second")
         try elsewhere.write("conf/1.conf", "first")
         let other = try SharedFolderSync(
-            config: .init(cluster: "test", path: elsewhere.share, paths: [elsewhere.local], stateDirectory: elsewhere.root + "/s",
-                          requireMount: false),
-            logger: .init(label: "t"))
+            config: .init(
+                cluster: "test",
+                path: elsewhere.share,
+                paths: [elsewhere.local],
+                stateDirectory: elsewhere.root + "/s",
+                requireMount: false
+            ),
+            logger: .init(label: "t")
+        )
         _ = try await other.publish(epoch: 1, node: "a", leaseStillHeld: held)
         _ = try await other.publish(epoch: 1, node: "a", leaseStillHeld: held)
         let name = "snapshot-e1-s2-a"
@@ -102,7 +146,10 @@ import Glibc
         let report = try await lab.sync(node: "b").restore()
         #expect(report.rejected.isEmpty && report.filesWritten == sizes.count)
         for (relative, bytes) in contents {
-            #expect(try Data(contentsOf: URL(fileURLWithPath: lab.local + "/" + relative)) == Data(bytes), "\(relative)")
+            #expect(
+                try Data(contentsOf: URL(fileURLWithPath: lab.local + "/" + relative)) == Data(bytes),
+                "\(relative)"
+            )
         }
     }
 }

@@ -1,14 +1,17 @@
 import Foundation
 import Testing
+
 @testable import SharedFolderSync
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite(.serialized) struct SharedFolderFailureTests {
     // Needs root to mount a small tmpfs as the share.
-    @Test(.enabled(if: isRoot, "mounting a tmpfs needs root")) func fullShareIsReportedAndLocalDataUntouched() async throws {
+    @Test(.enabled(if: isRoot, "mounting a tmpfs needs root")) func fullShareIsReportedAndLocalDataUntouched()
+        async throws
+    {
         let lab = try Lab()
         defer { lab.remove() }
         guard mountTmpfs(lab.share, options: "size=512k") else {
@@ -20,7 +23,9 @@ import Glibc
         try lab.write("conf/big.dat", big)
         let sync = try lab.sync(node: "a", requireMount: true)
         for _ in 0..<2 {  // reported, and reported again on retry
-            let error = await expectError(.noSpace) { try await sync.publish(epoch: 1, node: "a", leaseStillHeld: held) }
+            let error = await expectError(.noSpace) {
+                try await sync.publish(epoch: 1, node: "a", leaseStillHeld: held)
+            }
             #expect(error?.isRetryable == true)
             #expect(error?.message.contains("local files are untouched") == true)
         }

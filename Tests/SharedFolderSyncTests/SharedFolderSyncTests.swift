@@ -1,10 +1,11 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import SharedFolderSync
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite(.serialized) struct SharedFolderSyncTests {
@@ -39,7 +40,12 @@ import Glibc
         #expect(lab.mode("top.txt") == 0o755)
         #expect(report.filesWritten == 2 && report.filesUnchanged == 1)
         let kept = try #require(report.backupFolder)
-        #expect(String(decoding: try Data(contentsOf: URL(fileURLWithPath: kept + lab.local + "/conf/a.conf")), as: UTF8.self) == "stale")
+        #expect(
+            String(
+                decoding: try Data(contentsOf: URL(fileURLWithPath: kept + lab.local + "/conf/a.conf")),
+                as: UTF8.self
+            ) == "stale"
+        )
         let status = await standby.status()
         #expect(status.newest?.sequence == 2 && status.cached?.sequence == 2 && status.cacheAgeSeconds != nil)
     }
@@ -75,18 +81,34 @@ import Glibc
         let elsewhere = try Lab()
         defer { elsewhere.remove() }
         try elsewhere.write("conf/a.conf", "from the deposed node")
-        let deposed = try SharedFolderSync(config: .init(
-            cluster: "test", path: elsewhere.share, paths: [lab.local], stateDirectory: elsewhere.root + "/s", requireMount: false),
-            logger: .init(label: "t"))
+        let deposed = try SharedFolderSync(
+            config: .init(
+                cluster: "test",
+                path: elsewhere.share,
+                paths: [lab.local],
+                stateDirectory: elsewhere.root + "/s",
+                requireMount: false
+            ),
+            logger: .init(label: "t")
+        )
         try lab.write("conf/a.conf", "from the deposed node")
         _ = try await deposed.publish(epoch: 1, node: "a", leaseStillHeld: held)
         _ = try await deposed.publish(epoch: 1, node: "a", leaseStillHeld: held)
 
         try lab.write("conf/a.conf", "from the new active")
         _ = try await lab.sync(node: "b").publish(epoch: 2, node: "b", leaseStillHeld: held)
-        try FileManager.default.moveItem(atPath: elsewhere.share + "/snapshot-e1-s2-a", toPath: lab.share + "/snapshot-e1-s2-a")
-        try FileManager.default.createDirectory(atPath: lab.share + "/.staging-a-123/data", withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: lab.share + "/snapshot-e9-s99-ghost/data", withIntermediateDirectories: true)
+        try FileManager.default.moveItem(
+            atPath: elsewhere.share + "/snapshot-e1-s2-a",
+            toPath: lab.share + "/snapshot-e1-s2-a"
+        )
+        try FileManager.default.createDirectory(
+            atPath: lab.share + "/.staging-a-123/data",
+            withIntermediateDirectories: true
+        )
+        try FileManager.default.createDirectory(
+            atPath: lab.share + "/snapshot-e9-s99-ghost/data",
+            withIntermediateDirectories: true
+        )
 
         try lab.write("conf/a.conf", "stale")
         let report = try await lab.sync(node: "c").restore()
@@ -189,14 +211,29 @@ import Glibc
     }
 
     @Test func configErrorsNameTheKey() {
-        var config = SharedFolderConfig(cluster: "test", path: "relative", paths: [], stateDirectory: "/var/lib/hs", keep: 1, keepBackups: 0)
+        var config = SharedFolderConfig(
+            cluster: "test",
+            path: "relative",
+            paths: [],
+            stateDirectory: "/var/lib/hs",
+            keep: 1,
+            keepBackups: 0
+        )
         let messages = config.problems().map(\.message).joined(separator: "\n")
         #expect(messages.contains("sharedFolder.path 'relative'"))
         #expect(messages.contains("sharedFolder.paths is empty"))
         #expect(messages.contains("sharedFolder.keep 1"))
         #expect(messages.contains("sharedFolder.keepBackups 0 is too small"))
-        #expect(SharedFolderConfig(cluster: "test", path: "/mnt/share", paths: ["/srv"], stateDirectory: "/var/lib/hs").keepBackups == 5)
-        config = SharedFolderConfig(cluster: "test", path: "/mnt/share", paths: ["/mnt/share/x"], stateDirectory: "/var/lib/hs")
+        #expect(
+            SharedFolderConfig(cluster: "test", path: "/mnt/share", paths: ["/srv"], stateDirectory: "/var/lib/hs")
+                .keepBackups == 5
+        )
+        config = SharedFolderConfig(
+            cluster: "test",
+            path: "/mnt/share",
+            paths: ["/mnt/share/x"],
+            stateDirectory: "/var/lib/hs"
+        )
         #expect(config.problems().first?.message.contains("sharedFolder.paths[0]") == true)
     }
 }

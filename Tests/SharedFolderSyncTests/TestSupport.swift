@@ -1,11 +1,12 @@
 import Foundation
-import TestSupport
 import Logging
 import Synchronization
+import TestSupport
+
 @testable import SharedFolderSync
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A temporary folder tree for one test: `local` (protected files), `share`, two node state folders.
@@ -23,20 +24,43 @@ struct Lab {
     }
 
     func config(
-        node: String, requireMount: Bool = false, key: String? = nil, ioTimeout: Duration = .seconds(5), keepBackups: Int = 5
+        node: String,
+        requireMount: Bool = false,
+        key: String? = nil,
+        ioTimeout: Duration = .seconds(5),
+        keepBackups: Int = 5
     ) -> SharedFolderConfig {
         SharedFolderConfig(
-            cluster: "test", path: share, paths: [local], stateDirectory: root + "/state-" + node, keep: 3, keepBackups: keepBackups,
-            requireMount: requireMount, encryptionKeyFile: key, ioTimeout: ioTimeout)
+            cluster: "test",
+            path: share,
+            paths: [local],
+            stateDirectory: root + "/state-" + node,
+            keep: 3,
+            keepBackups: keepBackups,
+            requireMount: requireMount,
+            encryptionKeyFile: key,
+            ioTimeout: ioTimeout
+        )
     }
 
     func sync(
-        node: String, requireMount: Bool = false, key: String? = nil, ioTimeout: Duration = .seconds(5), keepBackups: Int = 5,
+        node: String,
+        requireMount: Bool = false,
+        key: String? = nil,
+        ioTimeout: Duration = .seconds(5),
+        keepBackups: Int = 5,
         logger: Logger = Logger(label: "test")
     ) throws -> SharedFolderSync {
         try SharedFolderSync(
-            config: config(node: node, requireMount: requireMount, key: key, ioTimeout: ioTimeout, keepBackups: keepBackups),
-            logger: logger)
+            config: config(
+                node: node,
+                requireMount: requireMount,
+                key: key,
+                ioTimeout: ioTimeout,
+                keepBackups: keepBackups
+            ),
+            logger: logger
+        )
     }
 
     func write(_ relative: String, _ text: String, mode: mode_t = 0o644) throws {
@@ -46,7 +70,9 @@ struct Lab {
     }
 
     func read(_ relative: String) -> String? {
-        (try? Data(contentsOf: URL(fileURLWithPath: local + "/" + relative))).map { String(decoding: $0, as: UTF8.self) }
+        (try? Data(contentsOf: URL(fileURLWithPath: local + "/" + relative))).map {
+            String(decoding: $0, as: UTF8.self)
+        }
     }
 
     func mode(_ relative: String) -> mode_t {
@@ -56,7 +82,8 @@ struct Lab {
     }
 
     func snapshotFolders() -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: share)) ?? []).filter { $0.hasPrefix("snapshot-") }.sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: share)) ?? []).filter { $0.hasPrefix("snapshot-") }
+            .sorted()
     }
 
     func remove() {
@@ -94,4 +121,3 @@ func expectError(_ code: SharedFolderError.Code, _ body: () async throws -> some
         return nil
     }
 }
-

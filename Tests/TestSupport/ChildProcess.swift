@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One process a test started (a `hotstandby run` daemon, a service, a beater), spawned with `spawn` and
@@ -29,8 +29,14 @@ public final class ChildProcess: Sendable {
 
     /// Starts `argv` (or the one given at creation) with `environment` added and standard error to
     /// `standardError` when given.
-    public func start(_ argv: [String]? = nil, environment: [String: String] = [:], standardError: Int32? = nil) throws {
-        let child = try spawn(argv ?? self.argv, outputPath: logPath, environment: environment, standardError: standardError)
+    public func start(_ argv: [String]? = nil, environment: [String: String] = [:], standardError: Int32? = nil) throws
+    {
+        let child = try spawn(
+            argv ?? self.argv,
+            outputPath: logPath,
+            environment: environment,
+            standardError: standardError
+        )
         state.withLock { $0 = (child, false, nil) }
     }
 

@@ -4,7 +4,7 @@ import Synchronization
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The environment `scripts/test` sets; tests that need a server or the binary are skipped, saying why,
@@ -64,7 +64,9 @@ public struct HarnessError: Error, CustomStringConvertible {
 /// Runs a program to completion off Swift's cooperative pool and returns its status and combined output.
 @discardableResult
 public func runProgram(
-    _ path: String, _ arguments: [String], environment: [String: String] = [:]
+    _ path: String,
+    _ arguments: [String],
+    environment: [String: String] = [:]
 ) async throws -> (status: Int32, output: String) {
     try await withCheckedThrowingContinuation { continuation in
         DispatchQueue.global().async {
@@ -76,7 +78,9 @@ public func runProgram(
 /// Runs a program to completion, blocking the calling thread.
 @discardableResult
 public func runProgramSync(
-    _ path: String, _ arguments: [String], environment: [String: String] = [:]
+    _ path: String,
+    _ arguments: [String],
+    environment: [String: String] = [:]
 ) throws -> (status: Int32, output: String) {
     // Output goes to a file, not a pipe: a daemon the program starts (pg_ctl's postmaster) may keep
     // an inherited pipe open forever. posix_spawn and waitpid, not Foundation's Process, so that
@@ -94,7 +98,10 @@ public func runProgramSync(
 /// Starts `argv` with standard output and error appended to `outputPath` (standard error to
 /// `standardError` instead when given); returns its PID. The caller reaps it.
 public func spawn(
-    _ argv: [String], outputPath: String, environment: [String: String] = [:], standardError: Int32? = nil
+    _ argv: [String],
+    outputPath: String,
+    environment: [String: String] = [:],
+    standardError: Int32? = nil
 ) throws -> pid_t {
     let fd = open(outputPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
     guard fd >= 0 else { throw HarnessError("cannot open \(outputPath)") }
@@ -108,9 +115,9 @@ public func spawn(
     var env = ProcessInfo.processInfo.environment
     env.merge(environment) { $1 }
     var cEnv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-    defer { cEnv.forEach { free($0) } }
+    defer { for entry in cEnv { free(entry) } }
     var cArgv = argv.map { strdup($0) } + [nil]
-    defer { cArgv.forEach { free($0) } }
+    defer { for word in cArgv { free(word) } }
     var child: pid_t = 0
     let rc = posix_spawn(&child, argv[0], &actions, nil, &cArgv, &cEnv)
     guard rc == 0 else { throw HarnessError("cannot start \(argv[0]): error \(rc)") }

@@ -21,7 +21,10 @@ struct DeadlineTests {
         defer { try? FileManager.default.removeItem(atPath: hung) }
         let deadline = Duration.seconds(1)
         let config = try VIPConfig(
-            address: "10.77.0.100/24", interface: "eth0", ipPath: hung, commandTimeout: deadline
+            address: "10.77.0.100/24",
+            interface: "eth0",
+            ipPath: hung,
+            commandTimeout: deadline
         )
         let manager = VIPManager(config: config)
         for name in ["holds", "bind", "release", "checkHost"] {
@@ -46,7 +49,10 @@ struct DeadlineTests {
         let hung = try Self.hungProgram()
         defer { try? FileManager.default.removeItem(atPath: hung) }
         let config = try VIPConfig(
-            address: "10.77.0.100/24", interface: "eth0", probeWindow: .milliseconds(300), arpingPath: hung
+            address: "10.77.0.100/24",
+            interface: "eth0",
+            probeWindow: .milliseconds(300),
+            arpingPath: hung
         )
         let manager = VIPManager(config: config)
         var start = ContinuousClock.now

@@ -1,7 +1,7 @@
 import Foundation
-import TestSupport
 import Logging
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import VIPManager
@@ -21,7 +21,12 @@ struct NeighbourProbeTests {
     }
 
     @Test func argvIsOneSolicitationWaitingTheProbeWindow() throws {
-        let config = try VIPConfig(address: "FD77::100/64", interface: "eth0", probe: .strict, probeWindow: .milliseconds(300))
+        let config = try VIPConfig(
+            address: "FD77::100/64",
+            interface: "eth0",
+            probe: .strict,
+            probeWindow: .milliseconds(300)
+        )
         #expect(config.ndisc6Path == "/usr/bin/ndisc6")
         #expect(
             VIPManager(config: config).neighbourProbeArguments
@@ -49,7 +54,10 @@ struct NeighbourProbeTests {
                 == VIPManager.ProbeResult(answered: true, answeredBy: "02:77:00:00:0a:bc")
         )
         // Answered, but no address it can read: still answered.
-        #expect(VIPManager.neighbourProbeResult(exitCode: 0, output: "") == VIPManager.ProbeResult(answered: true, answeredBy: nil))
+        #expect(
+            VIPManager.neighbourProbeResult(exitCode: 0, output: "")
+                == VIPManager.ProbeResult(answered: true, answeredBy: nil)
+        )
         // 2: no response within the window.
         #expect(
             VIPManager.neighbourProbeResult(exitCode: 2, output: "Timed out.\nNo response.\n")
@@ -77,7 +85,11 @@ struct NeighbourProbeTests {
         let logs = CapturingLogHandler()
         // A long window: the stand-in exits at once, and a loaded machine must not stop it first.
         let config = try VIPConfig(
-            address: "fd77::100/64", interface: "eth0", probe: .strict, probeWindow: .seconds(5), ndisc6Path: fake
+            address: "fd77::100/64",
+            interface: "eth0",
+            probe: .strict,
+            probeWindow: .seconds(5),
+            ndisc6Path: fake
         )
         let manager = VIPManager(config: config, logger: Logger(label: "test", factory: { _ in logs }))
         let answer = try await manager.probe()
@@ -100,7 +112,9 @@ struct NeighbourProbeTests {
         // The window (300 ms) and the grace, plus process start-up on a loaded 2-core machine.
         #expect(ContinuousClock.now - start < .seconds(3))
         #expect(
-            logs.all.contains { $0.level == .warning && $0.text.contains("counted as nobody answering") && $0.text.contains(hung) },
+            logs.all.contains {
+                $0.level == .warning && $0.text.contains("counted as nobody answering") && $0.text.contains(hung)
+            },
             "\(logs.all)"
         )
     }
@@ -115,11 +129,15 @@ struct NeighbourProbeTests {
     @Test func failingNdisc6FailsTheProbeNamingThePackage() async throws {
         let failing = try Self.standIn("echo 'Raw IPv6 socket: Operation not permitted' >&2\nexit 1")
         defer { try? FileManager.default.removeItem(atPath: failing) }
-        let config = try VIPConfig(address: "fd77::100/64", interface: "eth0", probeWindow: .seconds(5), ndisc6Path: failing)
+        let config = try VIPConfig(
+            address: "fd77::100/64",
+            interface: "eth0",
+            probeWindow: .seconds(5),
+            ndisc6Path: failing
+        )
         let error = await #expect(throws: VIPError.self) { try await VIPManager(config: config).probe() }
         #expect(error?.code == .commandFailed)
         #expect(error?.description.contains("ndisc6 is installed (vip.ndisc6-path) and CAP_NET_RAW") == true)
         #expect(error?.description.contains("Operation not permitted") == true)
     }
 }
-

@@ -3,7 +3,7 @@ import Shell
 import VIPManager
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The namespace lab of `scripts/netns-lab`, with a prefix of its own so parallel runs do not clash.
@@ -41,14 +41,14 @@ struct NetnsLab: Sendable {
         }
     }
 
-    init(prefix: String) { self.prefix = prefix }
-
     func ns(_ node: String) -> String { "\(prefix)-\(node)" }
 
     @discardableResult
     func script(_ arguments: [String]) async throws -> String {
         let result = try await Command(
-            [Self.script] + arguments, environment: ["HS_LAB_PREFIX": prefix], timeout: .seconds(30)
+            [Self.script] + arguments,
+            environment: ["HS_LAB_PREFIX": prefix],
+            timeout: .seconds(30)
         ).run()
         guard result.succeeded else { throw LabError("netns-lab \(arguments): \(result.statusText) \(result.output)") }
         return result.output
@@ -67,8 +67,12 @@ struct NetnsLab: Sendable {
         refresh: Duration = .seconds(30)
     ) throws -> VIPConfig {
         try VIPConfig(
-            address: address, interface: "eth0", label: address.contains(":") ? nil : "eth0:vip",
-            garpRefresh: refresh, probe: probe, commandPrefix: ["/usr/sbin/ip", "netns", "exec", ns(node)]
+            address: address,
+            interface: "eth0",
+            label: address.contains(":") ? nil : "eth0:vip",
+            garpRefresh: refresh,
+            probe: probe,
+            commandPrefix: ["/usr/sbin/ip", "netns", "exec", ns(node)]
         )
     }
 

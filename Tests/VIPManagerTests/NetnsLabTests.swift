@@ -1,7 +1,7 @@
 import Foundation
-import TestSupport
 import Logging
 import Shell
+import TestSupport
 import Testing
 
 @testable import VIPManager
@@ -88,7 +88,10 @@ struct NetnsLabTests {
             #expect(try await lab.clientPings(NetnsLab.vip))
             // A client left with the old node's MAC (as after a split) is put right by the refresh.
             let host = "10.77.0.100"
-            _ = try await lab.exec("c", ["/usr/sbin/ip", "neigh", "replace", host, "lladdr", macA, "dev", "eth0", "nud", "stale"])
+            _ = try await lab.exec(
+                "c",
+                ["/usr/sbin/ip", "neigh", "replace", host, "lladdr", macA, "dev", "eth0", "nud", "stale"]
+            )
             #expect(try await lab.clientNeighbour(NetnsLab.vip) == macA)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await nodeB.keepAnnounced() }
@@ -159,7 +162,11 @@ struct NetnsLabTests {
             #expect(report.probe == VIPManager.ProbeResult(answered: true, answeredBy: macA))
             #expect(report.bind == .changed)
             #expect(Set(try await lab.holders(address)) == [lab.ns("a"), lab.ns("b")])
-            #expect(logs.all.contains { $0.level == .warning && $0.text.contains("another host answers") && $0.text.contains(macA) })
+            #expect(
+                logs.all.contains {
+                    $0.level == .warning && $0.text.contains("another host answers") && $0.text.contains(macA)
+                }
+            )
             // Once bound here the takeover does not probe again.
             #expect(try await onB.takeOver(epoch: 4).probe == nil)
         }
@@ -188,7 +195,9 @@ struct NetnsLabTests {
             var config = try lab.config("a")
             config.interface = try InterfaceName("eth9")
             let error = await #expect(throws: VIPError.self) { try await config.checkHost() }
-            #expect(error?.description == "vip.interface 'eth9' does not exist on this host (ip link show lists: lo, eth0)")
+            #expect(
+                error?.description == "vip.interface 'eth9' does not exist on this host (ip link show lists: lo, eth0)"
+            )
             #expect(try await lab.config("a").checkHost() == ["lo", "eth0"])
         }
     }

@@ -1,6 +1,6 @@
 import Foundation
-import TestSupport
 import Logging
+import TestSupport
 import Testing
 
 @testable import VIPManager
@@ -36,15 +36,22 @@ struct ProbeFailureTests {
         defer { for p in [ip, ip + ".calls"] { try? FileManager.default.removeItem(atPath: p) } }
         let logs = CapturingLogHandler()
         let config = try VIPConfig(
-            address: address, interface: "hsnoif0", garpCount: 0, probe: .on, ipPath: ip,
-            arpingPath: "/nonexistent/arping", ndisc6Path: "/nonexistent/ndisc6"
+            address: address,
+            interface: "hsnoif0",
+            garpCount: 0,
+            probe: .on,
+            ipPath: ip,
+            arpingPath: "/nonexistent/arping",
+            ndisc6Path: "/nonexistent/ndisc6"
         )
         let manager = VIPManager(config: config, logger: Logger(label: "test", factory: { _ in logs }))
         let report = try await manager.takeOver(epoch: 3)
         #expect(report.probe == nil, "a probe that did not run is reported as not probed")
         #expect(Self.calls(ip).contains { $0.hasPrefix("addr add \(address)") }, "\(Self.calls(ip))")
         #expect(
-            logs.all.contains { $0.level == .warning && $0.text.contains("the probe could not run") && $0.text.contains("/nonexistent/") },
+            logs.all.contains {
+                $0.level == .warning && $0.text.contains("the probe could not run") && $0.text.contains("/nonexistent/")
+            },
             "\(logs.all)"
         )
     }
@@ -54,12 +61,20 @@ struct ProbeFailureTests {
         let ip = try Self.fakeIP()
         defer { for p in [ip, ip + ".calls"] { try? FileManager.default.removeItem(atPath: p) } }
         let config = try VIPConfig(
-            address: address, interface: "hsnoif0", garpCount: 0, probe: .strict, ipPath: ip,
-            arpingPath: "/nonexistent/arping", ndisc6Path: "/nonexistent/ndisc6"
+            address: address,
+            interface: "hsnoif0",
+            garpCount: 0,
+            probe: .strict,
+            ipPath: ip,
+            arpingPath: "/nonexistent/arping",
+            ndisc6Path: "/nonexistent/ndisc6"
         )
         let error = await #expect(throws: VIPError.self) { try await VIPManager(config: config).takeOver(epoch: 3) }
         #expect(error?.key == "vip.probe")
-        #expect(error?.description.contains("strict and the probe could not run") == true, "\(String(describing: error))")
+        #expect(
+            error?.description.contains("strict and the probe could not run") == true,
+            "\(String(describing: error))"
+        )
         #expect(!Self.calls(ip).contains { $0.hasPrefix("addr add") }, "\(Self.calls(ip))")
     }
 }

@@ -1,7 +1,7 @@
-import HotStandbyConfig
 import ArgumentParser
 import FailoverController
 import Heartbeat
+import HotStandbyConfig
 
 /// `hotstandby beat`: the application's own heartbeat, one datagram to `health.beat.socket`.
 struct Beat: AsyncParsableCommand {

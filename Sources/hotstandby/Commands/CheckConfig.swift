@@ -1,7 +1,7 @@
-import HotStandbyConfig
 import ArgumentParser
 import FailoverController
 import Heartbeat
+import HotStandbyConfig
 
 /// `hotstandby check-config`: validates the file and exits.
 struct CheckConfig: AsyncParsableCommand {
@@ -15,10 +15,16 @@ struct CheckConfig: AsyncParsableCommand {
     @Flag(help: "Also connect to the database and check its schema.")
     var database = false
 
-    @Option(help: "The systemd unit file whose WatchdogSec/TimeoutAbortSec to check against the heartbeat (default: the installed hotstandby.service and its drop-ins).")
+    @Option(
+        help:
+            "The systemd unit file whose WatchdogSec/TimeoutAbortSec to check against the heartbeat (default: the installed hotstandby.service and its drop-ins)."
+    )
     var unit: String?
 
-    @Flag(help: "Also check this host's prerequisites: the interface, the programs each part runs, key and password files, the shared folder, the beat socket's folder, and that http.listen can be bound (run it with the daemon stopped).")
+    @Flag(
+        help:
+            "Also check this host's prerequisites: the interface, the programs each part runs, key and password files, the shared folder, the beat socket's folder, and that http.listen can be bound (run it with the daemon stopped)."
+    )
     var host = false
 
     func run() async throws {
@@ -38,7 +44,8 @@ struct CheckConfig: AsyncParsableCommand {
             if !problems.isEmpty {
                 throw ExitMessage(
                     text: "\(config.path): this host is not ready (the node would not be eligible):\n"
-                        + problems.map { "  - \($0)" }.joined(separator: "\n"))
+                        + problems.map { "  - \($0)" }.joined(separator: "\n")
+                )
             }
         }
         print(
@@ -48,7 +55,8 @@ struct CheckConfig: AsyncParsableCommand {
                 + (config.hooks.demote != nil ? ", hooks.demoteTimeout \(config.hooks.demoteTimeout.text)" : "")
         )
         print(
-            "state: \(config.stateDirectory)" + (config.stateDirectoryIsDefault ? " (the default for this cluster)" : "")
+            "state: \(config.stateDirectory)"
+                + (config.stateDirectoryIsDefault ? " (the default for this cluster)" : "")
                 + " — alert spool \(config.alertSpoolDirectory)"
                 + (config.parts.sharedFolder.map { ", snapshot cache \($0.localCacheDirectory)" } ?? "")
         )
@@ -65,7 +73,8 @@ struct CheckConfig: AsyncParsableCommand {
             print(
                 "health: every \(h.interval.text) (deadline \(h.timeout.text)), failed after \(h.fall), healthy after \(h.rise), "
                     + "\(h.recoverAttempts) recover attempt(s), hold-down \(h.holdDown.text); a dead service on the active "
-                    + "moves within about \((h.interval * h.fall + h.timeout).text) + the hand-off")
+                    + "moves within about \((h.interval * h.fall + h.timeout).text) + the hand-off"
+            )
         }
     }
 }

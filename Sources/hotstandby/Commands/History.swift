@@ -1,8 +1,8 @@
-import HotStandbyConfig
 import ArgumentParser
 import FailoverController
 import Foundation
 import Heartbeat
+import HotStandbyConfig
 
 /// `hotstandby history`: every change of holder, one row per epoch, oldest first (as `patronictl history`).
 struct History: AsyncParsableCommand {

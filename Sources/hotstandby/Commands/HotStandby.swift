@@ -1,5 +1,5 @@
-import HotStandbyConfig
 import ArgumentParser
+import HotStandbyConfig
 
 /// `hotstandby`: a heartbeat-counter failover controller.
 @main

@@ -1,7 +1,7 @@
-import HotStandbyConfig
 import ArgumentParser
 import FailoverController
 import Heartbeat
+import HotStandbyConfig
 
 /// `hotstandby init-db`: creates or upgrades the schema.
 struct InitDB: AsyncParsableCommand {
@@ -32,7 +32,9 @@ struct InitDB: AsyncParsableCommand {
             if applied.isEmpty {
                 print("schema is current (version \(Schema.currentVersion)); nothing to do")
             } else {
-                print("applied migrations \(applied.map(String.init).joined(separator: ", ")); schema version \(Schema.currentVersion)")
+                print(
+                    "applied migrations \(applied.map(String.init).joined(separator: ", ")); schema version \(Schema.currentVersion)"
+                )
             }
         } catch {
             throw ExitMessage(text: error.description)

@@ -1,7 +1,7 @@
-import HotStandbyConfig
 import ArgumentParser
 import FailoverController
 import Heartbeat
+import HotStandbyConfig
 
 /// `hotstandby pause` and `hotstandby resume`: set or clear the cluster's pause flag.
 enum PauseFlag {
@@ -9,11 +9,16 @@ enum PauseFlag {
     static func set(_ paused: Bool, options: ConfigOption) async throws {
         let config = try options.load()
         do throws(PGError) {
-            try await ClusterAdmin(database: config.database).setPaused(cluster: config.cluster, paused, by: config.node)
+            try await ClusterAdmin(database: config.database).setPaused(
+                cluster: config.cluster,
+                paused,
+                by: config.node
+            )
             print(
                 paused
                     ? "cluster '\(config.cluster)' paused: no takeover until `hotstandby resume`"
-                    : "cluster '\(config.cluster)' resumed: standbys count the timeout from now")
+                    : "cluster '\(config.cluster)' resumed: standbys count the timeout from now"
+            )
         } catch {
             throw ExitMessage(text: error.description)
         }

@@ -1,7 +1,7 @@
-import HotStandbyConfig
 import ArgumentParser
 import FailoverController
 import Heartbeat
+import HotStandbyConfig
 
 /// `hotstandby register`: makes this node known to the cluster before its daemon first runs.
 struct Register: AsyncParsableCommand {
@@ -18,8 +18,11 @@ struct Register: AsyncParsableCommand {
             let admin = ClusterAdmin(database: config.database)
             try await admin.checkSchema()
             registration = try await admin.register(
-                cluster: config.cluster, node: config.node, priority: config.priority,
-                address: config.address, version: HotStandby.version
+                cluster: config.cluster,
+                node: config.node,
+                priority: config.priority,
+                address: config.address,
+                version: HotStandby.version
             )
         } catch {
             throw ExitMessage(text: "cannot register node '\(config.node)': \(error.message)")

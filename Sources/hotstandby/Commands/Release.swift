@@ -1,8 +1,8 @@
-import HotStandbyConfig
-import Operator
 import ArgumentParser
 import FailoverController
 import Heartbeat
+import HotStandbyConfig
+import Operator
 
 /// `hotstandby release`: what a node does when it stops being active, for `ExecStopPost=`.
 struct Release: AsyncParsableCommand {

@@ -1,9 +1,9 @@
-import HotStandbyConfig
-import Operator
 import ArgumentParser
 import FailoverController
 import Heartbeat
+import HotStandbyConfig
 import Logging
+import Operator
 import ServiceLifecycle
 
 /// `hotstandby run`: the daemon.
@@ -57,7 +57,7 @@ struct Run: AsyncParsableCommand {
         defer { LogSink.standardError.flush() }
         do {
             try await group.run()
-        } catch where "\(error)".hasPrefix("bind(") {
+        } catch  where "\(error)".hasPrefix("bind(") {
             // Taken between the probe and the server's own bind: NIO's IOError, mapped the same way (the
             // other holder still has it, so the probe now says why).
             throw ExitMessage(text: ListenProbe.problem(config.http) ?? "http.listen \(config.http.listen): \(error)")

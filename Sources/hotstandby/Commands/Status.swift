@@ -1,8 +1,8 @@
-import HotStandbyConfig
 import ArgumentParser
 import FailoverController
 import Foundation
 import Heartbeat
+import HotStandbyConfig
 import Logging
 import SharedFolderSync
 
@@ -25,7 +25,10 @@ struct Status: AsyncParsableCommand {
         let status: ClusterStatus
         do throws(PGError) {
             status = try await ClusterAdmin(database: config.database).status(
-                cluster: config.cluster, eventLimit: events, timeout: config.failover.timeout)
+                cluster: config.cluster,
+                eventLimit: events,
+                timeout: config.failover.timeout
+            )
         } catch {
             throw ExitMessage(text: error.description)
         }
@@ -43,7 +46,10 @@ struct Status: AsyncParsableCommand {
             if let shared {
                 object["sharedFolder"] = try JSONSerialization.jsonObject(with: try encoder.encode(shared))
             }
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            let data = try JSONSerialization.data(
+                withJSONObject: object,
+                options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            )
             print(String(decoding: data, as: UTF8.self))
         } else {
             print(Self.table(status, timeout: config.failover.timeout))
@@ -78,7 +84,8 @@ struct Status: AsyncParsableCommand {
         for row in rows {
             lines.append(
                 row.enumerated().map { column, value in
-                    column == row.count - 1 ? value : value.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                    column == row.count - 1
+                        ? value : value.padding(toLength: widths[column], withPad: " ", startingAt: 0)
                 }.joined(separator: "  ")
             )
         }
@@ -104,7 +111,12 @@ struct Status: AsyncParsableCommand {
         if let newest = shared.newest {
             lines.append(
                 "  newest snapshot: sequence \(newest.sequence), epoch \(newest.epoch), by \(newest.node), "
-                    + String(format: "%.1f s old, %d files, %lld bytes", newest.ageSeconds, newest.fileCount, newest.totalBytes)
+                    + String(
+                        format: "%.1f s old, %d files, %lld bytes",
+                        newest.ageSeconds,
+                        newest.fileCount,
+                        newest.totalBytes
+                    )
             )
         } else {
             lines.append("  newest snapshot: none yet")

@@ -1,7 +1,7 @@
-import HotStandbyConfig
 import ArgumentParser
 import FailoverController
 import Heartbeat
+import HotStandbyConfig
 
 /// `hotstandby switchover --to NODE`.
 struct Switchover: AsyncParsableCommand {

@@ -1,8 +1,8 @@
-import HotStandbyConfig
 import Alerts
 import FailoverController
 import Foundation
 import Heartbeat
+import HotStandbyConfig
 import Logging
 import ServiceLifecycle
 
@@ -52,9 +52,15 @@ struct SpoolingRecorder: EventRecorder {
         )
         do {
             try await spool.add(alert)
-            logger.warning("event kept in the local spool until the database is back", metadata: ["kind": "\(event.kind)"])
+            logger.warning(
+                "event kept in the local spool until the database is back",
+                metadata: ["kind": "\(event.kind)"]
+            )
         } catch {
-            logger.error("event lost: the database and the local spool both refused it", metadata: ["kind": "\(event.kind)", "error": "\(error)"])
+            logger.error(
+                "event lost: the database and the local spool both refused it",
+                metadata: ["kind": "\(event.kind)", "error": "\(error)"]
+            )
         }
     }
 }
@@ -86,7 +92,9 @@ struct SpoolDrainService: Service {
                         )
                         if !written { throw SpoolDrainError() }
                     }
-                    if drained > 0 { logger.notice("spooled events written to the database", metadata: ["count": "\(drained)"]) }
+                    if drained > 0 {
+                        logger.notice("spooled events written to the database", metadata: ["count": "\(drained)"])
+                    }
                 } catch {
                     logger.debug("spool not drained yet", metadata: ["error": "\(error)"])
                 }

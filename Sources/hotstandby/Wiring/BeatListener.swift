@@ -1,9 +1,9 @@
-import HotStandbyConfig
 import Foundation
+import HotStandbyConfig
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `health.beat.socket`: a Unix datagram socket the application sends a datagram to at least every
@@ -34,14 +34,18 @@ final class BeatListener: Sendable {
         problem.withLock { $0 = nil }
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else {
-            problem.withLock { $0 = "health.beat.socket: '\(path)': cannot create a socket (\(String(cString: strerror(errno))))" }
+            problem.withLock {
+                $0 = "health.beat.socket: '\(path)': cannot create a socket (\(String(cString: strerror(errno))))"
+            }
             return
         }
         var info = stat()
         if lstat(path, &info) == 0 {
             guard (info.st_mode & S_IFMT) == S_IFSOCK else {
                 close(fd)
-                problem.withLock { $0 = "health.beat.socket: '\(path)' exists and is not a socket; remove it or choose another path" }
+                problem.withLock {
+                    $0 = "health.beat.socket: '\(path)' exists and is not a socket; remove it or choose another path"
+                }
                 return
             }
             unlink(path)
@@ -52,7 +56,9 @@ final class BeatListener: Sendable {
             for (index, byte) in path.utf8.prefix(buffer.count - 1).enumerated() { buffer[index] = byte }
         }
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard bound == 0 else {
             let reason = String(cString: strerror(errno))
@@ -84,16 +90,26 @@ final class BeatListener: Sendable {
 
     /// Whether the application beat within `timeout` before `now`, counting from `since` (the promotion)
     /// when no beat came after it; and the detail for the check's report.
-    func verdict(timeout: Duration, since: ContinuousClock.Instant?, now: ContinuousClock.Instant = .now) -> (passed: Bool, detail: String) {
+    func verdict(timeout: Duration, since: ContinuousClock.Instant?, now: ContinuousClock.Instant = .now) -> (
+        passed: Bool, detail: String
+    ) {
         if let problem = bindProblem { return (false, problem) }
         let beat = lastBeat.at
         let from = [beat, since].compactMap { $0 }.max() ?? now
         let silence = from.duration(to: now)
-        if silence <= timeout { return (true, beat.map { "beat \(Self.format($0.duration(to: now))) ago" } ?? "awaiting the first beat") }
-        if let beat, since.map({ beat >= $0 }) ?? true {
-            return (false, "no beat on \(path) for \(Self.format(beat.duration(to: now))) (health.beat.timeout \(timeout.text))")
+        if silence <= timeout {
+            return (true, beat.map { "beat \(Self.format($0.duration(to: now))) ago" } ?? "awaiting the first beat")
         }
-        return (false, "no beat on \(path) since the promotion \(Self.format(silence)) ago (health.beat.timeout \(timeout.text))")
+        if let beat, since.map({ beat >= $0 }) ?? true {
+            return (
+                false,
+                "no beat on \(path) for \(Self.format(beat.duration(to: now))) (health.beat.timeout \(timeout.text))"
+            )
+        }
+        return (
+            false,
+            "no beat on \(path) since the promotion \(Self.format(silence)) ago (health.beat.timeout \(timeout.text))"
+        )
     }
 
     private static func format(_ duration: Duration) -> String { String(format: "%.1fs", duration.secondsValue) }
@@ -108,7 +124,9 @@ enum BeatClient {
         defer { close(fd) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
-        guard path.utf8.count < MemoryLayout.size(ofValue: address.sun_path) else { return "beat: '\(path)' is too long for a socket path" }
+        guard path.utf8.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            return "beat: '\(path)' is too long for a socket path"
+        }
         withUnsafeMutableBytes(of: &address.sun_path) { buffer in
             for (index, byte) in path.utf8.enumerated() { buffer[index] = byte }
         }
@@ -119,7 +137,8 @@ enum BeatClient {
             }
         }
         guard sent == message.count else {
-            return "beat: cannot send to '\(path)' (\(String(cString: strerror(errno)))): is the daemon running with health.beat.socket set to it?"
+            return
+                "beat: cannot send to '\(path)' (\(String(cString: strerror(errno)))): is the daemon running with health.beat.socket set to it?"
         }
         return nil
     }

@@ -1,5 +1,5 @@
-import HotStandbyConfig
 import FailoverController
+import HotStandbyConfig
 import Logging
 import Shell
 
@@ -26,7 +26,12 @@ struct HealthMonitor: HealthProbe {
         var passed = true
         var detail = ""
         if let argv {
-            (passed, detail) = await run(role == .active ? "health.check" : "health.standbyCheck", argv, role: role, epoch: epoch)
+            (passed, detail) = await run(
+                role == .active ? "health.check" : "health.standbyCheck",
+                argv,
+                role: role,
+                epoch: epoch
+            )
         }
         if passed, let beat {
             let verdict = beat.verdict(timeout: config.health.beatTimeout, since: activeSince)
@@ -34,7 +39,12 @@ struct HealthMonitor: HealthProbe {
             detail = detail.isEmpty ? verdict.detail : detail + "; " + verdict.detail
         }
         return CheckReport(
-            role: role, epoch: epoch, passed: passed, detail: detail, seconds: started.duration(to: .now).secondsValue)
+            role: role,
+            epoch: epoch,
+            passed: passed,
+            detail: detail,
+            seconds: started.duration(to: .now).secondsValue
+        )
     }
 
     func recover(attempt: Int, of attempts: Int, context: RoleContext) async -> (passed: Bool, detail: String) {
@@ -49,11 +59,15 @@ struct HealthMonitor: HealthProbe {
             timeout: config.hooks.timeout,
             killGrace: config.hooks.killGrace
         )
-        logger.notice("running hook", metadata: ["hook": "hooks.recover", "argv": "\(command)", "attempt": "\(attempt)/\(attempts)"])
+        logger.notice(
+            "running hook",
+            metadata: ["hook": "hooks.recover", "argv": "\(command)", "attempt": "\(attempt)/\(attempts)"]
+        )
         do {
             let result = try await command.run()
             let line = Self.lastLine(result.output)
-            return result.succeeded ? (true, line) : (false, "ended with \(result.statusText)\(line.isEmpty ? "" : ": " + line)")
+            return result.succeeded
+                ? (true, line) : (false, "ended with \(result.statusText)\(line.isEmpty ? "" : ": " + line)")
         } catch {
             return (false, error.message)
         }

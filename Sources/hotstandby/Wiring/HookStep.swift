@@ -1,5 +1,5 @@
-import HotStandbyConfig
 import FailoverController
+import HotStandbyConfig
 import Logging
 import Shell
 
@@ -46,7 +46,10 @@ struct HookStep: RoleStep, PromotionGate {
             throw HookError(key: key, message: error.message, output: error.output)
         }
         if !result.output.isEmpty {
-            context.logger.notice("hook output", metadata: ["hook": "\(key)", "output": "\(result.output.suffix(2000))"])
+            context.logger.notice(
+                "hook output",
+                metadata: ["hook": "\(key)", "output": "\(result.output.suffix(2000))"]
+            )
         }
         guard result.succeeded else {
             throw HookError(key: key, message: "ended with \(result.statusText)", output: result.output)
@@ -77,7 +80,13 @@ struct HookStep: RoleStep, PromotionGate {
         // Killed at its share of the room between renewDeadline and timeout, without grace: a standby
         // may start the service once that room has passed (DemoteRoom).
         _ = try await run(
-            "hooks.demote", argv, role: "standby", context: context, timeout: hooks.demoteTimeout, killGrace: .zero)
+            "hooks.demote",
+            argv,
+            role: "standby",
+            context: context,
+            timeout: hooks.demoteTimeout,
+            killGrace: .zero
+        )
     }
 }
 

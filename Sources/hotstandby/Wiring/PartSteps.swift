@@ -1,6 +1,6 @@
-import HotStandbyConfig
 import DNSUpdater
 import FailoverController
+import HotStandbyConfig
 import Logging
 import Metrics
 import SharedFolderSync
@@ -48,13 +48,25 @@ struct VIPStep: RoleStep {
 
     func whileActive(_ context: RoleContext) async {
         await vip.keepAnnounced(stillServing: context.stillServing) { said in
-            await context.record(ClusterEvent(kind: .addressRestored, epoch: context.epoch, detail: ["node": .string(context.node), "reason": .string(said)]))
+            await context.record(
+                ClusterEvent(
+                    kind: .addressRestored,
+                    epoch: context.epoch,
+                    detail: ["node": .string(context.node), "reason": .string(said)]
+                )
+            )
         }
     }
 
     func whileStandby(_ context: RoleContext) async {
         await vip.keepAway { said in
-            await context.record(ClusterEvent(kind: .addressRemoved, epoch: context.epoch, detail: ["node": .string(context.node), "reason": .string(said)]))
+            await context.record(
+                ClusterEvent(
+                    kind: .addressRemoved,
+                    epoch: context.epoch,
+                    detail: ["node": .string(context.node), "reason": .string(said)]
+                )
+            )
         }
     }
 }
@@ -86,7 +98,12 @@ struct DNSStep: RoleStep {
     }
 
     func whileActive(_ context: RoleContext) async {
-        await updater.keepVerified(epoch: context.epoch, node: context.node, checkFirst: true, stillActive: context.stillServing) {
+        await updater.keepVerified(
+            epoch: context.epoch,
+            node: context.node,
+            checkFirst: true,
+            stillActive: context.stillServing
+        ) {
             result in
             if case .failure(let error) = result {
                 context.logger.warning("dns verification failed", metadata: ["error": "\(error)"])
@@ -134,7 +151,11 @@ struct SharedFolderStep: RoleStep {
         var failing = false
         while !Task.isCancelled {
             do {
-                let info = try await sync.publish(epoch: epoch, node: context.node, leaseStillHeld: context.stillServing)
+                let info = try await sync.publish(
+                    epoch: epoch,
+                    node: context.node,
+                    leaseStillHeld: context.stillServing
+                )
                 context.logger.debug("snapshot published", metadata: ["snapshot": "\(info)"])
                 failing = false
             } catch {

@@ -1,10 +1,10 @@
-import HotStandbyConfig
-import Operator
 import Alerts
 import DNSUpdater
 import FailoverController
 import Heartbeat
+import HotStandbyConfig
 import Logging
+import Operator
 import ServiceLifecycle
 import SharedFolderSync
 import VIPManager
@@ -50,7 +50,13 @@ struct Wiring {
             )
         }
         services.append(SpoolDrainService(store: store, spool: spool, logger: logger))
-        self.recorder = SpoolingRecorder(store: store, spool: spool, cluster: config.cluster, node: config.node, logger: logger)
+        self.recorder = SpoolingRecorder(
+            store: store,
+            spool: spool,
+            cluster: config.cluster,
+            node: config.node,
+            logger: logger
+        )
         if let alerts = config.parts.alerts {
             let notifier = try AlertNotifier(
                 settings: alerts,
@@ -79,7 +85,13 @@ struct Wiring {
             service: hooks,
             address: config.parts.vip.map { VIPStep(vip: VIPManager(config: $0, logger: logger)) },
             name: try config.parts.dns.map {
-                DNSStep(updater: try DNSUpdater(config: $0, runtimeDirectory: config.stateDirectory + "/run", logger: logger))
+                DNSStep(
+                    updater: try DNSUpdater(
+                        config: $0,
+                        runtimeDirectory: config.stateDirectory + "/run",
+                        logger: logger
+                    )
+                )
             }
         )
     }
