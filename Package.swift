@@ -42,6 +42,7 @@ let package = Package(
             name: "Heartbeat",
             dependencies: [
                 "CLibPQ",
+                "HotStandbyCore",
                 "FailoverController",
                 .product(name: "Logging", package: "swift-log"),
             ],

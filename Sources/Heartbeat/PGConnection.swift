@@ -1,6 +1,6 @@
 import CLibPQ
 import Dispatch
-import FailoverController
+import HotStandbyCore
 import Foundation
 import Synchronization
 
