@@ -1,7 +1,7 @@
 import CLibPQ
 import Dispatch
-import HotStandbyCore
 import Foundation
+import HotStandbyCore
 import Synchronization
 
 #if canImport(Glibc)
