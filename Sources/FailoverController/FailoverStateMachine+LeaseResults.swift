@@ -8,6 +8,7 @@ extension FailoverStateMachine {
         guard let call = callInFlight else { return [] }
         callInFlight = nil
         nextCallAt = startedAt.advanced(by: settings.interval)
+        if case .failed = result {} else { lastCallSeconds = startedAt.duration(to: now).secondsValue }
         var actions = noteOutcome(of: result, now: now)
         switch state {
         case .stopped:

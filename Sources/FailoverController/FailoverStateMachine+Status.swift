@@ -26,6 +26,7 @@ extension FailoverStateMachine {
         status.eligible = report.eligible
         status.serviceFailed = serviceFailed
         status.checkFailed = checkFailed
+        status.lastCallSeconds = lastCallSeconds
         return status
     }
 

@@ -183,6 +183,8 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
     var service: ServiceState = .serving
     /// When a failed promotion is tried again (no eligible standby to hand the lease to).
     var promotionRetryAt: Instant?
+    /// How long the last successful lease call took (from its start to its answer), for the status page.
+    var lastCallSeconds: Double?
     /// The best eligible standby the active's last renew saw (for a step-down), nil when none.
     var bestStandby: String?
     /// Whether the active's last renew found the cluster paused (no step-down or failback then).

@@ -175,6 +175,8 @@ public struct NodeStatus: Sendable, Equatable {
     public var serviceFailed = false
     /// Whether this node's own check has failed (the service's on the active, the readiness on a standby).
     public var checkFailed = false
+    /// How long the last successful lease call took (a renew on the active, a read on a standby), in seconds.
+    public var lastCallSeconds: Double?
 
     /// Creates a status.
     public init(role: NodeRole, epoch: Int64, view: LeaseView?, note: String, secondsSinceLastSuccess: Double) {

@@ -17,7 +17,19 @@ public struct HTTPClusterReader: Service {
 
     public func run() async throws {
         var failing = false
+        var lastHistory = ContinuousClock.now.advanced(by: .seconds(-3600))
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            // The timeline's holders, every 10 s (an epoch lasts minutes to months: no need to ask more often).
+            if lastHistory.duration(to: .now) >= .seconds(10) {
+                lastHistory = .now
+                do throws(PGError) {
+                    state.setHistory(
+                        try await admin.history(cluster: cluster, within: .seconds(Int64(HTTPState.window)))
+                    )
+                } catch {
+                    logger.debug("status page: cannot read the history", metadata: ["error": "\(error.description)"])
+                }
+            }
             do throws(PGError) {
                 let status = try await admin.status(cluster: cluster, eventLimit: 10, timeout: timeout)
                 state.setCluster(status)

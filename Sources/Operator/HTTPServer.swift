@@ -37,7 +37,11 @@ public struct HTTPServer {
         }
         let page = StatusPage(node: node, timeout: config.failover.timeout, writable: token != nil)
         router.get("/") { _, _ in
-            Self.response(.ok, page.render(state.document(node: node)), type: "text/html; charset=utf-8")
+            Self.response(
+                .ok,
+                page.render(state.document(node: node), timeline: state.timeline),
+                type: "text/html; charset=utf-8"
+            )
         }
         if let token {
             addWriteRoutes(router, token: token)

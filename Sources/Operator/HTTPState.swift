@@ -12,7 +12,22 @@ public final class HTTPState: Sendable {
         public var cluster: ClusterStatus?
         public var clusterReadAt: ContinuousClock.Instant?
         public var clusterError: String?
+        var history: [HolderEpoch] = []
+        var samples: [Sample] = []
     }
+
+    /// One point of the page's plots: this node's heartbeat age and last lease call's duration.
+    public struct Sample: Sendable {
+        /// When (wall clock, for the timeline's axis).
+        public var at: Date
+        /// Seconds since the last successful lease call.
+        public var heartbeatAge: Double
+        /// How long the last successful lease call took, if one did.
+        public var callSeconds: Double?
+    }
+
+    /// How far back the page's timeline and plots reach.
+    public static let window: TimeInterval = 6 * 3600
 
     private let snapshot = Mutex(Snapshot())
 
@@ -29,6 +44,16 @@ public final class HTTPState: Sendable {
             let previous = state.status?.role
             state.status = status
             state.statusAt = instant
+            // At most one sample a second, at most the window's worth (21,600 small values).
+            let now = Date()
+            if now.timeIntervalSince(state.samples.last?.at ?? .distantPast) >= 1 {
+                state.samples.append(
+                    Sample(at: now, heartbeatAge: status.secondsSinceLastSuccess, callSeconds: status.lastCallSeconds)
+                )
+                if state.samples.count > Int(Self.window) {
+                    state.samples.removeFirst(state.samples.count - Int(Self.window))
+                }
+            }
             return previous
         }
     }
@@ -41,6 +66,12 @@ public final class HTTPState: Sendable {
             state.clusterError = nil
         }
     }
+
+    /// Stores the holders of the last hours (`ClusterAdmin.history`), for the page's timeline.
+    public func setHistory(_ history: [HolderEpoch]) { snapshot.withLock { $0.history = history } }
+
+    /// The holders of the last hours and this node's samples, oldest first.
+    public var timeline: (history: [HolderEpoch], samples: [Sample]) { snapshot.withLock { ($0.history, $0.samples) } }
 
     /// Stores why the last cluster read failed (the previous good read is kept).
     public func setClusterError(_ message: String) {

@@ -13,13 +13,16 @@ struct StatusPageTests {
     static var enabled: Bool { chromium != nil && OpsEnvironment.daemons }
 
     /// The DOM after load, and a screenshot at `screenshot`.
-    func render(_ url: String, screenshot: String) async throws -> String {
+    func render(_ url: String, screenshot: String, window: String = "1100,700") async throws -> String {
         let flags = [
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
             "--user-data-dir=" + NSTemporaryDirectory() + "ops-chromium",
         ]
         let dom = try await runProgram(Self.chromium!, flags + ["--dump-dom", url])
-        _ = try await runProgram(Self.chromium!, flags + ["--window-size=1100,700", "--screenshot=" + screenshot, url])
+        _ = try await runProgram(
+            Self.chromium!,
+            flags + ["--window-size=" + window, "--screenshot=" + screenshot, url]
+        )
         return dom.output
     }
 
@@ -73,6 +76,25 @@ struct StatusPageTests {
         }
         #expect(updated, "page after takeover:\n\(after)")
         #expect(FileManager.default.fileExists(atPath: cluster.directory + "/page-after.png"), "no screenshot")
+
+        // Issue 17 item 7: the timeline of the last hours beside the table, drawn on the server as inline SVG:
+        // a bar per epoch (a's ended when b took over, b's is active), each with who, how, why and how long
+        // on hover, and the plots of this node's heartbeat age and lease-call latency; readable at phone width.
+        var page = ""
+        let drawn = try await eventually(.seconds(20)) {
+            page = try await render(
+                "http://127.0.0.1:\(ports.1)/",
+                screenshot: cluster.directory + "/page-timeline-phone.png",
+                window: "390,844"
+            )
+            return page.contains("<svg id=\"timeline\"") && page.contains("ended: active")
+                && page.contains("b from") && page.contains("by takeover")
+        }
+        #expect(drawn, "no timeline with b's takeover:\n\(page)")
+        #expect(page.contains("<rect class=\"epoch\""), "no epoch bars")
+        #expect(page.contains("<svg id=\"heartbeat-age\"") && page.contains("<svg id=\"call-latency\""), "no plots")
+        #expect(page.contains("name=\"viewport\""), "not set up for a phone-width window")
+        #expect(FileManager.default.fileExists(atPath: cluster.directory + "/page-timeline-phone.png"), "no screenshot")
         b.stop()
     }
 }
