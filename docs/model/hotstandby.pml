@@ -8,7 +8,13 @@
  *   - the database applying a request (the node's current call, or a stale request from a call the node
  *     gave up on), or the network losing a request or an answer; an answer arriving;
  *   - crash (kill -9 / host death) and restart; SIGSTOP and SIGCONT; SIGTERM (graceful stop and release);
- *   - the operator: pause, resume, switchover (writes handover_to).
+ *   - the operator: pause, resume, switchover (writes handover_to);
+ *   - issue 15, the role follows the service: the active's service fails (or its promotion cannot bind the
+ *     address); it steps down (demote, then the counter-checked hand-off) only when its last successful
+ *     renew reported the other node as an eligible standby, and is then in hold-down for HOLD ticks; a
+ *     node's eligible flag may be cleared (a broken setup) and set again.  A node that is not eligible
+ *     never claims.  The active learns the other's eligibility from the other's row, read at the commit
+ *     of its renew; the row is what the other's last read wrote.
  *
  * Time is in ticks (think 1 tick = 1 interval).  A node never reads a global clock: it keeps ages
  * ("ticks since ...") on its own clock, which is what the Swift code does with its monotonic instants.
@@ -17,6 +23,9 @@
  * is not running; nor is one that woke from a pause holding the address and is now dropping it (the
  * "wake tail", at most DEMOTE ticks): DESIGN.md's promise for a paused process is an overlap no longer
  * than the time until it runs again plus the address removal.
+ *
+ * No ping-pong (-DPINGPONG): both services fail whenever they run; a node does not step down within HOLD
+ * ticks (of the other node's clock) of the other's step-down.
  *
  * Liveness (-DLIVENESS): at a moment of its choosing the environment settles: the lease holder crashes
  * and stays down, the database and network become reliable (no loss; answers before the next tick),
@@ -44,7 +53,15 @@
 #define CALLDL 2            /* a lease call's deadline; after it the node gives up, the request may still commit later */
 #endif
 #ifndef FAULTS
-#define FAULTS 1            /* at most this many crashes, SIGSTOPs, SIGTERMs and operator actions per run (message loss is unbounded) */
+#ifdef PINGPONG
+#define FAULTS 0            /* -DPINGPONG: both services are broken from the start; no other fault */
+#else
+#define FAULTS 1            /* at most this many crashes, SIGSTOPs, SIGTERMs, operator actions, service failures and
+                               eligibility losses per run (message loss is unbounded) */
+#endif
+#endif
+#ifndef HOLD
+#define HOLD 2              /* hold-down: after a step-down the node is not eligible for this many ticks of its clock */
 #endif
 #ifndef LIVE_H
 #define LIVE_H (TIMEOUT + CALLDL + DRIFT + DEMOTE)   /* liveness horizon in global ticks after the environment settles */
@@ -52,9 +69,16 @@
 
 /* -DREACH=n turns reaching situation n into an assertion failure: a check that the model gets there
    (1 takeover from a live lease, 2 self-fencing, 3 release, 4 hand-off, 5 resume after restart,
-   6 a late request commits, 7 a node wakes holding the address past its deadline, 8 an active is deposed) */
+   6 a late request commits, 7 a node wakes holding the address past its deadline, 8 an active is deposed,
+   9 a step-down hand-off committed and its target served, 10 a not-eligible standby saw the lease stale
+   and did not claim it, 11 an active whose service failed renewed and stayed active (no eligible standby),
+   12 an active whose promotion could not bind the address stepped down) */
 #ifdef REACH
-#define REACHED(n) assert(REACH != n)
+/* the situation is REACH, or HS_REACH from pan's environment when set (scripts/check-model builds one
+   verifier for all the reach checks: -DREACH=0, then HS_REACH=n ./pan) */
+hidden byte reachSel;
+c_code { static void hsReachInit(void) { const char *s = getenv("HS_REACH"); reachSel = (s && *s) ? atoi(s) : REACH; } }
+#define REACHED(n) assert(reachSel != n)
 #else
 #define REACHED(n) skip
 #endif
@@ -79,12 +103,14 @@
 #define TKO  3
 #define RELS 4
 #define HOFF 5
+#define SDOFF 6     /* a step-down's hand-off: the same statement as HOFF (kept apart for -DMUT_STEPDOWN_* and REACH) */
 
 /* what a node does when its demotion has finished (AfterDemotion) */
 #define AD_WATCH   0
 #define AD_HANDOFF 1
 #define AD_RELEASE 2
 #define AD_STOP    3
+#define AD_STEPDOWN 4   /* AD_HANDOFF, issued by a step-down (the hand-off is SDOFF) */
 
 #define MIN(x, y) ((x) < (y) -> (x) : (y))
 
@@ -123,6 +149,28 @@ byte oK[2]; byte oE[2]; byte oC[2];
 /* clocks: how far node 0's clock is ahead of node 1's, 0..DRIFT */
 byte rel;
 
+/* issue 15, the role follows the service */
+bit  el[2] = 1;     /* the node's eligible flag (standby check, host prerequisites); a broken setup clears it */
+byte hold[2];       /* hold-down ticks left (this node's clock) after its step-down: not eligible meanwhile */
+#ifdef PINGPONG
+bit  svcBad[2] = 1; /* -DPINGPONG: the service fails on both hosts whenever they are active */
+#else
+bit  svcBad[2];     /* the active's service failed (or its promotion could not bind the address) */
+#endif
+bit  knownEl[2];    /* the active: its last successful renew reported the other node as an eligible standby */
+bit  row[2];        /* the database: node i's row says "eligible standby", as its last read wrote it */
+bit  qEl[2];        /* the eligibility a read carries to the node's row (its value when the read was sent) */
+bit  pEl[2];        /* a renew's answer: the other node's row, read at the renew's commit */
+#ifdef PINGPONG
+byte sinceSd[2] = HOLD;   /* ticks (this node's clock) since its last step-down, at most HOLD */
+#ifdef PING_COMMITS
+byte mvAge = HOLD;        /* global ticks since the last step-down hand-off committed, at most HOLD */
+#endif
+#endif
+#ifdef REACH
+byte sdTo = NOBODY; /* the target of the last step-down hand-off that committed */
+#endif
+
 #ifdef LIVENESS
 bit  settled;
 bit  won;
@@ -134,9 +182,11 @@ byte faults;        /* crashes, SIGSTOPs, SIGTERMs and operator actions so far *
 
 hidden byte tv, kv, av, fresh;
 hidden byte ok, differs, wasHandover;
-hidden byte nk, ne, nc, ba, baE, baC, sd;
+hidden byte nk, ne, nc, ba, baE, baC, baK, sd, sdn;
 
 #define running(i) (!frozen[i] && !tail[i])
+/* eligible: the flag set and not in hold-down */
+#define isEligible(i) (el[i] && hold[i] == 0)
 #define twoServing (serving[0] && serving[1] && running(0) && running(1))
 
 /* Values of epochs and counters are only ever compared for equality, so any renaming that keeps
@@ -162,16 +212,28 @@ c_code {
                          &now.oC[0], &now.oC[1], &now.pC[0], &now.pC[1] };
         hsRename(e, 11);
         hsRename(c, 11);
+#ifndef PINGPONG
+        /* what the active knows of the other's eligibility only matters for a step-down: once no service
+           can fail any more in this run (the fault budget is spent, none is failed), it is forgotten */
+        if ((now.faults >= FAULTS
+#ifdef LIVENESS
+             || now.settled
+#endif
+            ) && !now.svcBad[0] && !now.svcBad[1]) {
+            now.knownEl[0] = 0; now.knownEl[1] = 0; now.row[0] = 0; now.row[1] = 0;
+            now.qEl[0] = 0; now.qEl[1] = 0; now.pEl[0] = 0; now.pEl[1] = 0;
+        }
+#endif
     }
 }
 
 /* after every event: canonical renaming, the safety assertion, and a line of trace for `spin -t` */
 inline showState() {
-    printf(" | n0 st=%d srv=%d frz=%d rAge=%d chAge=%d view=(e%d h%d c%d p%d) call=%d q=%d p=%d stale=%d",
-           st[0], serving[0], frozen[0], rAge[0], chAge[0], vE[0], vH[0], vC[0], vP[0], cK[0], qK[0], pK[0], oK[0]);
-    printf(" | n1 st=%d srv=%d frz=%d rAge=%d chAge=%d view=(e%d h%d c%d p%d) call=%d q=%d p=%d stale=%d",
-           st[1], serving[1], frozen[1], rAge[1], chAge[1], vE[1], vH[1], vC[1], vP[1], cK[1], qK[1], pK[1], oK[1]);
-    printf(" | db e%d h%d c%d p%d ho%d | rel=%d\n", dE, dH, dC, dP, dHo, rel)
+    printf(" | n0 st=%d srv=%d frz=%d rAge=%d chAge=%d view=(e%d h%d c%d p%d) call=%d q=%d p=%d stale=%d el=%d hold=%d bad=%d kEl=%d",
+           st[0], serving[0], frozen[0], rAge[0], chAge[0], vE[0], vH[0], vC[0], vP[0], cK[0], qK[0], pK[0], oK[0], el[0], hold[0], svcBad[0], knownEl[0]);
+    printf(" | n1 st=%d srv=%d frz=%d rAge=%d chAge=%d view=(e%d h%d c%d p%d) call=%d q=%d p=%d stale=%d el=%d hold=%d bad=%d kEl=%d",
+           st[1], serving[1], frozen[1], rAge[1], chAge[1], vE[1], vH[1], vC[1], vP[1], cK[1], qK[1], pK[1], oK[1], el[1], hold[1], svcBad[1], knownEl[1]);
+    printf(" | db e%d h%d c%d p%d ho%d row%d%d | rel=%d\n", dE, dH, dC, dP, dHo, row[0], row[1], rel)
 }
 #define check(label) c_code { hsNormalize(); }; printf(label); showState(); assert(!twoServing)
 
@@ -197,16 +259,16 @@ inline freshCounter() {
 
 inline clearView(i)  { vE[i] = 0; vH[i] = 0; vC[i] = 0; vP[i] = 0; chAge[i] = 0 }
 inline clearLease(i) { lE[i] = 0; lC[i] = 0; rAge[i] = 0 }
-inline clearAnswer(i) { pK[i] = NONE; pOk[i] = 0; pE[i] = 0; pH[i] = 0; pC[i] = 0; pP[i] = 0; pHo[i] = 0 }
+inline clearAnswer(i) { pK[i] = NONE; pOk[i] = 0; pE[i] = 0; pH[i] = 0; pC[i] = 0; pP[i] = 0; pHo[i] = 0; pEl[i] = 0 }
 
 /* The node stops waiting for its current call: a request still in the network becomes stale
    (it may commit later; its answer goes nowhere).  One stale request per node: a newer one replaces it. */
 inline abandonCall(i) {
     if
-    :: qK[i] == TKO || qK[i] == RELS || qK[i] == HOFF -> oK[i] = qK[i]; oE[i] = qE[i]; oC[i] = qC[i]
+    :: qK[i] == TKO || qK[i] == RELS || qK[i] == HOFF || qK[i] == SDOFF -> oK[i] = qK[i]; oE[i] = qE[i]; oC[i] = qC[i]
     :: else -> skip     /* a stale read changes nothing; a stale renew only delays a takeover (see README) */
     fi;
-    qK[i] = NONE; qE[i] = 0; qC[i] = 0;
+    qK[i] = NONE; qE[i] = 0; qC[i] = 0; qEl[i] = 0;
     clearAnswer(i);
     cK[i] = NONE; cAge[i] = 0
 }
@@ -214,25 +276,81 @@ inline abandonCall(i) {
 /* a new call (the caller abandons any call still running into its deadline first) */
 inline send(i, kind, e, c) {
     cK[i] = kind; cAge[i] = 0; qK[i] = kind; qE[i] = e; qC[i] = c;
+    qEl[i] = (kind == OBS && isEligible(i));   /* the read writes the node's row with its eligibility now */
     readSoon[i] = 0
 }
 
-/* eligibleAt(watch) <= now; rank 0 (two nodes) */
-#define eligibleNow(i) (!vP[i] && vH[i] != i && !shut[i] && (vH[i] == NOBODY || chAge[i] >= TIMEOUT))
+/* eligibleAt(watch) <= now; rank 0 (two nodes); a node that is not eligible never claims (issue 15) */
+#define dueNow(i) (!vP[i] && vH[i] != i && !shut[i] && (vH[i] == NOBODY || chAge[i] >= TIMEOUT))
+#define eligibleNow(i) (isEligible(i) && dueNow(i))
 
+#ifdef PINGPONG
+#define clearSvc(i) skip        /* both hosts' services stay broken */
+#else
+#define clearSvc(i) svcBad[i] = 0   /* the next promotion starts the service afresh */
+#endif
+
+/* the demotion starts; it always runs (also when the address was never bound: the other steps) */
 inline startDemote(i, ad) {
     st[i] = DEMOTING; after[i] = ad; clearView(i);
-    rAge[i] = 0;
+    rAge[i] = 0; knownEl[i] = 0; clearSvc(i);
     if
-    :: serving[i] && !dropping[i] -> dropping[i] = 1; dropAge[i] = 0
+    :: !dropping[i] -> dropping[i] = 1; dropAge[i] = 0
     :: else -> skip
     fi
 }
 
-inline becomeActive(i, e, c, age) {
+inline becomeActive(i, e, c, age, k) {
     st[i] = ACTIVE; lE[i] = e; lC[i] = c; rAge[i] = age; clearView(i);
+    knownEl[i] = k;                    /* a confirming renew reports the other's row; a takeover does not */
     since[i] = MIN(age, INTERVAL);     /* the next renew is due an interval after the write was sent */
-    serving[i] = 1                     /* promotion at once: the worst case for safety */
+    serving[i] = 1;                    /* promotion at once: the worst case for safety */
+#ifdef REACH
+    if :: sdTo == i -> REACHED(9) :: else -> skip fi
+#endif
+}
+
+/* Step-down (issue 15): the active whose service failed demotes, then hands off to the other node
+   (SDOFF: epoch = mine AND holder = me AND counter = last renewed), and is in hold-down for HOLD ticks. */
+#if defined(PINGPONG) && defined(PING_COMMITS)
+/* -DPING_COMMITS: the moves counted where the hand-offs commit (global time), not where nodes step down */
+#define pingCount(i) sinceSd[i] = 0
+#define moveCommitted assert(mvAge >= HOLD); mvAge = 0
+#define ageMoves mvAge = MIN(mvAge + 1, HOLD)
+#elif defined(PINGPONG)
+/* the role is not handed back within HOLD ticks (of the first node's clock) of its step-down */
+#define pingCount(i) assert(sinceSd[1 - i] >= HOLD); sinceSd[i] = 0
+#define moveCommitted skip
+#define ageMoves skip
+#else
+#define moveCommitted skip
+#define ageMoves skip
+#define pingCount(i) skip
+#endif
+#ifdef MUT_NO_HOLDDOWN
+#define holdDown(i) skip                      /* relaxation: no hold-down */
+#else
+#define holdDown(i) hold[i] = HOLD
+#endif
+inline stepDown(i) {
+    if :: !serving[i] -> REACHED(12) :: else -> skip fi;
+    pingCount(i);
+    holdDown(i);
+#if defined(MUT_HANDOFF_BEFORE_DEMOTE)
+    /* relaxation: hand off first, then demote */
+    abandonCall(i); send(i, SDOFF, lE[i], lC[i]); startDemote(i, AD_WATCH)
+#elif defined(MUT_STEPDOWN_UNDO)
+    tv = rAge[i]; startDemote(i, AD_STEPDOWN); rAge[i] = tv   /* keeps the old lease's deadline */
+#else
+    startDemote(i, AD_STEPDOWN)
+#endif
+}
+/* a service that failed, and the last renew reported an eligible standby: step down; else stay active */
+inline stepDownCheck(i) {
+    if
+    :: st[i] == ACTIVE && svcBad[i] && knownEl[i] -> stepDown(i)
+    :: else -> skip
+    fi
 }
 
 /* fenceIfDeadlinePassed: runs first on every input */
@@ -249,7 +367,8 @@ inline fence(i) {
 }
 
 inline exitNode(i) {
-    st[i] = STOPPED; abandonCall(i); clearView(i); clearLease(i); readSoon[i] = 0; after[i] = 0
+    st[i] = STOPPED; abandonCall(i); clearView(i); clearLease(i); readSoon[i] = 0; after[i] = 0;
+    row[i] = 0      /* the exit writes the node's row: stopped */
 }
 
 /* nextCalls: start the call that is due, if none is in flight */
@@ -276,9 +395,9 @@ inline nextCalls(i) {
    (otherwise the call failed: lost, or past its deadline) */
 inline handleResult(i, answered) {
     kv = cK[i]; av = cAge[i];
-    cK[i] = NONE; cAge[i] = 0; qK[i] = NONE; qE[i] = 0; qC[i] = 0;
+    cK[i] = NONE; cAge[i] = 0; qK[i] = NONE; qE[i] = 0; qC[i] = 0; qEl[i] = 0;
     since[i] = MIN(av, INTERVAL);
-    ba = 0; sd = 0;
+    ba = 0; sd = 0; sdn = 0; baK = 0;
     if
     :: st[i] == STOPPED -> skip
     /* a standby's read */
@@ -310,7 +429,7 @@ inline handleResult(i, answered) {
     :: st[i] == CLAIMING && kv == TKO && answered && !pOk[i] -> st[i] = STANDBY; readSoon[i] = 1
     :: st[i] == CLAIMING && kv == TKO && !answered -> st[i] = STANDBY
     /* the first renew of a node the lease names */
-    :: st[i] == CONFIRMING && kv == REN && answered && pOk[i] -> REACHED(5); ba = 1; baE = lE[i]; baC = pC[i]
+    :: st[i] == CONFIRMING && kv == REN && answered && pOk[i] -> REACHED(5); ba = 1; baE = lE[i]; baC = pC[i]; baK = pEl[i]
     :: st[i] == CONFIRMING && kv == REN && answered && !pOk[i] -> st[i] = STARTING; clearLease(i); readSoon[i] = 1
     /* the active's renew */
     :: st[i] == ACTIVE && kv == REN && answered && pOk[i] ->
@@ -323,20 +442,31 @@ inline handleResult(i, answered) {
 #ifdef MUT_NO_FENCE_PAUSED
         lP[i] = pP[i];
 #endif
-        sd = ((pHo[i] != NOBODY && pHo[i] != i) -> AD_HANDOFF + 1 : 0)
+        knownEl[i] = pEl[i];
+        sd = ((pHo[i] != NOBODY && pHo[i] != i) -> AD_HANDOFF + 1 : 0);
+        sdn = (!sd && svcBad[i] && knownEl[i]);
+        if :: !sd && svcBad[i] && !knownEl[i] -> REACHED(11) :: else -> skip fi
     :: st[i] == ACTIVE && kv == REN && answered && !pOk[i] -> REACHED(8); sd = AD_WATCH + 1
     /* hand-off and release after demotion */
-    :: st[i] != STOPPED && kv == HOFF && shut[i] -> exitNode(i)
+    :: st[i] != STOPPED && (kv == HOFF || kv == SDOFF) && shut[i] -> exitNode(i)
+#ifdef MUT_STEPDOWN_UNDO
+    /* relaxation: a step-down hand-off that failed is taken back: active again on the old lease */
+    :: st[i] == STARTING && kv == SDOFF && !shut[i] && !answered && lE[i] != 0 -> st[i] = ACTIVE; serving[i] = 1; since[i] = INTERVAL
+    :: st[i] != STOPPED && kv == SDOFF && !shut[i] && (answered || lE[i] == 0) -> clearLease(i); readSoon[i] = 1
     :: st[i] != STOPPED && kv == HOFF && !shut[i] -> readSoon[i] = 1
+#else
+    :: st[i] != STOPPED && (kv == HOFF || kv == SDOFF) && !shut[i] -> readSoon[i] = 1
+#endif
     :: st[i] == DEMOTING && after[i] == AD_RELEASE && kv == RELS -> exitNode(i)
     :: else -> skip   /* a failure, or a result that no longer matters */
     fi;
     if
-    :: ba -> becomeActive(i, baE, baC, av)
+    :: ba -> becomeActive(i, baE, baC, av, baK); stepDownCheck(i)   /* a failed service: at once (-DPINGPONG) */
     :: else -> skip
     fi;
     if
     :: sd -> startDemote(i, sd - 1)
+    :: sdn -> stepDown(i)
     :: else -> skip
     fi;
     clearAnswer(i)
@@ -348,6 +478,11 @@ inline demotionFinished(i) {
     if
     :: after[i] == AD_WATCH -> st[i] = STARTING; clearLease(i); readSoon[i] = 1
     :: after[i] == AD_HANDOFF -> st[i] = STARTING; nk = HOFF; ne = lE[i]; nc = lC[i]; clearLease(i)
+#ifdef MUT_STEPDOWN_UNDO
+    :: after[i] == AD_STEPDOWN -> st[i] = STARTING; nk = SDOFF; ne = lE[i]; nc = lC[i]   /* keeps the lease */
+#else
+    :: after[i] == AD_STEPDOWN -> st[i] = STARTING; nk = SDOFF; ne = lE[i]; nc = lC[i]; clearLease(i)
+#endif
     :: after[i] == AD_RELEASE -> nk = RELS; ne = lE[i]; nc = lC[i]    /* stays DEMOTING until the answer */
     :: after[i] == AD_STOP -> exitNode(i)
     fi;
@@ -379,9 +514,21 @@ inline handleShutdown(i) {
 }
 
 /* the node's monotonic clock advances one tick */
+#ifdef MUT_STEPDOWN_UNDO
+#define agesLease(i) (st[i] == ACTIVE || (st[i] != CONFIRMING && lE[i] != 0))
+#else
+#define agesLease(i) (st[i] == ACTIVE)
+#endif
+#ifdef PINGPONG
+#define agePing(i) sinceSd[i] = MIN(sinceSd[i] + 1, HOLD)
+#else
+#define agePing(i) skip
+#endif
 inline ageUp(i) {
     chAge[i] = ((st[i] == STANDBY || st[i] == CLAIMING) -> MIN(chAge[i] + 1, TIMEOUT) : chAge[i]);
-    rAge[i] = (st[i] == ACTIVE -> MIN(rAge[i] + 1, RENEW_DEADLINE) : rAge[i]);
+    rAge[i] = (agesLease(i) -> MIN(rAge[i] + 1, RENEW_DEADLINE) : rAge[i]);
+    hold[i] = (hold[i] > 0 -> hold[i] - 1 : 0);
+    agePing(i);
     cAge[i] = (cK[i] != NONE -> MIN(cAge[i] + 1, CALLDL) : 0);
     since[i] = MIN(since[i] + 1, INTERVAL)
 }
@@ -389,10 +536,10 @@ inline ageUp(i) {
 /* the store's deadline: the call failed; its request may still be in the network */
 inline callFailed(i) {
     if
-    :: qK[i] == TKO || qK[i] == RELS || qK[i] == HOFF -> oK[i] = qK[i]; oE[i] = qE[i]; oC[i] = qC[i]
+    :: qK[i] == TKO || qK[i] == RELS || qK[i] == HOFF || qK[i] == SDOFF -> oK[i] = qK[i]; oE[i] = qE[i]; oC[i] = qC[i]
     :: else -> skip
     fi;
-    qK[i] = NONE; qE[i] = 0; qC[i] = 0;
+    qK[i] = NONE; qE[i] = 0; qC[i] = 0; qEl[i] = 0;
     clearAnswer(i);
     handleResult(i, 0)
 }
@@ -419,7 +566,12 @@ inline ltick(i) {
         :: cK[i] != NONE && cAge[i] >= CALLDL -> callFailed(i)
         :: else -> skip
         fi;
-        fence(i); nextCalls(i)      /* handle(.tick) */
+        fence(i);
+        if   /* a stale lease that only the eligibility rule keeps this standby from claiming */
+        :: st[i] == STANDBY && cK[i] == NONE && dueNow(i) && vH[i] == 1 - i && !isEligible(i) -> REACHED(10)
+        :: else -> skip
+        fi;
+        nextCalls(i)                /* handle(.tick) */
     fi
 }
 
@@ -427,8 +579,9 @@ inline ltick(i) {
 inline dbApply(i, kind, e, c, reply) {
     ok = 0;
     if
-    :: kind == OBS -> ok = 1
+    :: kind == OBS -> ok = 1; row[i] = qEl[i]   /* the read refreshes the node's row */
     :: kind == REN ->
+        row[i] = 0;                             /* the renew writes the node's row: active */
         if
         :: dE == e && dH == i -> freshCounter(); dC = fresh; ok = 1
         :: else -> skip
@@ -456,13 +609,29 @@ inline dbApply(i, kind, e, c, reply) {
             freshEpoch(); dE = fresh; freshCounter(); dC = fresh; dH = 1 - i; dHo = NOBODY; ok = 1
         :: else -> skip
         fi
+    :: kind == SDOFF ->
+        if
+#ifdef MUT_STEPDOWN_NO_COUNTER
+        :: dE == e && dH == i ->    /* relaxation: the step-down's hand-off without the counter check */
+#else
+        :: dE == e && dH == i && dC == c ->
+#endif
+            freshEpoch(); dE = fresh; freshCounter(); dC = fresh; dH = 1 - i; dHo = NOBODY; ok = 1;
+            moveCommitted;
+#ifdef REACH
+            sdTo = 1 - i
+#else
+            skip
+#endif
+        :: else -> skip
+        fi
     fi;
     if
     :: reply ->
         pK[i] = kind; pOk[i] = ok;
         if
         :: kind == OBS -> pE[i] = dE; pH[i] = dH; pC[i] = dC; pP[i] = dP
-        :: kind == REN -> pC[i] = (ok -> dC : 0); pHo[i] = dHo; pP[i] = dP
+        :: kind == REN -> pC[i] = (ok -> dC : 0); pHo[i] = dHo; pP[i] = dP; pEl[i] = row[1 - i]
         :: kind == TKO && ok -> pE[i] = dE; pC[i] = dC
         :: else -> skip
         fi
@@ -474,7 +643,7 @@ inline dbApply(i, kind, e, c, reply) {
 inline applyCurrent(i) {
     tv = qK[i]; qK[i] = NONE;
     dbApply(i, tv, qE[i], qC[i], 1);
-    qE[i] = 0; qC[i] = 0
+    qE[i] = 0; qC[i] = 0; qEl[i] = 0
 }
 inline applyStale(i) {
     tv = oK[i]; oK[i] = NONE;
@@ -490,6 +659,7 @@ inline crash(i) {
     tail[i] = tail[i] || (frozen[i] && serving[i]);
     frozen[i] = 0;
     st[i] = DOWN; clearView(i); clearLease(i); since[i] = 0; readSoon[i] = 0; shut[i] = 0; after[i] = 0;
+    hold[i] = 0; knownEl[i] = 0; clearSvc(i);    /* the hold-down is in memory; the row stays as it was */
 #ifdef MUT_NO_FENCE_PAUSED
     lP[i] = 0;
 #endif
@@ -544,6 +714,7 @@ inline wake(i) {
 inline settle(h, s) {
     settled = 1; survivor = s; liveTicks = 0;
     dP = 0;                                                  /* the operator resumes */
+    el[s] = 1; svcBad[s] = 0;                                /* the setup is repaired */
     if :: st[h] != DOWN -> crash(h) :: else -> skip fi;      /* the active goes down for good */
     if :: frozen[s] -> wake(s) :: else -> skip fi;
     oK[0] = NONE; oE[0] = 0; oC[0] = 0; oK[1] = NONE; oE[1] = 0; oC[1] = 0   /* no stale requests left */
@@ -552,13 +723,16 @@ inline settle(h, s) {
 #endif
 
 active proctype world() {
+#ifdef REACH
+    c_code { hsReachInit(); };
+#endif
     do
     /* time */
-    :: d_step { TIMEOK -> ltick(0); ltick(1); LIVECOUNT; check("tick") }
+    :: d_step { TIMEOK -> ltick(0); ltick(1); ageMoves; LIVECOUNT; check("tick") }
 #if DRIFT > 0
     /* node 0's clock runs ahead of node 1's by rel ticks, 0..DRIFT; global time is node 1's clock */
     :: d_step { rel < DRIFT && TIMEOK -> rel++; ltick(0); check("tick0") }
-    :: d_step { rel > 0 && TIMEOK -> rel--; ltick(1); LIVECOUNT; check("tick1") }
+    :: d_step { rel > 0 && TIMEOK -> rel--; ltick(1); ageMoves; LIVECOUNT; check("tick1") }
 #endif
     /* the database applies a request */
     :: d_step { qK[0] != NONE -> applyCurrent(0); check("db<-0") }
@@ -582,8 +756,8 @@ active proctype world() {
 #endif
     /* faults and operators (not after the environment settled) */
     /* the network loses a request or an answer */
-    :: d_step { FAULT && qK[0] != NONE -> qK[0] = NONE; qE[0] = 0; qC[0] = 0; check("lost q0") }
-    :: d_step { FAULT && qK[1] != NONE -> qK[1] = NONE; qE[1] = 0; qC[1] = 0; check("lost q1") }
+    :: d_step { FAULT && qK[0] != NONE -> qK[0] = NONE; qE[0] = 0; qC[0] = 0; qEl[0] = 0; check("lost q0") }
+    :: d_step { FAULT && qK[1] != NONE -> qK[1] = NONE; qE[1] = 0; qC[1] = 0; qEl[1] = 0; check("lost q1") }
     :: d_step { FAULT && oK[0] != NONE -> oK[0] = NONE; oE[0] = 0; oC[0] = 0; check("lost late0") }
     :: d_step { FAULT && oK[1] != NONE -> oK[1] = NONE; oE[1] = 0; oC[1] = 0; check("lost late1") }
     :: d_step { FAULT && pK[0] != NONE -> clearAnswer(0); check("lost p0") }
@@ -603,5 +777,19 @@ active proctype world() {
     :: d_step { FAULT && faults < FAULTS && !dP -> faults++; dP = 1; check("pause") }
     :: d_step { FAULT && dP -> dP = 0; check("resume") }     /* a resume follows a pause: not counted */
     :: d_step { FAULT && faults < FAULTS && dH != NOBODY && dHo == NOBODY -> faults++; dHo = 1 - dH; check("switchover") }
+    /* issue 15: the active's service fails (the address stays bound), or its promotion could not bind the address */
+    :: d_step { FAULT && faults < FAULTS && st[0] == ACTIVE && !svcBad[0] && !frozen[0] -> faults++; fence(0);
+                if :: st[0] == ACTIVE -> svcBad[0] = 1; stepDownCheck(0) :: else -> skip fi; nextCalls(0); check("svcfail0") }
+    :: d_step { FAULT && faults < FAULTS && st[1] == ACTIVE && !svcBad[1] && !frozen[1] -> faults++; fence(1);
+                if :: st[1] == ACTIVE -> svcBad[1] = 1; stepDownCheck(1) :: else -> skip fi; nextCalls(1); check("svcfail1") }
+    :: d_step { FAULT && faults < FAULTS && st[0] == ACTIVE && serving[0] && !svcBad[0] && !frozen[0] -> faults++; fence(0);
+                if :: st[0] == ACTIVE -> serving[0] = 0; svcBad[0] = 1; stepDownCheck(0) :: else -> skip fi; nextCalls(0); check("nobind0") }
+    :: d_step { FAULT && faults < FAULTS && st[1] == ACTIVE && serving[1] && !svcBad[1] && !frozen[1] -> faults++; fence(1);
+                if :: st[1] == ACTIVE -> serving[1] = 0; svcBad[1] = 1; stepDownCheck(1) :: else -> skip fi; nextCalls(1); check("nobind1") }
+    /* issue 15: the setup breaks (standby check, host prerequisite): not eligible; and is repaired (not counted) */
+    :: d_step { FAULT && faults < FAULTS && el[0] -> faults++; el[0] = 0; check("inelig0") }
+    :: d_step { FAULT && faults < FAULTS && el[1] -> faults++; el[1] = 0; check("inelig1") }
+    :: d_step { FAULT && !el[0] -> el[0] = 1; check("elig0") }
+    :: d_step { FAULT && !el[1] -> el[1] = 1; check("elig1") }
     od
 }
