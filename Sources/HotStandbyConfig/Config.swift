@@ -138,14 +138,7 @@ public struct Config: Sendable {
         for (key, argv) in [
             ("hooks.prePromote", hooks.prePromote), ("hooks.promote", hooks.promote), ("hooks.demote", hooks.demote),
         ] {
-            guard let argv else { continue }
-            if argv.isEmpty {
-                reader.problem("\(key): the list is empty; give the program and its arguments, or remove the key")
-            } else if !argv[0].hasPrefix("/") {
-                reader.problem("\(key): '\(argv[0])' must be an absolute path (hooks do not search PATH)")
-            } else if !FileManager.default.isExecutableFile(atPath: argv[0]) {
-                reader.problem("\(key): '\(argv[0])' is not an executable file on this host")
-            }
+            if let argv, let problem = HealthConfig.argvProblem(argv) { reader.problem("\(key): \(problem)") }
         }
 
         let health = HealthConfig.parse(reader, interval: interval)

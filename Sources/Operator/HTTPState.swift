@@ -50,7 +50,9 @@ public final class HTTPState: Sendable {
                 state.samples.append(
                     Sample(at: now, heartbeatAge: status.secondsSinceLastSuccess, callSeconds: status.lastCallSeconds)
                 )
-                if state.samples.count > Int(Self.window) {
+                // Trimmed in batches of ten minutes: one shift of the array every 600 samples, not one every
+                // second once it is full (this runs on the run loop's path, after every input).
+                if state.samples.count > Int(Self.window) + 600 {
                     state.samples.removeFirst(state.samples.count - Int(Self.window))
                 }
             }

@@ -138,7 +138,7 @@ struct Timeline {
     var history: [HolderEpoch]
     var samples: [HTTPState.Sample]
     var now: Date
-    var window: TimeInterval = HTTPState.window
+    var window: TimeInterval
 
     private static let width = 600.0
     private static let lane = 30.0
@@ -152,9 +152,15 @@ struct Timeline {
     }
 
     /// Where the axis starts: the first epoch in the window (at least a minute back), at most `window` back.
-    private var start: Date {
+    private let start: Date
+
+    init(history: [HolderEpoch], samples: [HTTPState.Sample], now: Date, window: TimeInterval = HTTPState.window) {
+        self.history = history
+        self.samples = samples
+        self.now = now
+        self.window = window
         let first = history.compactMap { Self.date($0.since) }.min() ?? now.addingTimeInterval(-window)
-        return max(min(first, now.addingTimeInterval(-60)), now.addingTimeInterval(-window))
+        start = max(min(first, now.addingTimeInterval(-60)), now.addingTimeInterval(-window))
     }
 
     /// The x of `date` on the axis (`start` at `left`, now at `width`).
