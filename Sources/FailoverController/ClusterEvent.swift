@@ -80,5 +80,11 @@ public struct ClusterEvent: Sendable, Equatable, Codable {
         public static let addressRemoved = Kind(rawValue: "address-removed")
         /// A promotion or demotion step failed (the detail names the step).
         public static let actionFailed = Kind(rawValue: "action-failed")
+        /// The active's renews fail and it rides through on failsafe rounds (the detail names the members).
+        public static let failsafeEntered = Kind(rawValue: "failsafe-entered")
+        /// The active left the failsafe: a renew succeeded, or it fenced (the detail says how and how long).
+        public static let failsafeLeft = Kind(rawValue: "failsafe-left")
+        /// A standby that reads the database gets failsafe beats: the active is alive, cut off from the database.
+        public static let failsafePeer = Kind(rawValue: "failsafe-peer")
     }
 }

@@ -30,6 +30,10 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
     public let serving: ServingDeadline
     /// The service's checks, `hooks.recover` and the host prerequisites.
     public let health: any HealthProbe
+    /// Sends the failsafe's beats to the members (issue 18); nil when the failsafe is off.
+    public let peers: (any FailsafePeers)?
+    /// Where the HTTP server hands in the beats this node receives; nil when it cannot receive any.
+    public let inbox: FailsafeInbox?
 
     /// Creates a loop.
     public init(
@@ -42,8 +46,12 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
         logger: Logger,
         onStatus: @escaping @Sendable (NodeStatus) -> Void = { _ in },
         serving: ServingDeadline = ServingDeadline(),
-        health: any HealthProbe = NoHealthProbe()
+        health: any HealthProbe = NoHealthProbe(),
+        peers: (any FailsafePeers)? = nil,
+        inbox: FailsafeInbox? = nil
     ) {
+        self.peers = peers
+        self.inbox = inbox
         self.serving = serving
         self.health = health
         self.settings = settings
@@ -87,6 +95,7 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
             // at a 500ms interval (docs/reliability.md, Soak).
             await withDiscardingTaskGroup { group in
                 group.addTask { await store.listen { feed.yield(.notified) } }
+                inbox?.attach { id, beat in feed.yield(.failsafeBeat(id: id, beat)) }
                 group.addTask { await runChecks(target: checkTarget, feed: feed) }
                 group.addTask { await runHostChecks(feed: feed) }
                 startStandbyDuties(in: &group, duties: duties)
@@ -142,6 +151,7 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
                     onStatus(status)
                 }
                 logger.notice("stopped")
+                inbox?.detach()
                 feed.finish()
                 group.cancelAll()
             }
@@ -179,7 +189,50 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
             demote(epoch: epoch, reason: reason, group: &group, feed: feed, duties: duties)
         case .record(let event): record(event, group: &group)
         case .recover(let attempt, let attempts): recover(attempt: attempt, of: attempts, group: &group, feed: feed)
+        case .sendBeats(let send): sendBeats(send, group: &group, feed: feed)
+        case .answerBeat(let id, let answer):
+            if case .refused(let reason) = answer {
+                logger.warning("failsafe beat refused", metadata: ["reason": "\(reason)"])
+            }
+            inbox?.answer(id, answer)
         case .exit: break
+        }
+    }
+
+    /// Sends a failsafe round's beats, one child task per member, each within the round's deadline.
+    private func sendBeats(
+        _ send: FailsafeSend,
+        group: inout DiscardingTaskGroup,
+        feed: AsyncStream<Machine.Input>.Continuation
+    ) {
+        let logger = self.logger
+        guard let peers else { return }
+        for member in send.members {
+            group.addTask {
+                let reply: FailsafeReply =
+                    member.address.isEmpty
+                    ? .failed("\(member.name) has no http.advertise address in its row")
+                    : await peers.send(send.beat, to: member.name, address: member.address, timeout: send.timeout)
+                switch reply {
+                case .answered(.ack): break
+                case .answered(.no(let epoch, let reason)):
+                    logger.warning(
+                        "failsafe beat answered no",
+                        metadata: ["member": "\(member.name)", "epoch": "\(epoch)", "reason": "\(reason)"]
+                    )
+                case .answered(.refused(let reason)):
+                    logger.warning(
+                        "failsafe beat refused",
+                        metadata: ["member": "\(member.name)", "reason": "\(reason)"]
+                    )
+                case .failed(let error):
+                    logger.warning(
+                        "failsafe beat failed",
+                        metadata: ["member": "\(member.name)", "round": "\(send.beat.round)", "error": "\(error)"]
+                    )
+                }
+                feed.yield(.failsafeReply(round: send.beat.round, from: member.name, reply))
+            }
         }
     }
 
@@ -299,6 +352,7 @@ extension LeaseCall {
         case .takeOver: return "takeover"
         case .release: return "release"
         case .handOff: return "handoff"
+        case .changeMembers: return "members"
         }
     }
 }

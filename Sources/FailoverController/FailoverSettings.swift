@@ -13,6 +13,8 @@ public struct FailoverSettings: Sendable, Equatable {
     public var renewDeadline: Duration
     /// The service checks and what their failure leads to (`health.*`, `failback`).
     public var health: HealthSettings
+    /// The failsafe (`failsafe:`, issue 18); nil when it is off.
+    public var failsafe: FailsafeSettings?
 
     /// Creates settings; `renewDeadline` defaults to `timeout - 3 * interval`; `health` to no checks, run
     /// every interval with a deadline of `min(interval, 10s)` and a hold-down of ten intervals.
@@ -22,8 +24,10 @@ public struct FailoverSettings: Sendable, Equatable {
         interval: Duration = .seconds(5),
         timeout: Duration = .seconds(60),
         renewDeadline: Duration? = nil,
-        health: HealthSettings? = nil
+        health: HealthSettings? = nil,
+        failsafe: FailsafeSettings? = nil
     ) {
+        self.failsafe = failsafe
         self.cluster = cluster
         self.node = node
         self.interval = interval
@@ -46,6 +50,12 @@ public struct FailoverSettings: Sendable, Equatable {
         var problems: [String] = []
         if cluster.isEmpty { problems.append("cluster: must not be empty") }
         if node.isEmpty { problems.append("node: must not be empty") }
+        if let failsafe, failsafe.maxDuration < timeout {
+            problems.append(
+                "failsafe.maxDuration: \(failsafe.maxDuration.text) is shorter than heartbeat.timeout (\(timeout.text)): "
+                    + "a ride-through shorter than a takeover would fence before any standby could act"
+            )
+        }
         if interval < .milliseconds(50) {
             problems.append("heartbeat.interval: \(interval.text) is shorter than the least supported, 50ms")
             // The default deadline follows from the interval: the interval's refusal is the one to fix.

@@ -7,6 +7,7 @@ extension FailoverStateMachine {
     mutating func handleLeaseResult(_ result: LeaseResult, startedAt: Instant, now: Instant) -> [Action] {
         guard let call = callInFlight else { return [] }
         callInFlight = nil
+        callStartedAt = nil
         nextCallAt = startedAt.advanced(by: settings.interval)
         if case .failed = result {} else { lastCallSeconds = startedAt.duration(to: now).secondsValue }
         var actions = noteOutcome(of: result, now: now)
@@ -239,7 +240,8 @@ extension FailoverStateMachine {
     ) -> [Action] {
         guard case .renew = call else { return [] }
         switch result {
-        case .renew(.renewed(let counter, _, _, _, _, _)):
+        case .renew(.renewed(let counter, _, _, _, _, _, let row)):
+            failsafe.wrote(row)
             let kind: ClusterEvent.Kind = reason == .resume ? .resumed : .handoverReceived
             let actions: [Action] = [
                 .record(ClusterEvent(kind: kind, epoch: epoch, detail: ["node": .string(settings.node)]))
@@ -276,15 +278,17 @@ extension FailoverStateMachine {
         startedAt: Instant,
         now: Instant
     ) -> [Action] {
-        guard case .renew(let epoch, _) = call, epoch == lease.epoch else { return [] }
+        guard call.renewEpoch == lease.epoch else { return [] }
         switch result {
-        case .renew(.renewed(let counter, let paused, let handoverTo, let age, let best, let preferredFor)):
+        case .renew(.renewed(let counter, let paused, let handoverTo, let age, let best, let preferredFor, let row)):
             var lease = lease
             if startedAt > lease.lastRenewStart { lease.lastRenewStart = startedAt }
             lease.counter = counter
+            failsafe.wrote(row)
             bestStandby = best
             lastPaused = paused
-            var actions = watchStandbys(&lease, standbyAge: age, now: now)
+            var actions = endFailsafe(how: "renewed", now: now)
+            actions += watchStandbys(&lease, standbyAge: age, now: now)
             state = .active(lease)
             if let target = handoverTo, target != settings.node {
                 state = .demoting(then: .handOff(to: target, epoch: lease.epoch, counter: lease.counter))
@@ -295,7 +299,12 @@ extension FailoverStateMachine {
             actions += stepDownIfFailed(now: now)
             actions += failBackIfDue(preferredEligibleFor: preferredFor, now: now)
             return actions
+        case .renew(.notApplied):
+            // The membership change matched no row: it ran and did not commit. The next renew tells the rest.
+            failsafe.unsettled = nil
+            return []
         case .renew(.deposed):
+            failsafe.leaving = "deposed"
             state = .demoting(then: .watch)
             demotionDone = false
             return [
@@ -308,6 +317,9 @@ extension FailoverStateMachine {
                     )
                 ),
             ]
+        case .failed:
+            failsafe.renewFailing = true
+            return []
         default:
             return []
         }
@@ -318,11 +330,10 @@ extension FailoverStateMachine {
     /// release's answer.
     private mutating func demotingResult(_ after: AfterDemotion, _ call: LeaseCall, _ result: LeaseResult) -> [Action] {
         switch (after, call, result) {
-        case (.release(let epoch, _), .renew(let renewed, _), .renew(.renewed(let counter, _, _, _, _, _)))
-        where renewed == epoch:
+        case (.release(let epoch, _), _, .renew(.renewed(let counter, _, _, _, _, _, _))) where call.renewEpoch == epoch:
             state = .demoting(then: .release(epoch: epoch, counter: counter))
-        case (.handOff(let target, let epoch, _), .renew(let renewed, _), .renew(.renewed(let counter, _, _, _, _, _)))
-        where renewed == epoch:
+        case (.handOff(let target, let epoch, _), _, .renew(.renewed(let counter, _, _, _, _, _, _)))
+        where call.renewEpoch == epoch:
             state = .demoting(then: .handOff(to: target, epoch: epoch, counter: counter))
         case (.release(let epoch, _), .release, .released(let done)):
             state = .stopped

@@ -45,13 +45,25 @@ extension FailoverStateMachine {
         }
         if !hostProblems.isEmpty || standbyCheck.isFailed || pendingCheck != nil { return nil }
         let rankDelay = settings.interval * watch.view.rank
+        // Issue 18: a node the lease does not list as a member waits the holder's failsafe cap as well (the holder
+        // may ride through an outage on its members' acks for that long).
+        let wait = settings.timeout + (nonMemberWait(watch.view) ?? .zero)
         let due =
             watch.view.activeNode == nil
-            ? watch.changedAt.advanced(by: rankDelay) : watch.changedAt.advanced(by: settings.timeout + rankDelay)
+            ? watch.changedAt.advanced(by: rankDelay) : watch.changedAt.advanced(by: wait + rankDelay)
         var at = due
         if let backoff = takeoverBackoffUntil, backoff > at { at = backoff }
         if let holdDown = holdDownUntil, holdDown > at { at = holdDown }
         return at
+    }
+
+    /// The holder's failsafe cap when the lease uses the failsafe and does not list this node as a member; nil
+    /// when this node is a member (or the failsafe is not in use).
+    func nonMemberWait(_ view: LeaseView) -> Duration? {
+        guard let members = view.members, let cap = view.failsafeMax, !members.contains(settings.node) else {
+            return nil
+        }
+        return cap
     }
 
     mutating func handleGateResult(veto: String?, now: Instant) -> [Action] {

@@ -18,6 +18,16 @@ extension FailoverStateMachine {
             "counter unchanged for \(watch.changedAt.duration(to: now).text): takeover in \(max(left, .zero).text)\(rank)"
     }
 
+    /// While the active rides through on failsafe rounds: since when, on whose acks, until when at most.
+    func failsafeText(now: Instant) -> String? {
+        guard case .active(let lease) = state, let entered = failsafe.enteredAt else { return nil }
+        let set = failsafe.round?.set ?? []
+        let members = set.isEmpty ? "no other node registered" : "members " + set.joined(separator: ", ")
+        let left = now.duration(to: deadline(of: lease).instant)
+        return "failsafe for \(entered.duration(to: now).text) (\(members); \(failsafe.extensions) of "
+            + "\(failsafe.rounds) rounds acknowledged; fences in \(max(left, .zero).text) unless a renew or a round succeeds)"
+    }
+
     /// The node's status at `now`, for `/health`, `/status`, metrics and sd_notify.
     public func status(now: Instant) -> NodeStatus {
         var status = baseStatus(now: now)
@@ -27,6 +37,8 @@ extension FailoverStateMachine {
         status.serviceFailed = serviceFailed
         status.checkFailed = checkFailed
         status.lastCallSeconds = lastCallSeconds
+        status.failsafe = failsafeText(now: now)
+        if let text = status.failsafe { status.note += "; " + text }
         return status
     }
 

@@ -62,8 +62,12 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
         public var epoch: Int64
         /// The counter value of the last successful renew (0 after a takeover).
         public var counter: Int64
-        /// When the last successful renew (or the takeover) was *sent*: the self-fencing deadline counts from it.
+        /// When the last successful renew (or membership change, or the takeover) was *sent*: the self-fencing
+        /// deadline counts from it, and so does the failsafe's cap.
         public var lastRenewStart: Instant
+        /// The start of the last failsafe round every member acknowledged, if any (issue 18): the deadline may count
+        /// from it instead, up to the cap.
+        public var failsafeFrom: Instant? = nil
         /// When this node became active.
         public var since: Instant
         /// Whether the promotion actions have finished.
@@ -103,6 +107,10 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
         case record(ClusterEvent)
         /// Run `hooks.recover` (attempt `attempt` of `of`) and feed back `recovered`.
         case recover(attempt: Int, of: Int)
+        /// Send a failsafe round's beats and feed each member's reply back as `failsafeReply`.
+        case sendBeats(FailsafeSend)
+        /// Answer the failsafe beat `id` (handed in by the HTTP server) with `answer`.
+        case answerBeat(id: Int, FailsafeAnswer)
         /// Shutdown is complete: the run loop may return.
         case exit
     }
@@ -129,6 +137,10 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
         case hostChecked(problems: [String])
         /// The demotion actions finished.
         case demotionFinished(steps: JSONValue)
+        /// A failsafe beat arrived from the active (its signature checked); answer it with `answerBeat(id:)`.
+        case failsafeBeat(id: Int, FailsafeBeat)
+        /// A member's reply to the beat of round `round`.
+        case failsafeReply(round: String, from: String, FailsafeReply)
         /// SIGTERM or SIGINT: demote and release if active, then stop.
         case shutdown
     }
@@ -193,6 +205,10 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
     var recoverAttemptsUsed = 0
     /// Whether `staying-active` was recorded for the current failure.
     var stayRecorded = false
+    /// When the lease call in flight was sent (a renew outstanding for an interval starts the failsafe).
+    var callStartedAt: Instant?
+    /// The failsafe (issue 18): what the active's writes and rounds know.
+    var failsafe = FailsafeBook<Instant>()
     /// Creates a state machine that starts at `now`.
     public init(settings: FailoverSettings, now: Instant) {
         self.settings = settings
@@ -221,7 +237,22 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
     /// successful renew); nil in every other state.
     public var servingUntil: Instant? {
         guard case .active(let lease) = state else { return nil }
-        return lease.lastRenewStart.advanced(by: settings.renewDeadline)
+        return deadline(of: lease).instant
+    }
+
+    /// The active's self-fencing deadline: `renewDeadline` after the start of its last successful renew, or after
+    /// the start of its last failsafe round every member acknowledged when that is later, but then never past the
+    /// failsafe's cap after the start of the last successful write. `extended`: a round is what the deadline
+    /// counts from; `capped`: the cap is what binds.
+    func deadline(of lease: Lease) -> (instant: Instant, extended: Bool, capped: Bool) {
+        let renewed = lease.lastRenewStart.advanced(by: settings.renewDeadline)
+        guard let from = lease.failsafeFrom, from > lease.lastRenewStart, let cap = failsafe.cap else {
+            return (renewed, false, false)
+        }
+        let extended = from.advanced(by: settings.renewDeadline)
+        let capAt = lease.lastRenewStart.advanced(by: cap)
+        if extended <= capAt { return (extended, true, false) }
+        return (max(capAt, renewed), true, true)
     }
 
     /// The instant at which the run loop must feed `.tick` even if nothing else happens.
@@ -233,8 +264,9 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
         case .demoting:
             return nil
         case .active(let lease):
-            wakes.append(lease.lastRenewStart.advanced(by: settings.renewDeadline))
+            wakes.append(deadline(of: lease).instant)
             if let retry = promotionRetryAt { wakes.append(retry) }
+            if let round = failsafeWake() { wakes.append(round) }
         case .standby(let watch):
             // The end of a hold-down makes the node eligible again (an event, and maybe a takeover).
             if let holdDown = holdDownUntil, recordedIneligible != nil { wakes.append(holdDown) }
@@ -278,11 +310,17 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
             hostChecked = true
         case .demotionFinished(let steps):
             actions += handleDemotionFinished(steps: steps, now: now)
+        case .failsafeBeat(let id, let beat):
+            actions += handleBeat(id: id, beat, now: now)
+        case .failsafeReply(let round, let from, let reply):
+            actions += handleReply(round: round, from: from, reply, now: now)
         case .shutdown:
             actions += handleShutdown(now: now)
         }
         actions += retryPromotionIfDue(now: now)
         actions += nextCalls(now: now)
+        actions += failsafeRound(now: now)
+        actions += leaveFailsafeIfNotActive(now: now)
         actions += eligibilityEvents(now: now)
         return actions
     }
@@ -291,10 +329,23 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
 
     mutating func fenceIfDeadlinePassed(now: Instant) -> [Action] {
         guard case .active(let lease) = state else { return [] }
+        let (deadline, extended, capped) = deadline(of: lease)
+        guard now >= deadline else { return [] }
         let sinceRenew = lease.lastRenewStart.duration(to: now)
-        guard sinceRenew >= settings.renewDeadline else { return [] }
-        let reason =
-            "no heartbeat write succeeded for \(sinceRenew.text) (renewDeadline \(settings.renewDeadline.text))"
+        let reason: String
+        if capped {
+            reason =
+                "the failsafe reached failsafe.maxDuration (\((failsafe.cap ?? .zero).text)): no heartbeat write "
+                + "succeeded for \(sinceRenew.text)"
+        } else if extended, let from = lease.failsafeFrom {
+            reason =
+                "no heartbeat write succeeded for \(sinceRenew.text) and no failsafe round was acknowledged by every "
+                + "member for \(from.duration(to: now).text) (renewDeadline \(settings.renewDeadline.text))"
+        } else {
+            reason =
+                "no heartbeat write succeeded for \(sinceRenew.text) (renewDeadline \(settings.renewDeadline.text))"
+        }
+        failsafe.leaving = capped ? "fenced at failsafe.maxDuration" : "fenced"
         state = .demoting(then: .watch)
         demotionDone = false
         return [
@@ -421,6 +472,7 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
 
     mutating func issue(_ call: LeaseCall, now: Instant) -> Action {
         callInFlight = call
+        callStartedAt = now
         readSoon = false
         lastCallID += 1
         return .call(id: lastCallID, call)
@@ -471,6 +523,7 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
             return [issue(.renew(epoch: epoch, report: report(now: now)), now: now)]
         case .active(let lease):
             guard now >= nextCallAt else { return [] }
+            if let change = membershipChange(lease, now: now) { return [issue(change, now: now)] }
             return [issue(.renew(epoch: lease.epoch, report: report(now: now)), now: now)]
         }
     }

@@ -12,6 +12,11 @@ public struct LeaseView: Sendable, Equatable, Codable {
     public var handoverTo: String?
     /// How many live standbys are preferred over this node (higher priority, or equal and a smaller name).
     public var rank: Int
+    /// The nodes other than the holder that may take over after `timeout` (issue 18); nil when the failsafe
+    /// is not in use in this epoch: every node is then a member.
+    public var members: [String]?
+    /// The holder's failsafe cap: a node that is not a member waits this plus `timeout`; nil when not in use.
+    public var failsafeMax: Duration?
 
     /// Creates a view.
     public init(
@@ -20,8 +25,12 @@ public struct LeaseView: Sendable, Equatable, Codable {
         counter: Int64,
         paused: Bool = false,
         handoverTo: String? = nil,
-        rank: Int = 0
+        rank: Int = 0,
+        members: [String]? = nil,
+        failsafeMax: Duration? = nil
     ) {
+        self.members = members
+        self.failsafeMax = failsafeMax
         self.epoch = epoch
         self.activeNode = activeNode
         self.counter = counter
@@ -50,16 +59,21 @@ public enum RenewOutcome: Sendable, Equatable {
     ///     seen within `timeout`), `nil` when none is.
     ///   - preferredEligibleFor: with `failback: {preferred: …}`, seconds the preferred node has been an eligible
     ///     standby (database clock), `nil` when it is not one now.
+    ///   - failsafe: the row's members and cap, the members wanted and the nodes' addresses (issue 18).
     case renewed(
         counter: Int64,
         paused: Bool,
         handoverTo: String?,
         standbyAge: Double?,
         bestStandby: String? = nil,
-        preferredEligibleFor: Double? = nil
+        preferredEligibleFor: Double? = nil,
+        failsafe: FailsafeRow? = nil
     )
     /// Zero rows: the epoch or the holder changed; this node was deposed.
     case deposed
+    /// Zero rows for a membership change: the epoch, the holder or the counter moved. Nothing was written; the
+    /// next renew tells whether this node still holds the lease.
+    case notApplied
 }
 
 /// The role a node reports in its row.
@@ -88,6 +102,17 @@ public enum LeaseCall: Sendable, Equatable {
     case release(epoch: Int64, counter: Int64)
     /// Hand the lease to another node after a switchover request.
     case handOff(to: String, epoch: Int64, counter: Int64)
+    /// The failsafe's membership change: a renew that also sets the row's members and cap, checked on the
+    /// counter of the last successful write (issue 18). Answered like a renew, or `.notApplied`.
+    case changeMembers(epoch: Int64, counter: Int64, members: [String]?, maxDuration: Duration?, report: NodeReport)
+
+    /// The epoch a renew or a membership change writes in; nil for the other calls.
+    public var renewEpoch: Int64? {
+        switch self {
+        case .renew(let epoch, _), .changeMembers(let epoch, _, _, _, _): return epoch
+        default: return nil
+        }
+    }
 }
 
 /// What the lease store answered to a `LeaseCall`.

@@ -177,6 +177,8 @@ public struct NodeStatus: Sendable, Equatable {
     public var checkFailed = false
     /// How long the last successful lease call took (a renew on the active, a read on a standby), in seconds.
     public var lastCallSeconds: Double?
+    /// While the active rides through on failsafe rounds (issue 18): since when and on whose acks, in words.
+    public var failsafe: String?
 
     /// Creates a status.
     public init(role: NodeRole, epoch: Int64, view: LeaseView?, note: String, secondsSinceLastSuccess: Double) {

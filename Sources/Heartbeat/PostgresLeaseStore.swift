@@ -20,6 +20,10 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
         public var version: String
         /// With `failback: {preferred: …}`: the preferred node, whose eligible time the renew reports.
         public var preferred: String?
+        /// This node's `http.advertise` address, for the failsafe's beats (issue 18); nil when it has none.
+        public var advertise: String?
+        /// This node's `failsafe.maxDuration`, written by its takeovers; nil when its failsafe is off.
+        public var failsafeMax: Duration?
 
         /// Creates an identity.
         public init(
@@ -28,8 +32,12 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
             priority: Int = 100,
             address: String = "",
             version: String = "",
-            preferred: String? = nil
+            preferred: String? = nil,
+            advertise: String? = nil,
+            failsafeMax: Duration? = nil
         ) {
+            self.advertise = advertise
+            self.failsafeMax = failsafeMax
             self.preferred = preferred
             self.cluster = cluster
             self.node = node
@@ -95,7 +103,7 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
                 SQL.observe,
                 [
                     me.cluster, me.node, role.rawValue, note, String(me.priority), me.address, me.version,
-                    intervalText(self.timeout), report.eligible ? "true" : "false", report.health,
+                    intervalText(self.timeout), report.eligible ? "true" : "false", report.health, me.advertise,
                 ],
                 timeout: timeout
             )
@@ -111,34 +119,30 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
                     counter: Int64(rows.value(0, "counter") ?? "") ?? 0,
                     paused: rows.value(0, "paused") == "t",
                     handoverTo: rows.value(0, "handover_to"),
-                    rank: Int(rows.value(0, "rank") ?? "") ?? 0
+                    rank: Int(rows.value(0, "rank") ?? "") ?? 0,
+                    members: rows.value(0, "members").flatMap(Self.names),
+                    failsafeMax: rows.value(0, "failsafe_max").flatMap(Double.init).map { Duration.seconds($0) }
                 )
             )
         case .renew(let epoch, let report):
+            let rows = try await conn.query(SQL.renew, renewParameters(epoch, report), timeout: timeout)
+            guard rows.rows.count == 1 else { return .renew(.deposed) }
+            return .renew(renewed(rows))
+        case .changeMembers(let epoch, let counter, let members, let cap, let report):
+            let membersJSON = members.flatMap { names in
+                (try? JSONEncoder().encode(names)).flatMap { String(data: $0, encoding: .utf8) }
+            }
             let rows = try await conn.query(
-                SQL.renew,
-                [
-                    me.cluster, String(epoch), me.node, String(me.priority), me.address, me.version,
-                    report.eligible ? "true" : "false", report.health, intervalText(targetFreshness),
-                    me.preferred ?? "",
-                ],
+                SQL.changeMembers,
+                renewParameters(epoch, report) + [membersJSON, cap.map(intervalText), String(counter)],
                 timeout: timeout
             )
-            guard rows.rows.count == 1 else { return .renew(.deposed) }
-            return .renew(
-                .renewed(
-                    counter: Int64(rows.value(0, "counter") ?? "") ?? 0,
-                    paused: rows.value(0, "paused") == "t",
-                    handoverTo: rows.value(0, "handover_to"),
-                    standbyAge: rows.value(0, "standby_age").flatMap(Double.init),
-                    bestStandby: rows.value(0, "best_standby"),
-                    preferredEligibleFor: rows.value(0, "preferred_eligible_for").flatMap(Double.init)
-                )
-            )
+            guard rows.rows.count == 1 else { return .renew(.notApplied) }
+            return .renew(renewed(rows))
         case .takeOver(let seenEpoch, let seenCounter):
             let rows = try await conn.query(
                 SQL.takeOver,
-                [me.cluster, me.node, String(seenEpoch), String(seenCounter)],
+                [me.cluster, me.node, String(seenEpoch), String(seenCounter), me.failsafeMax.map(intervalText)],
                 timeout: timeout
             )
             return .tookOver(newEpoch: rows.rows.count == 1 ? Int64(rows.value(0, "epoch") ?? "") : nil)
@@ -157,6 +161,43 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
             )
             return .handedOff(rows.rows.count == 1)
         }
+    }
+
+    /// The parameters of the renew ($1–$12), which the membership change shares.
+    private func renewParameters(_ epoch: Int64, _ report: NodeReport) -> [String?] {
+        let me = identity
+        return [
+            me.cluster, String(epoch), me.node, String(me.priority), me.address, me.version,
+            report.eligible ? "true" : "false", report.health, intervalText(targetFreshness),
+            me.preferred ?? "", me.advertise, intervalText(self.timeout),
+        ]
+    }
+
+    /// A JSON array of names, or nil.
+    static func names(_ json: String) -> [String]? {
+        try? JSONDecoder().decode([String].self, from: Data(json.utf8))
+    }
+
+    /// The renew's answer row.
+    private func renewed(_ rows: PGRows) -> RenewOutcome {
+        let addresses =
+            rows.value(0, "addresses").flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
+            ?? [:]
+        return
+            .renewed(
+                counter: Int64(rows.value(0, "counter") ?? "") ?? 0,
+                paused: rows.value(0, "paused") == "t",
+                handoverTo: rows.value(0, "handover_to"),
+                standbyAge: rows.value(0, "standby_age").flatMap(Double.init),
+                bestStandby: rows.value(0, "best_standby"),
+                preferredEligibleFor: rows.value(0, "preferred_eligible_for").flatMap(Double.init),
+                failsafe: FailsafeRow(
+                    members: rows.value(0, "members").flatMap(Self.names),
+                    maxDuration: rows.value(0, "failsafe_max").flatMap(Double.init).map { Duration.seconds($0) },
+                    desired: rows.value(0, "desired").flatMap(Self.names) ?? [],
+                    addresses: addresses
+                )
+            )
     }
 
     public func listen(onChange: @escaping @Sendable () -> Void) async {

@@ -67,6 +67,17 @@ public enum Schema {
                     ADD COLUMN eligible_since timestamptz;
                 """
         ),
+        Migration(
+            version: 3,
+            description: "failsafe members and cap, node addresses (issue 18)",
+            sql: """
+                ALTER TABLE hotstandby_cluster
+                    ADD COLUMN members      text[],
+                    ADD COLUMN failsafe_max interval;
+                ALTER TABLE hotstandby_node
+                    ADD COLUMN advertise text;
+                """
+        ),
     ]
 
     /// The schema version this binary is written for.

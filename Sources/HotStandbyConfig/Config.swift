@@ -38,6 +38,8 @@ public struct Config: Sendable {
     public var health: HealthConfig
     public var http: HTTPSettings
     public var parts: PartsConfig
+    /// `failsafe.*` (issue 18).
+    public var failsafe: FailsafeConfig
 
     /// The default path of the configuration file.
     public static let defaultPath = "/etc/hotstandby/hotstandby.yaml"
@@ -142,13 +144,16 @@ public struct Config: Sendable {
         }
 
         let health = HealthConfig.parse(reader, interval: interval)
+        let http = HTTPSettings.parse(reader)
+        let failsafe = FailsafeConfig.parse(reader, http: http)
         let failover = FailoverSettings(
             cluster: cluster,
             node: node,
             interval: interval,
             timeout: timeout,
             renewDeadline: renewDeadline,
-            health: health.settings
+            health: health.settings,
+            failsafe: failsafe.settings
         )
         for problem in failover.problems(renewDeadlineIsDefault: renewDeadline == nil)
         where !(problem.hasPrefix("cluster:") || problem.hasPrefix("node:")) {
@@ -163,7 +168,6 @@ public struct Config: Sendable {
             )
         }
 
-        let http = HTTPSettings.parse(reader)
         let parts = PartsConfig.parse(reader, cluster: cluster, stateDirectory: stateDirectory)
 
         reader.reportUnknownKeys()
@@ -182,7 +186,8 @@ public struct Config: Sendable {
             hooks: hooks,
             health: health,
             http: http,
-            parts: parts
+            parts: parts,
+            failsafe: failsafe
         )
     }
 }

@@ -12,6 +12,9 @@ public struct HTTPSettings: Sendable {
     public var host: String = "127.0.0.1"
     /// The port part of `listen`.
     public var port: Int = 8008
+    /// `http.advertise`: how the other nodes reach this one (`http://HOST:PORT`), for the failsafe's beats.
+    /// Defaults to `http://` + `listen` unless `listen` is every address (`0.0.0.0`, `::`); nil then.
+    public var advertise: String?
 
     /// Reads the `http.*` keys, reporting problems through `reader`.
     public static func parse(_ reader: ConfigReader) -> HTTPSettings {
@@ -27,10 +30,33 @@ public struct HTTPSettings: Sendable {
                 "http.listen: '\(settings.listen)' is not HOST:PORT with a port from 1 to 65535 (e.g. 127.0.0.1:8008)"
             )
         }
+        if let written = reader.string("http.advertise") {
+            if let problem = advertiseProblem(written) {
+                reader.problem("http.advertise: '\(written)' \(problem)")
+            } else {
+                settings.advertise = written.hasSuffix("/") ? String(written.dropLast()) : written
+            }
+        } else if !["0.0.0.0", "::", ""].contains(settings.host) {
+            settings.advertise =
+                "http://" + (settings.host.contains(":") ? "[\(settings.host)]" : settings.host)
+                + ":\(settings.port)"
+        }
         if let path = settings.tokenFile, settings.enabled {
             if let problem = tokenFileProblem(path) { reader.problem("http.tokenFile: '\(path)' \(problem)") }
         }
         return settings
+    }
+
+    /// Why `http.advertise` cannot be used, or nil: it must be `http://HOST:PORT` (no path, no credentials).
+    public static func advertiseProblem(_ text: String) -> String? {
+        guard text.hasPrefix("http://") else { return "must start with http:// (e.g. http://10.0.0.1:8008)" }
+        var rest = String(text.dropFirst("http://".count))
+        if rest.hasSuffix("/") { rest.removeLast() }
+        if rest.contains("/") || rest.contains("@") || rest.contains("?") {
+            return "must be http://HOST:PORT with no path, user or query"
+        }
+        guard splitHostPort(rest) != nil else { return "must be http://HOST:PORT with a port from 1 to 65535" }
+        return nil
     }
 
     /// `HOST:PORT` or `[V6]:PORT`.

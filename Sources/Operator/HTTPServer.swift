@@ -4,6 +4,7 @@ import Heartbeat
 import HotStandbyConfig
 import Hummingbird
 import Logging
+import Metrics
 
 /// The HTTP endpoints on `http.listen`: health for load balancers, status JSON, Prometheus metrics,
 /// the status page, and (only with `http.tokenFile`) switchover and pause.
@@ -13,6 +14,8 @@ public struct HTTPServer {
     public let metrics: NodeMetrics
     public let token: String?
     public let logger: Logger
+    /// The failsafe's endpoint (issue 18): how beats are checked and where they go; nil when the failsafe is off.
+    public var failsafe: (wire: FailsafeWire, inbox: FailsafeInbox)? = nil
 
     /// The Hummingbird application, a `Service` for the daemon's `ServiceGroup`.
     public func application(host: String, port: Int) -> some ApplicationProtocol {
@@ -45,6 +48,9 @@ public struct HTTPServer {
         }
         if let token {
             addWriteRoutes(router, token: token)
+        }
+        if let failsafe {
+            addFailsafeRoute(router, wire: failsafe.wire, inbox: failsafe.inbox)
         }
         return Application(
             router: router,
@@ -86,6 +92,43 @@ public struct HTTPServer {
                     return Self.response(.serviceUnavailable, "\(error.description)\n")
                 }
             }
+        }
+    }
+
+    /// `POST /failsafe/beat`: a signed beat from the active; the answer is signed too. A bad signature or another
+    /// cluster's beat is refused with 403, logged and counted (`hotstandby_failsafe_beats_refused_total`).
+    private func addFailsafeRoute(_ router: Router<BasicRequestContext>, wire: FailsafeWire, inbox: FailsafeInbox) {
+        let cluster = config.cluster
+        let node = config.node
+        let logger = self.logger
+        router.post("/failsafe/beat") { request, _ in
+            let refuse = { (label: String, message: String) -> Response in
+                logger.warning("failsafe beat refused", metadata: ["reason": "\(message)"])
+                Counter(label: "hotstandby_failsafe_beats_refused_total", dimensions: [("reason", label)]).increment()
+                return Self.response(.forbidden, "refused: \(message)\n")
+            }
+            guard let body = try? await request.body.collect(upTo: 8192) else {
+                return refuse("malformed", "the body is larger than 8 KiB")
+            }
+            let beat: FailsafeBeat
+            do throws(FailsafeWire.Refusal) {
+                beat = try wire.open(FailsafeBeat.self, from: Data(body.readableBytesView))
+            } catch {
+                return refuse(error.label, error.message)
+            }
+            guard beat.cluster == cluster else {
+                return refuse("cluster", "the beat is for cluster '\(beat.cluster)', this node is in '\(cluster)'")
+            }
+            let answer = await inbox.deliver(beat)
+            if case .refused(let reason) = answer {
+                Counter(label: "hotstandby_failsafe_beats_refused_total", dimensions: [("reason", "state")]).increment()
+                logger.warning(
+                    "failsafe beat refused",
+                    metadata: ["from": "\(beat.from)", "epoch": "\(beat.epoch)", "reason": "\(reason)"]
+                )
+            }
+            let sealed = wire.seal(FailsafeWire.Answer(answer, node: node, round: beat.round))
+            return Self.response(.ok, String(decoding: sealed, as: UTF8.self), type: "application/json")
         }
     }
 

@@ -23,6 +23,7 @@ public final class NodeMetrics: Sendable {
     private let info: Prometheus.Gauge
     private let serviceHealthy: Prometheus.Gauge
     private let eligible: Prometheus.Gauge
+    private let failsafe: Prometheus.Gauge
 
     private static let bootstrapped = Mutex(false)
 
@@ -98,6 +99,12 @@ public final class NodeMetrics: Sendable {
             labels,
             "1 while this node may take over or be handed the lease, 0 when it may not."
         )
+        failsafe = Self.gauge(
+            registry,
+            "failsafe_active",
+            labels,
+            "1 while this node is active on failsafe rounds (its renews fail; its members acknowledge it), else 0."
+        )
     }
 
     /// Records the node's status; `previous` is the role of the status before it, for the counters.
@@ -107,6 +114,7 @@ public final class NodeMetrics: Sendable {
         leaseCallAge.set(to: status.secondsSinceLastSuccess)
         serviceHealthy.set(to: status.checkFailed ? 0 : 1)
         eligible.set(to: status.eligible ? 1 : 0)
+        failsafe.set(to: status.failsafe == nil ? 0 : 1)
         if status.role == .active && previous != .active { takeovers.increment() }
         if previous == .active && status.role != .active { demotions.increment() }
     }
@@ -164,6 +172,8 @@ public struct HelpfulMetricsFactory: MetricsFactory {
         "hotstandby_action_seconds":
             "Duration of each promote or demote step (address, DNS, hooks, ...), by step, phase and outcome.",
         "hotstandby_snapshot_age_seconds": "Seconds since the shared folder's newest snapshot was written.",
+        "hotstandby_failsafe_beats_refused_total":
+            "Failsafe beats this node refused, by reason (signature, malformed, cluster, state).",
         "hotstandby_snapshot_cache_age_seconds":
             "Seconds since the local copy of the shared folder's snapshot was refreshed.",
     ]

@@ -12,7 +12,13 @@ public struct OperatorSurface {
     /// Services to run beside the loop (the HTTP server and its cluster reader).
     public var services: [any Service]
 
-    public init(config: Config, version: String, logger: Logger) {
+    /// `failsafe`: how beats are checked and where they go (issue 18), nil when the failsafe is off.
+    public init(
+        config: Config,
+        version: String,
+        logger: Logger,
+        failsafe: (wire: FailsafeWire, inbox: FailsafeInbox)? = nil
+    ) {
         let metrics = NodeMetrics(cluster: config.cluster, node: config.node, version: version)
         let state = HTTPState()
         let notify = SystemdNotify()
@@ -31,7 +37,8 @@ public struct OperatorSurface {
                 in: .whitespacesAndNewlines
             )
         }
-        let server = HTTPServer(config: config, state: state, metrics: metrics, token: token, logger: logger)
+        var server = HTTPServer(config: config, state: state, metrics: metrics, token: token, logger: logger)
+        server.failsafe = failsafe
         let reader = HTTPClusterReader(
             admin: ClusterAdmin(database: config.database),
             cluster: config.cluster,

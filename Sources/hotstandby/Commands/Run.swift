@@ -40,7 +40,9 @@ struct Run: AsyncParsableCommand {
             clock: ContinuousClock(),
             logger: logger,
             onStatus: parts.onStatus,
-            health: parts.health
+            health: parts.health,
+            peers: parts.peers,
+            inbox: parts.inbox
         )
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

@@ -18,6 +18,9 @@ struct Wiring {
     var services: [any Service]
     var onStatus: @Sendable (NodeStatus) -> Void
     var health: any HealthProbe
+    /// The failsafe's beats out and in (issue 18); nil when it is off.
+    var peers: (any FailsafePeers)?
+    var inbox: FailsafeInbox?
 
     init(config: Config, logger: Logger) throws {
         let store = PostgresLeaseStore(
@@ -31,7 +34,9 @@ struct Wiring {
                 preferred: {
                     if case .preferred(let node, _) = config.failover.health.failback { return node }
                     return nil
-                }()
+                }(),
+                advertise: config.failsafe.enabled ? config.http.advertise : nil,
+                failsafeMax: config.failover.failsafe?.maxDuration
             ),
             timeout: config.failover.timeout,
             logger: logger,
@@ -70,7 +75,22 @@ struct Wiring {
         self.gate = hooks
         self.plan = try Self.plan(config: config, hooks: hooks, logger: logger)
         self.health = HealthMonitor(config: config, logger: logger)
-        let surface = OperatorSurface(config: config, version: HotStandby.version, logger: logger)
+        var failsafe: (wire: FailsafeWire, inbox: FailsafeInbox)?
+        if config.failsafe.enabled, let path = config.failsafe.tokenFile {
+            do {
+                failsafe = (try FailsafeWire(tokenFile: path), FailsafeInbox())
+            } catch {
+                throw ExitMessage(text: "failsafe.tokenFile: '\(path)' cannot be read: \(error)")
+            }
+        }
+        self.peers = failsafe.map { FailsafeClient(wire: $0.wire) }
+        self.inbox = failsafe?.inbox
+        let surface = OperatorSurface(
+            config: config,
+            version: HotStandby.version,
+            logger: logger,
+            failsafe: failsafe
+        )
         self.services = services + surface.services
         self.onStatus = surface.onStatus
     }
