@@ -43,7 +43,7 @@ public struct AlertEvent: Sendable, Equatable, Codable {
         "switchover-requested", "vetoed", "ha-lost", "ha-restored", "database-unreachable", "database-back",
         "paused", "unpaused", "started", "action-failed", "promoted", "service-failed", "service-recovered",
         "recovered-in-place", "stepped-down", "staying-active", "not-eligible", "eligible", "failback",
-        "address-restored", "address-removed",
+        "address-restored", "address-removed", "failsafe-entered", "failsafe-left", "failsafe-peer",
     ]
 
     /// The kinds that alert only when `alerts.events` names them: a daemon's start and a promotion's

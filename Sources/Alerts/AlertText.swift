@@ -283,6 +283,45 @@ struct AlertText: Sendable, Equatable {
             todo = [
                 "Find out what put it there: another program (keepalived, NetworkManager, a script) managing the same address."
             ]
+        case "failsafe-entered":
+            used.formUnion(["members", "maxDurationSeconds", "secondsSinceLastRenewStart"])
+            let members = s("members") ?? "no other node"
+            headline = "\(node) cannot renew and rides through on failsafe (epoch \(epoch))"
+            happened = [
+                "The active \(node) cannot write its heartbeat to the database"
+                    + (error.map { " (\($0))" } ?? "") + ".",
+                "It keeps serving while every member acknowledges its failsafe beats directly: \(members).",
+            ]
+            now = [
+                "Active: \(node), on failsafe, for at most \(s("maxDurationSeconds") ?? "failsafe.maxDuration") s "
+                    + "after its last successful renew (failsafe.maxDuration); no takeover while the members ack."
+            ]
+            todo = [
+                "Bring the database back (or \(node)'s route to it); a failsafe-left alert follows when a renew succeeds."
+            ]
+        case "failsafe-left":
+            used.formUnion(["how", "seconds", "rounds", "acknowledgedRounds"])
+            let how = s("how") ?? "ended"
+            headline = "\(node) left the failsafe: \(how) after \(s("seconds") ?? "?") s (epoch \(epoch))"
+            happened = [
+                "The failsafe on \(node) ended (\(how)) after \(s("seconds") ?? "?") s; "
+                    + "\(s("acknowledgedRounds") ?? "?") of \(s("rounds") ?? "?") rounds were acknowledged by every member."
+            ]
+            now =
+                how == "renewed"
+                ? ["Active: \(node), renewing in the database again."]
+                : ["\(node) stopped serving; a member takes over once it can read the database and the timeout passed."]
+            todo = how == "renewed" ? ["Find out why the database was unreachable."] : ["Run `hotstandby status`."]
+        case "failsafe-peer":
+            used.formUnion(["active", "counter"])
+            let active = s("active") ?? "the active"
+            headline = "\(active) is alive but cut off from the database; \(node) stays standby (epoch \(epoch))"
+            happened = [
+                "\(node) reads the database and sees \(active)'s counter stopped, but gets \(active)'s failsafe beats.",
+                "So \(active) is serving and only its path to the database is broken: \(node) does not take over.",
+            ]
+            now = ["Active: \(active), on failsafe."]
+            todo = ["Repair the route between \(active) and the database (a firewall, a switch, pg_hba)."]
         default:
             headline = "\(event.kind) on \(node)"
             happened = ["Node \(node) recorded a '\(event.kind)' event" + (reason.map { ": \($0)" } ?? "") + "."]

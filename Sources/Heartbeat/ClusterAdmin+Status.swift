@@ -39,6 +39,11 @@ public struct ClusterStatus: Sendable, Codable, Equatable {
     public var counter: Int64
     public var paused: Bool
     public var handoverTo: String?
+    /// The failsafe's members (issue 18): the nodes other than the holder that may take over after `timeout`; nil
+    /// when the failsafe is not in use in this epoch.
+    public var members: [String]? = nil
+    /// The holder's failsafe cap in seconds; nil when the failsafe is not in use.
+    public var failsafeMaxSeconds: Double? = nil
     /// Seconds since the lease row last changed (database clock).
     public var leaseAgeSeconds: Double
     public var nodes: [Node]
@@ -61,6 +66,7 @@ extension ClusterAdmin {
         let lease = try await querySlot(
             """
             SELECT epoch, active_node, counter, paused, handover_to,
+                   array_to_json(members)::text AS members, extract(epoch FROM failsafe_max) AS failsafe_max,
                    extract(epoch FROM now() - updated_at) AS age
               FROM hotstandby_cluster WHERE cluster = $1
             """,
@@ -96,6 +102,10 @@ extension ClusterAdmin {
             counter: Int64(lease.value(0, "counter") ?? "") ?? 0,
             paused: lease.value(0, "paused") == "t",
             handoverTo: lease.value(0, "handover_to"),
+            members: lease.value(0, "members").flatMap {
+                try? JSONDecoder().decode([String].self, from: Data($0.utf8))
+            },
+            failsafeMaxSeconds: lease.value(0, "failsafe_max").flatMap(Double.init),
             leaseAgeSeconds: Double(lease.value(0, "age") ?? "") ?? 0,
             nodes: nodes.rows.indices.map { row in
                 let role = nodes.value(row, "role") ?? ""

@@ -101,6 +101,8 @@ public final class HTTPState: Sendable {
             public var health: String
             /// Whether this node may take over or be handed the lease.
             public var eligible: Bool
+            /// While this node is active on failsafe rounds (issue 18): since when, on whose acks; else nil.
+            public var failsafe: String?
         }
         public var node: NodeView
         /// The cluster as the database showed it at the last read (same as `hotstandby status --json`).
@@ -124,7 +126,8 @@ public final class HTTPState: Sendable {
                 secondsSinceLastSuccess: status?.secondsSinceLastSuccess ?? 0,
                 lease: status?.view,
                 health: status?.health ?? "unchecked",
-                eligible: status?.eligible ?? false
+                eligible: status?.eligible ?? false,
+                failsafe: status?.failsafe
             ),
             cluster: cluster.status,
             clusterReadAgeSeconds: cluster.age.map { ($0 * 10).rounded() / 10 },

@@ -95,6 +95,8 @@ final class VIPLab: Sendable {
             }
             mutable.withLock { $0.smtpURL = String(url.split(separator: "=", maxSplits: 1)[1]) }
         }
+        // Issue 18: the failsafe's shared token, before `init-db` reads the configuration.
+        if extra.values.contains(where: { $0.contains("failsafe.token") }) { try writeToken() }
         for node in ["a", "b"] { try writeConfig(node) }
         let initialized = try hotstandbySync(in: "a", ["init-db", "--config", directory + "/a.yaml"])
         guard initialized.status == 0 else { throw HarnessError("init-db failed: \(initialized.output)") }

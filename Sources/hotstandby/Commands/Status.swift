@@ -66,6 +66,13 @@ struct Status: AsyncParsableCommand {
                 + "paused \(status.paused ? "YES" : "no")  lease updated \(String(format: "%.1f", status.leaseAgeSeconds)) s ago"
         )
         if let target = status.handoverTo { lines.append("switchover to \(target) requested") }
+        if let members = status.members, let cap = status.failsafeMaxSeconds {
+            let names = members.isEmpty ? "none" : members.joined(separator: ", ")
+            lines.append(
+                "failsafe members \(names) (up to \(Duration.seconds(cap).text) on their acks; other nodes wait that "
+                    + "plus the timeout)"
+            )
+        }
         lines.append("")
         let header = ["NODE", "ROLE", "PRIO", "SEEN", "HEALTH", "NOTE"]
         var rows = [header]
