@@ -104,6 +104,7 @@ struct ClonePrimaryTests {
         try write("#!/bin/sh\nexit 0\n", "hook.sh", 0o755)
         try write("key \"hs\" { algorithm hmac-sha256; secret \"c2VjcmV0\"; };\n", "tsig.key", 0o600)
         try write("application data\n", "data.txt", 0o640)
+        try write("failsafe-token-0123456789abcdef\n", "failsafe.token", 0o600)
         try write(
             """
             # the primary
@@ -123,6 +124,12 @@ struct ClonePrimaryTests {
             sharedFolder:
               path: "/mnt/share"
               paths: ["\(primary)/data.txt"]
+            http:
+              listen: 0.0.0.0:8008
+              advertise: http://10.0.0.1:8008
+            failsafe:
+              enabled: true
+              tokenFile: "\(primary)/failsafe.token"
 
             """,
             "hotstandby.yaml",
@@ -139,10 +146,22 @@ struct ClonePrimaryTests {
         let args =
             [
                 OpsEnvironment.repository + "/scripts/clone-primary", "--to", "root@127.0.0.1", "--node", "host-b",
-                "--dns-address", "10.0.0.2", "--config", primary + "/hotstandby.yaml", "--unit",
+                "--dns-address", "10.0.0.2", "--advertise", "http://10.0.0.2:8008", "--config",
+                primary + "/hotstandby.yaml", "--unit",
                 primary + "/hotstandby.service",
                 "--remote-root", secondary, "--remote-binary", OpsEnvironment.binary!,
             ] + sshd.cloneOptions
+
+        // Issue 18: the advertise address is the secondary's own, so it must be given.
+        var noAdvertise = args
+        noAdvertise.removeSubrange(
+            noAdvertise.firstIndex(of: "--advertise")!...noAdvertise.firstIndex(of: "--advertise")! + 1
+        )
+        let refusedAdvertise = try await runProgram("/bin/bash", noAdvertise + ["--dry-run"], environment: environment)
+        #expect(
+            refusedAdvertise.status != 0 && refusedAdvertise.output.contains("--advertise"),
+            "\(refusedAdvertise.output)"
+        )
 
         let dry = try await runProgram("/bin/bash", args + ["--dry-run"], environment: environment)
         #expect(dry.status == 0, "\(dry.output)")
@@ -158,6 +177,8 @@ struct ClonePrimaryTests {
         #expect(config.contains("node: \"host-b\"") && !config.contains("host-a"), "\(config)")
         #expect(config.contains("  address: \"10.0.0.2\"") && config.contains("# the primary"), "\(config)")
         #expect(try mode(secondary + primary + "/tsig.key") == 0o600)
+        #expect(try mode(secondary + primary + "/failsafe.token") == 0o600)
+        #expect(config.contains("  advertise: \"http://10.0.0.2:8008\""), "\(config)")
         #expect(try mode(secondary + primary + "/hook.sh") == 0o755)
         #expect(try mode(secondary + primary + "/data.txt") == 0o640)
         #expect(try mode(secondary + "/etc/hotstandby/hotstandby.yaml") == 0o640)
