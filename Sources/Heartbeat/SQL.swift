@@ -25,7 +25,7 @@ package enum SQL {
                (SELECT count(*) FROM hotstandby_node n
                  WHERE n.cluster = $1 AND n.node <> $2 AND n.role = 'standby' AND n.eligible
                    AND n.updated_at > now() - $8::interval
-                   AND (n.priority > $5::integer OR (n.priority = $5::integer AND n.node < $2))) AS rank
+                   AND (n.priority > $5::integer OR (n.priority = $5::integer AND n.node < $2))) AS rank\(asynchronousCommit)
           FROM hotstandby_cluster c
          WHERE c.cluster = $1
         """
@@ -45,6 +45,7 @@ package enum SQL {
     /// highest priority then name) and, for `failback`, how long the preferred node $10 has been an eligible
     /// standby.
     package static let renew = renewStatement(
+        asynchronous: true,
         update: """
             UPDATE hotstandby_cluster SET counter = counter + 1, updated_at = now()
              WHERE cluster = $1 AND epoch = $2::bigint AND active_node = $3
@@ -57,6 +58,7 @@ package enum SQL {
     /// a change that commits late (after its sender gave up on it) matches no row once any later write moved the
     /// counter.
     package static let changeMembers = renewStatement(
+        asynchronous: false,
         update: """
             UPDATE hotstandby_cluster
                SET counter = counter + 1, updated_at = now(),
@@ -68,7 +70,11 @@ package enum SQL {
             """
     )
 
-    private static func renewStatement(update: String) -> String {
+    /// `asynchronous`: the commit does not wait for the WAL flush (issue 16: the flush is what caps how many
+    /// clusters one server carries). Only the renew is asynchronous: a renew lost in a server crash makes the
+    /// counter look older, which no reader can mistake for a live active (docs/protocol.md, rule 15). The
+    /// membership change, like every change of holder, stays synchronous.
+    private static func renewStatement(asynchronous: Bool, update: String) -> String {
         """
         WITH r AS (
         \(update)
@@ -99,10 +105,14 @@ package enum SQL {
                (SELECT extract(epoch FROM now() - n.eligible_since) FROM hotstandby_node n
                  WHERE n.cluster = $1 AND n.node = $10 AND n.node <> $3 AND n.role = 'standby' AND n.eligible
                    AND n.updated_at > now() - $9::interval) AS preferred_eligible_for,
-               pg_notify('hotstandby_' || md5($1::text), r.counter::text)
+               pg_notify('hotstandby_' || md5($1::text), r.counter::text)\(asynchronous ? asynchronousCommit : "")
           FROM r
         """
     }
+
+    /// Appended to a statement's select list: its own transaction commits without waiting for the WAL flush
+    /// (`synchronous_commit` is read at commit, and `set_config(…, true)` sets it for this transaction only).
+    static let asynchronousCommit = ",\n       set_config('synchronous_commit', 'off', true) AS asynchronous_commit"
 
     /// The compare-and-set takeover on the values the standby saw ($3 epoch, $4 counter). Issue 18: with the
     /// failsafe on ($5, the taker's cap, not NULL) the members become every registered node but the taker.
