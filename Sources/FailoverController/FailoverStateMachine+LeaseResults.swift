@@ -8,6 +8,12 @@ extension FailoverStateMachine {
         guard let call = callInFlight else { return [] }
         callInFlight = nil
         callStartedAt = nil
+        if case .observe(_, _, let report, true) = call, case .observed = result {
+            rowWritten = (startedAt, report)
+        } else if call.renewEpoch != nil {
+            // A renew writes the row as active: the next standby read writes it again.
+            rowWritten = nil
+        }
         nextCallAt = startedAt.advanced(by: settings.interval)
         if case .failed = result {} else { lastCallSeconds = startedAt.duration(to: now).secondsValue }
         var actions = noteOutcome(of: result, now: now)

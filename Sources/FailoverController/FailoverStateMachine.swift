@@ -209,6 +209,8 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
     var callStartedAt: Instant?
     /// The failsafe (issue 18): what the active's writes and rounds know.
     var failsafe = FailsafeBook<Instant>()
+    /// A standby's last write of its row: when the read that wrote it was sent, and the report it wrote.
+    var rowWritten: (at: Instant, report: NodeReport)?
     /// Creates a state machine that starts at `now`.
     public init(settings: FailoverSettings, now: Instant) {
         self.settings = settings
@@ -478,6 +480,13 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
         return .call(id: lastCallID, call)
     }
 
+    /// Whether a standby's read should write its row (issue 16): when its report changed, or when the last write
+    /// is one and a half intervals old (so every other read; the note in the row lags by at most an interval).
+    func rowDue(_ report: NodeReport, now: Instant) -> Bool {
+        guard let last = rowWritten, last.report == report else { return true }
+        return last.at.advanced(by: settings.interval + settings.interval / 2) <= now
+    }
+
     /// Starts the lease call that is due, if none is in flight.
     mutating func nextCalls(now: Instant) -> [Action] {
         // A takeover that is due starts even while a read is in flight (the read may be stuck
@@ -509,7 +518,15 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
         case .standby(let watch):
             guard due else { return [] }
             return [
-                issue(.observe(role: .standby, note: standbyNote(watch, now: now), report: report(now: now)), now: now)
+                issue(
+                    .observe(
+                        role: .standby,
+                        note: standbyNote(watch, now: now),
+                        report: report(now: now),
+                        writeRow: rowDue(report(now: now), now: now)
+                    ),
+                    now: now
+                )
             ]
         case .vetting:
             guard due else { return [] }

@@ -92,8 +92,9 @@ public enum NodeRole: String, Sendable, Codable, CaseIterable {
 
 /// A request the state machine makes of the lease store; the run loop carries it out, one at a time.
 public enum LeaseCall: Sendable, Equatable {
-    /// Read the lease row and refresh this node's row with its role, a note and its health.
-    case observe(role: NodeRole, note: String, report: NodeReport = NodeReport())
+    /// Read the lease row and refresh this node's row with its role, a note and its health; with `writeRow` false
+    /// only read (issue 16: a standby writes its row every other read, or when its role or health changed).
+    case observe(role: NodeRole, note: String, report: NodeReport = NodeReport(), writeRow: Bool = true)
     /// Increment the counter, fenced by the epoch and this node's name; the row shows its health.
     case renew(epoch: Int64, report: NodeReport = NodeReport())
     /// The compare-and-set takeover on the values this standby saw.

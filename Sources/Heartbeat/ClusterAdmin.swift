@@ -159,7 +159,7 @@ public struct ClusterAdmin: Sendable {
             throw PGError(
                 code: .queryFailed,
                 message: "node '\(target)' was last seen \(String(format: "%.1f", age)) s ago "
-                    + "(more than two intervals, \(seenWithin.text)): is its daemon running?"
+                    + "(more than three intervals, \(seenWithin.text)): is its daemon running?"
             )
         }
         let updated = try await query(

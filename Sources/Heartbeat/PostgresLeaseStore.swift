@@ -56,7 +56,8 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
     private let events: ConnectionSlot
     /// The clock the listener's reconnect back-off sleeps on.
     private let clock: any Clock<Duration>
-    /// How recent a standby's row must be to be a step-down's or failback's target (two intervals + 0.5 s).
+    /// How recent a standby's row must be to be a step-down's or failback's target (three intervals + 0.5 s: a
+    /// standby writes its row every other read).
     private let targetFreshness: Duration
 
     /// Creates a store. `timeout` is the cluster's takeover timeout (standbys older than that do not rank).
@@ -70,7 +71,7 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
         interval: Duration? = nil
     ) {
         self.clock = clock
-        self.targetFreshness = interval.map { $0 * 2 + .milliseconds(500) } ?? timeout
+        self.targetFreshness = interval.map { $0 * 3 + .milliseconds(500) } ?? timeout
         self.database = database
         self.identity = identity
         self.timeout = timeout
@@ -98,15 +99,22 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
     private func run(_ call: LeaseCall, on conn: PGConnection, timeout: Duration) async throws(PGError) -> LeaseResult {
         let me = identity
         switch call {
-        case .observe(let role, let note, let report):
-            let rows = try await conn.query(
-                SQL.observe,
-                [
-                    me.cluster, me.node, role.rawValue, note, String(me.priority), me.address, me.version,
-                    intervalText(self.timeout), report.eligible ? "true" : "false", report.health, me.advertise,
-                ],
-                timeout: timeout
-            )
+        case .observe(let role, let note, let report, let writeRow):
+            let rows =
+                writeRow
+                ? try await conn.query(
+                    SQL.observe,
+                    [
+                        me.cluster, me.node, role.rawValue, note, String(me.priority), me.address, me.version,
+                        intervalText(self.timeout), report.eligible ? "true" : "false", report.health, me.advertise,
+                    ],
+                    timeout: timeout
+                )
+                : try await conn.query(
+                    SQL.observeRead,
+                    [me.cluster, me.node, String(me.priority), intervalText(self.timeout)],
+                    timeout: timeout
+                )
             guard rows.rows.count == 1 else {
                 // A new cluster: create its row, released, so the first standby to see it takes it.
                 _ = try await conn.query(SQL.createCluster, [me.cluster], timeout: timeout)

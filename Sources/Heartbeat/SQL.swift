@@ -30,6 +30,19 @@ package enum SQL {
          WHERE c.cluster = $1
         """
 
+    /// The standby's read without its row (issue 16: written every other read): the lease, its failsafe columns
+    /// and the rank among live eligible standbys ($3 this node's priority, $4 how recent a row must be).
+    package static let observeRead = """
+        SELECT c.epoch, c.active_node, c.counter, c.paused, c.handover_to,
+               array_to_json(c.members)::text AS members, extract(epoch FROM c.failsafe_max) AS failsafe_max,
+               (SELECT count(*) FROM hotstandby_node n
+                 WHERE n.cluster = $1 AND n.node <> $2 AND n.role = 'standby' AND n.eligible
+                   AND n.updated_at > now() - $4::interval
+                   AND (n.priority > $3::integer OR (n.priority = $3::integer AND n.node < $2))) AS rank
+          FROM hotstandby_cluster c
+         WHERE c.cluster = $1
+        """
+
     /// Creates a cluster's row, released (no holder), if it does not exist.
     package static let createCluster = """
         INSERT INTO hotstandby_cluster (cluster, epoch, active_node, counter, paused, updated_at)
@@ -41,7 +54,7 @@ package enum SQL {
     /// and notifies standbys; issue 18: writes the node's advertise address ($11) and returns the failsafe members
     /// and cap, the members wanted (nodes not stopped whose row is younger than $12, `timeout`) and the addresses.
     /// Returns the age of the freshest eligible standby, the best eligible standby whose
-    /// row is younger than $9 (two intervals and a half second, as `switchover` asks: a step-down's target,
+    /// row is younger than $9 (three intervals and a half second, as `switchover` asks: a step-down's target,
     /// highest priority then name) and, for `failback`, how long the preferred node $10 has been an eligible
     /// standby.
     package static let renew = renewStatement(

@@ -63,7 +63,7 @@ public struct HTTPServer {
         let admin = ClusterAdmin(database: config.database)
         let cluster = config.cluster
         let node = config.node
-        let seenWithin = config.failover.interval * 2 + .milliseconds(500)
+        let seenWithin = config.failover.interval * 3 + .milliseconds(500)
         let logger = self.logger
         router.post("/switchover") { request, _ in
             if let refused = Self.unauthorized(request, token: token) { return refused }

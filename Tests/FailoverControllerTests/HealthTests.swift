@@ -319,7 +319,7 @@ struct EligibilityTests {
         )
         // The report travels with every read (the row, the rank query and the active's step-down use it).
         driver.feed(.tick, at: 1_000)
-        if case .observe(_, _, let report)? = driver.callInFlight {
+        if case .observe(_, _, let report, _)? = driver.callInFlight {
             #expect(report.eligible == false)
         } else {
             Issue.record("no read in flight")

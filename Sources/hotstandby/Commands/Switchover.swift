@@ -20,7 +20,7 @@ struct Switchover: AsyncParsableCommand {
             try await ClusterAdmin(database: config.database).requestSwitchover(
                 cluster: config.cluster,
                 to: to,
-                seenWithin: config.failover.interval * 2 + .milliseconds(500)
+                seenWithin: config.failover.interval * 3 + .milliseconds(500)
             )
             print("switchover to '\(to)' requested; the active hands over at its next renew")
         } catch {
