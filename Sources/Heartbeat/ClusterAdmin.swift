@@ -9,13 +9,18 @@ public struct ClusterAdmin: Sendable {
 
     /// Creates an admin handle.
     /// Creates an admin handle. The CLI is not on any heartbeat's path: its calls get at least 5 seconds.
-    public init(database: DatabaseSettings) {
+    /// `slot`: the daemon's shared connection (issue 16) for its status reader and HTTP write routes; one of its
+    /// own when nil.
+    public init(database: DatabaseSettings, slot: ConnectionSlot? = nil) {
         var settings = database
         settings.callTimeout = max(database.callTimeout, .seconds(5))
         settings.connectTimeout = max(database.connectTimeout, .seconds(5))
         self.database = settings
-        self.slot = ConnectionSlot(settings: settings)
+        self.slot = slot ?? ConnectionSlot(settings: settings)
     }
+
+    /// Closes the connection now (the next call opens a new one).
+    public func close() { slot.reset() }
 
     func querySlot(_ sql: String, _ parameters: [String?] = []) async throws(PGError) -> PGRows {
         try await query(sql, parameters)

@@ -22,10 +22,11 @@ public struct EventOutbox: Sendable {
     private let cluster: String
 
     /// Creates an outbox for one cluster's events.
-    public init(database: DatabaseSettings, cluster: String) {
+    /// `slot`: the node's shared connection (issue 16); one of its own when nil.
+    public init(database: DatabaseSettings, cluster: String, slot: ConnectionSlot? = nil) {
         var settings = database
         settings.callTimeout = max(database.callTimeout, .seconds(3))
-        self.slot = ConnectionSlot(settings: settings)
+        self.slot = slot ?? ConnectionSlot(settings: settings)
         self.timeout = settings.callTimeout
         self.cluster = cluster
     }

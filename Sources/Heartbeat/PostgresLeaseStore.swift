@@ -61,14 +61,16 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
     private let targetFreshness: Duration
 
     /// Creates a store. `timeout` is the cluster's takeover timeout (standbys older than that do not rank).
-    /// `clock` is the one the listener's reconnect back-off sleeps on (a manual clock in tests).
+    /// `clock` is the one the listener's reconnect back-off sleeps on (a manual clock in tests). `shared`: the
+    /// node's one connection for everything but the heartbeat and the listener (issue 16), for the event log.
     public init(
         database: DatabaseSettings,
         identity: Identity,
         timeout: Duration,
         logger: Logger,
         clock: any Clock<Duration> = ContinuousClock(),
-        interval: Duration? = nil
+        interval: Duration? = nil,
+        shared: ConnectionSlot? = nil
     ) {
         self.clock = clock
         self.targetFreshness = interval.map { $0 * 3 + .milliseconds(500) } ?? timeout
@@ -78,7 +80,7 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
         self.logger = logger
         self.heartbeat = ConnectionSlot(settings: database)
         self.listener = ConnectionSlot(settings: database)
-        self.events = ConnectionSlot(settings: database)
+        self.events = shared ?? ConnectionSlot(settings: database)
     }
 
     /// The NOTIFY channel of a cluster: a hex digest, so any cluster name makes a safe identifier.

@@ -41,6 +41,15 @@ public struct Config: Sendable {
     /// `failsafe.*` (issue 18).
     public var failsafe: FailsafeConfig
 
+    /// `application_name` of the node's connections, as `pg_stat_activity` shows them: `hotstandby NODE`, printable
+    /// ASCII only, at most 63 bytes (PostgreSQL's limit).
+    public static func applicationName(node: String) -> String {
+        let printable = String(
+            String.UnicodeScalarView(node.unicodeScalars.map { (32...126).contains($0.value) ? $0 : "?" })
+        )
+        return String(("hotstandby " + printable).prefix(63))
+    }
+
     /// The default path of the configuration file.
     public static let defaultPath = "/etc/hotstandby/hotstandby.yaml"
 
@@ -181,7 +190,12 @@ public struct Config: Sendable {
             stateDirectory: stateDirectory,
             stateDirectoryIsDefault: configuredState == nil,
             logLevel: logLevel,
-            database: DatabaseSettings(conninfo: conninfo, callTimeout: calls, listen: listen),
+            database: DatabaseSettings(
+                conninfo: conninfo,
+                callTimeout: calls,
+                listen: listen,
+                applicationName: Self.applicationName(node: node)
+            ),
             failover: failover,
             hooks: hooks,
             health: health,

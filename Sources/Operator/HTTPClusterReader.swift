@@ -4,7 +4,8 @@ import Logging
 import ServiceLifecycle
 
 /// Reads the cluster's status from the database every `period` for `/status`, `/metrics` and the page,
-/// so HTTP traffic never reaches the database. Uses its own connection, never the heartbeat's.
+/// so HTTP traffic never reaches the database. Uses the node's shared connection, never the heartbeat's, and
+/// only while someone looks: a request within `interest` (issue 16: an unwatched node keeps two connections).
 public struct HTTPClusterReader: Service {
     public let admin: ClusterAdmin
     public let cluster: String
@@ -14,11 +15,19 @@ public struct HTTPClusterReader: Service {
     public let state: HTTPState
     public let metrics: NodeMetrics
     public let logger: Logger
+    /// How long after the last request for the status the reader goes on reading. Defaults to 2 minutes (longer
+    /// than a Prometheus scrape interval).
+    public var interest: Duration = .seconds(120)
 
     public func run() async throws {
         var failing = false
         var lastHistory = ContinuousClock.now.advanced(by: .seconds(-3600))
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            guard let asked = state.lastRequestAt, asked.duration(to: .now) <= interest else {
+                // Nobody looks: no read, no wake-up, until a request comes (or the daemon stops).
+                await cancelWhenGracefulShutdown { await state.nextRequest() }
+                continue
+            }
             // The timeline's holders, every 10 s (an epoch lasts minutes to months: no need to ask more often).
             if lastHistory.duration(to: .now) >= .seconds(10) {
                 lastHistory = .now

@@ -16,6 +16,8 @@ public struct HTTPServer {
     public let logger: Logger
     /// The failsafe's endpoint (issue 18): how beats are checked and where they go; nil when the failsafe is off.
     public var failsafe: (wire: FailsafeWire, inbox: FailsafeInbox)? = nil
+    /// The daemon's shared database connection (issue 16) for the write routes; one of their own when nil.
+    public var shared: ConnectionSlot? = nil
 
     /// The Hummingbird application, a `Service` for the daemon's `ServiceGroup`.
     public func application(host: String, port: Int) -> some ApplicationProtocol {
@@ -28,19 +30,23 @@ public struct HTTPServer {
         router.get("/health/standby") { _, _ in Self.health(state.status, wanted: .standby) }
         let liveWithin = Self.livenessWindow(interval: config.failover.interval)
         router.get("/liveness") { _, _ in Self.liveness(lastStatusAt: state.statusAt, now: .now, within: liveWithin) }
+        let fresh = max(config.failover.interval, .seconds(1)) * 2
         router.get("/status") { _, _ in
+            await state.noteRequest(maxAge: fresh)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             let data = (try? encoder.encode(state.document(node: node))) ?? Data("{}".utf8)
             return Self.response(.ok, String(decoding: data, as: UTF8.self), type: "application/json")
         }
         router.get("/metrics") { _, _ in
+            await state.noteRequest(maxAge: fresh)
             if let age = state.cluster().age { metrics.setClusterReadAge(age) }
             return Self.response(.ok, metrics.text(), type: "text/plain; version=0.0.4; charset=utf-8")
         }
         let page = StatusPage(node: node, timeout: config.failover.timeout, writable: token != nil)
         router.get("/") { _, _ in
-            Self.response(
+            await state.noteRequest(maxAge: fresh)
+            return Self.response(
                 .ok,
                 page.render(state.document(node: node), timeline: state.timeline),
                 type: "text/html; charset=utf-8"
@@ -60,7 +66,7 @@ public struct HTTPServer {
     }
 
     private func addWriteRoutes(_ router: Router<BasicRequestContext>, token: String) {
-        let admin = ClusterAdmin(database: config.database)
+        let admin = ClusterAdmin(database: config.database, slot: shared)
         let cluster = config.cluster
         let node = config.node
         let seenWithin = config.failover.interval * 3 + .milliseconds(500)

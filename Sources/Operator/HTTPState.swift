@@ -14,6 +14,8 @@ public final class HTTPState: Sendable {
         public var clusterError: String?
         var history: [HolderEpoch] = []
         var samples: [Sample] = []
+        var lastRequestAt: ContinuousClock.Instant?
+        var clusterAttemptAt: ContinuousClock.Instant?
     }
 
     /// One point of the page's plots: this node's heartbeat age and last lease call's duration.
@@ -30,6 +32,8 @@ public final class HTTPState: Sendable {
     public static let window: TimeInterval = 6 * 3600
 
     private let snapshot = Mutex(Snapshot())
+    /// The reader waiting for the next request, when nobody looks.
+    private let idleReader = Mutex<CheckedContinuation<Void, Never>?>(nil)
 
     /// The node's status as the run loop last reported it, `nil` before the first report.
     public var status: NodeStatus? { snapshot.withLock { $0.status } }
@@ -77,8 +81,66 @@ public final class HTTPState: Sendable {
 
     /// Stores why the last cluster read failed (the previous good read is kept).
     public func setClusterError(_ message: String) {
-        snapshot.withLock { $0.clusterError = message }
+        snapshot.withLock { state in
+            state.clusterError = message
+            state.clusterAttemptAt = .now
+        }
     }
+
+    /// Issue 16: the cluster is read from the database only while someone looks (a request for `/status`, the
+    /// page or `/metrics` within `HTTPClusterReader.interest`), so an unwatched node keeps no third connection.
+    /// Records a request; when the last read is older than `maxAge` (or there is none), waits up to `wait` for the
+    /// reader's next one, so the first look after a quiet spell is not answered from an old read.
+    public func noteRequest(maxAge: Duration, wait: Duration = .seconds(1)) async {
+        let requested = ContinuousClock.now
+        idleReader.withLock { waiting in
+            defer { waiting = nil }
+            return waiting
+        }?.resume()
+        let fresh = snapshot.withLock { state -> Bool in
+            state.lastRequestAt = requested
+            guard let at = state.clusterReadAt else { return false }
+            return at.duration(to: requested) <= maxAge
+        }
+        guard !fresh else { return }
+        let deadline = requested.advanced(by: wait)
+        while ContinuousClock.now < deadline {
+            let answered = snapshot.withLock { state in
+                (state.clusterReadAt.map { $0 >= requested } ?? false)
+                    || (state.clusterAttemptAt.map { $0 >= requested } ?? false)
+            }
+            if answered { return }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Returns at the next request (`noteRequest`), or when the task is cancelled: the idle reader sleeps here.
+    public func nextRequest() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let previous = idleReader.withLock { waiting in
+                    defer { waiting = continuation }
+                    return waiting
+                }
+                previous?.resume()
+                // Cancelled before it was stored: the handler found nothing to resume, so resume it here.
+                if Task.isCancelled {
+                    idleReader.withLock { waiting in
+                        defer { waiting = nil }
+                        return waiting
+                    }?.resume()
+                }
+            }
+        } onCancel: {
+            idleReader.withLock { waiting in
+                defer { waiting = nil }
+                return waiting
+            }?.resume()
+        }
+    }
+
+    /// When someone last asked for the cluster's status, nil when nobody has.
+    public var lastRequestAt: ContinuousClock.Instant? { snapshot.withLock { $0.lastRequestAt } }
 
     /// The last good cluster read, seconds since it, and the last read's error if it failed.
     public func cluster(now: ContinuousClock.Instant = .now) -> (status: ClusterStatus?, age: Double?, error: String?) {

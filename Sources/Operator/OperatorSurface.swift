@@ -17,7 +17,8 @@ public struct OperatorSurface {
         config: Config,
         version: String,
         logger: Logger,
-        failsafe: (wire: FailsafeWire, inbox: FailsafeInbox)? = nil
+        failsafe: (wire: FailsafeWire, inbox: FailsafeInbox)? = nil,
+        shared: ConnectionSlot? = nil
     ) {
         let metrics = NodeMetrics(cluster: config.cluster, node: config.node, version: version)
         let state = HTTPState()
@@ -39,8 +40,9 @@ public struct OperatorSurface {
         }
         var server = HTTPServer(config: config, state: state, metrics: metrics, token: token, logger: logger)
         server.failsafe = failsafe
+        server.shared = shared
         let reader = HTTPClusterReader(
-            admin: ClusterAdmin(database: config.database),
+            admin: ClusterAdmin(database: config.database, slot: shared),
             cluster: config.cluster,
             node: config.node,
             timeout: config.failover.timeout,

@@ -19,9 +19,10 @@ struct Run: AsyncParsableCommand {
         if let problem = ListenProbe.problem(config.http) { throw ExitMessage(text: problem) }
         let logger = makeLogger(label: "hotstandby", level: config.logLevel, node: config.node)
         if let note = config.oldLayoutNote() { logger.notice("\(note)") }
-        let admin = ClusterAdmin(database: config.database)
+        let parts = try Wiring(config: config, logger: logger)
         do {
-            try await admin.checkSchema()
+            // On the node's shared connection (issue 16: the daemon keeps two, plus that one on demand).
+            try await ClusterAdmin(database: config.database, slot: parts.shared).checkSchema()
         } catch let error where error.code == .schemaMismatch || error.code == .authenticationFailed {
             throw ExitMessage(text: error.description)
         } catch {
@@ -30,7 +31,6 @@ struct Run: AsyncParsableCommand {
                 metadata: ["error": "\(error.description)"]
             )
         }
-        let parts = try Wiring(config: config, logger: logger)
         let loop = FailoverLoop(
             settings: config.failover,
             store: parts.store,

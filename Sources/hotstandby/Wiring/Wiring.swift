@@ -21,8 +21,17 @@ struct Wiring {
     /// The failsafe's beats out and in (issue 18); nil when it is off.
     var peers: (any FailsafePeers)?
     var inbox: FailsafeInbox?
+    /// The node's one connection for everything but the heartbeat and the listener (issue 16).
+    var shared: ConnectionSlot
 
     init(config: Config, logger: Logger) throws {
+        // Issue 16: besides the heartbeat's and the listener's, the node's one connection, opened on demand and
+        // closed when idle: the event log, the alert outbox, the status reader, the HTTP write routes.
+        var sharedSettings = config.database
+        sharedSettings.callTimeout = max(config.database.callTimeout, .seconds(3))
+        sharedSettings.connectTimeout = max(config.database.connectTimeout, .seconds(3))
+        let shared = ConnectionSlot(settings: sharedSettings, shared: true)
+        self.shared = shared
         let store = PostgresLeaseStore(
             database: config.database,
             identity: .init(
@@ -40,7 +49,8 @@ struct Wiring {
             ),
             timeout: config.failover.timeout,
             logger: logger,
-            interval: config.failover.interval
+            interval: config.failover.interval,
+            shared: shared
         )
         self.store = store
         var services: [any Service] = []
@@ -66,7 +76,9 @@ struct Wiring {
             let notifier = try AlertNotifier(
                 settings: alerts,
                 node: config.node,
-                outbox: PGAlertOutbox(outbox: EventOutbox(database: config.database, cluster: config.cluster)),
+                outbox: PGAlertOutbox(
+                    outbox: EventOutbox(database: config.database, cluster: config.cluster, slot: shared)
+                ),
                 logger: logger
             )
             services.append(NotifierService(notifier: notifier))
@@ -89,7 +101,8 @@ struct Wiring {
             config: config,
             version: HotStandby.version,
             logger: logger,
-            failsafe: failsafe
+            failsafe: failsafe,
+            shared: shared
         )
         self.services = services + surface.services
         self.onStatus = surface.onStatus
