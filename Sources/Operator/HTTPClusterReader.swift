@@ -23,9 +23,10 @@ public struct HTTPClusterReader: Service {
         var failing = false
         var lastHistory = ContinuousClock.now.advanced(by: .seconds(-3600))
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            guard let asked = state.lastRequestAt, asked.duration(to: .now) <= interest else {
+            let asked = state.lastRequestAt
+            guard let asked, asked.duration(to: .now) <= interest else {
                 // Nobody looks: no read, no wake-up, until a request comes (or the daemon stops).
-                await cancelWhenGracefulShutdown { await state.nextRequest() }
+                await cancelWhenGracefulShutdown { await state.nextRequest(after: asked) }
                 continue
             }
             // The timeline's holders, every 10 s (an epoch lasts minutes to months: no need to ask more often).

@@ -91,17 +91,15 @@ public final class HTTPState: Sendable {
     /// page or `/metrics` within `HTTPClusterReader.interest`), so an unwatched node keeps no third connection.
     /// Records a request; when the last read is older than `maxAge` (or there is none), waits up to `wait` for the
     /// reader's next one, so the first look after a quiet spell is not answered from an old read.
-    public func noteRequest(maxAge: Duration, wait: Duration = .seconds(1)) async {
+    public func noteRequest(maxAge: Duration, wait: Duration = .seconds(3)) async {
         let requested = ContinuousClock.now
-        idleReader.withLock { waiting in
-            defer { waiting = nil }
-            return waiting
-        }?.resume()
+        // The request is recorded before the idle reader is woken: it looks at `lastRequestAt` when it wakes.
         let fresh = snapshot.withLock { state -> Bool in
             state.lastRequestAt = requested
             guard let at = state.clusterReadAt else { return false }
             return at.duration(to: requested) <= maxAge
         }
+        wakeReader()
         guard !fresh else { return }
         let deadline = requested.advanced(by: wait)
         while ContinuousClock.now < deadline {
@@ -114,8 +112,16 @@ public final class HTTPState: Sendable {
         }
     }
 
-    /// Returns at the next request (`noteRequest`), or when the task is cancelled: the idle reader sleeps here.
-    public func nextRequest() async {
+    private func wakeReader() {
+        idleReader.withLock { waiting in
+            defer { waiting = nil }
+            return waiting
+        }?.resume()
+    }
+
+    /// Returns at the next request after `seen` (the `lastRequestAt` the reader last looked at), or when the task is
+    /// cancelled: the idle reader sleeps here. A request that came in between is not missed.
+    public func nextRequest(after seen: ContinuousClock.Instant?) async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let previous = idleReader.withLock { waiting in
@@ -123,13 +129,8 @@ public final class HTTPState: Sendable {
                     return waiting
                 }
                 previous?.resume()
-                // Cancelled before it was stored: the handler found nothing to resume, so resume it here.
-                if Task.isCancelled {
-                    idleReader.withLock { waiting in
-                        defer { waiting = nil }
-                        return waiting
-                    }?.resume()
-                }
+                // Cancelled, or a request came, before it was stored: nobody else will resume it, so resume it here.
+                if Task.isCancelled || self.lastRequestAt != seen { self.wakeReader() }
             }
         } onCancel: {
             idleReader.withLock { waiting in
