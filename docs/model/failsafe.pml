@@ -37,6 +37,9 @@
  * counters renamed, requests that can no longer commit forgotten, acks and "no"s that can no longer change
  * anything dropped, the round of a beat forgotten once its sender is not active, values a node does not
  * read in its state cleared.
+ *
+ * Relaxations (-DMUT_*, each must be a double active) and experiments (-DEXP_*: rules removed to see whether
+ * safety needs them; it does not, in this model): see the README.
  */
 
 #ifndef INTERVAL
@@ -394,12 +397,18 @@ inline deliver(i) { fence(i); handleResult(i, 1); nextCalls(i) }
 #define restartTimer(r) chAge[r] = 0
 #endif
 /* r answers "no" naming epoch x: it fences s if s is active in an older epoch (else it changes nothing) */
+#ifdef EXP_NO_IGNORED
+inline answerNo(s, r, x) { aT[r] = 0 }              /* experiment: a "no" changes nothing */
+#else
 inline answerNo(s, r, x) { aT[r] = ((st[s] == ACTIVE && x > lE[s]) -> NO : 0) }
+#endif
 inline beatArrives(s, r) {
     fence(r);
     if
+#ifndef EXP_BEAT_ANY
     :: (st[r] == STANDBY || st[r] == CLAIMING) && bE[s] < vE[r] -> answerNo(s, r, vE[r])
     :: (st[r] == STANDBY || st[r] == CLAIMING) && bE[s] == vE[r] && vH[r] != s -> skip   /* refused */
+#endif
     :: st[r] == STARTING || st[r] == STANDBY || st[r] == CLAIMING ->
         restartTimer(r); aT[r] = bT[s]          /* the ack carries the round */
     :: st[r] == CONFIRMING || st[r] == ACTIVE || st[r] == DEMOTING -> answerNo(s, r, lE[r])
