@@ -17,6 +17,7 @@ public struct HTTPClusterReader: Service {
 
     public func run() async throws {
         var failing = false
+        var schemaChecked = false
         var lastHistory = ContinuousClock.now.advanced(by: .seconds(-3600))
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             // The timeline's holders, every 10 s (an epoch lasts minutes to months: no need to ask more often).
@@ -31,7 +32,14 @@ public struct HTTPClusterReader: Service {
                 }
             }
             do throws(PGError) {
-                let status = try await admin.status(cluster: cluster, eventLimit: 10, timeout: timeout)
+                // The schema's version on the first read and after a failure, not every period.
+                let status = try await admin.status(
+                    cluster: cluster,
+                    eventLimit: 10,
+                    timeout: timeout,
+                    checkingSchema: !schemaChecked || failing
+                )
+                schemaChecked = true
                 state.setCluster(status)
                 metrics.observe(cluster: status, node: node, timeout: timeout, readAge: 0)
                 if failing {
