@@ -19,14 +19,19 @@ public struct HTTPClusterReader: Service {
         var failing = false
         var schemaChecked = false
         var lastHistory = ContinuousClock.now.advanced(by: .seconds(-3600))
+        // The lease's (epoch, holder) when the history was last read, and as the last status read showed it.
+        var historyLease: String?
+        var seenLease: String?
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            // The timeline's holders, every 10 s (an epoch lasts minutes to months: no need to ask more often).
-            if lastHistory.duration(to: .now) >= .seconds(10) {
+            // The timeline's holders change only with the lease's epoch or holder (the current epoch is drawn up
+            // to now): read them when those changed, and every minute in case a change was missed.
+            if seenLease != historyLease || lastHistory.duration(to: .now) >= .seconds(60) {
                 lastHistory = .now
                 do throws(PGError) {
                     state.setHistory(
                         try await admin.history(cluster: cluster, within: .seconds(Int64(HTTPState.window)))
                     )
+                    historyLease = seenLease
                 } catch {
                     logger.debug("status page: cannot read the history", metadata: ["error": "\(error.description)"])
                 }
@@ -40,6 +45,7 @@ public struct HTTPClusterReader: Service {
                     checkingSchema: !schemaChecked || failing
                 )
                 schemaChecked = true
+                seenLease = "\(status.epoch) \(status.activeNode ?? "-")"
                 state.setCluster(status)
                 metrics.observe(cluster: status, node: node, timeout: timeout, readAge: 0)
                 if failing {
