@@ -72,7 +72,10 @@ struct TakeoverOrderTests {
         #expect(steps.sorted() == ["gratuitous ARP", "ip addr add", "probe end", "probe start"], "\(steps)")
         #expect(steps.last == "probe end", "\(steps)")
         #expect(steps.firstIndex(of: "ip addr add")! < steps.firstIndex(of: "gratuitous ARP")!, "\(steps)")
-        #expect(report.probe == VIPManager.ProbeResult(answered: false, answeredBy: nil), "the probe's answer is reported")
+        #expect(
+            report.probe == VIPManager.ProbeResult(answered: false, answeredBy: nil),
+            "the probe's answer is reported"
+        )
         #expect(report.bind == .changed)
         #expect(report.announce.sent == 1)
     }
