@@ -240,6 +240,8 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
     /// its deadline, and feeds the reports in. A run never overlaps the next.
     private func runChecks(target: CheckTarget, feed: AsyncStream<Machine.Input>.Continuation) async {
         let every = settings.health.interval
+        // No check configured: no loop, so no wake-up every interval for nothing (issue 16).
+        guard settings.health.checksActive || settings.health.checksStandby else { return }
         while !Task.isCancelled {
             let started = ContinuousClock.now
             if let (role, epoch, since) = target.get(),

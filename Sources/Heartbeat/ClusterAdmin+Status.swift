@@ -59,10 +59,16 @@ extension ClusterAdmin {
     }
 
     /// Reads the lease, every node's row and the newest `eventLimit` events; a row older than `timeout` is `gone`.
-    public func status(cluster: String, eventLimit: Int = 20, timeout: Duration = .seconds(60)) async throws(PGError)
-        -> ClusterStatus
-    {
-        try await checkSchema()
+    ///
+    /// `checkingSchema` first checks the schema's version (two more statements): the CLI always does; a
+    /// reader that repeats the call every few seconds does it on its first call and after a failure.
+    public func status(
+        cluster: String,
+        eventLimit: Int = 20,
+        timeout: Duration = .seconds(60),
+        checkingSchema: Bool = true
+    ) async throws(PGError) -> ClusterStatus {
+        if checkingSchema { try await checkSchema() }
         let lease = try await querySlot(
             """
             SELECT epoch, active_node, counter, paused, handover_to,

@@ -28,14 +28,22 @@ final class OneShot<Value: Sendable>: Sendable {
     }
 
     /// Waits for the value, at most `timeout`; then completes with `timeoutValue()` instead.
+    ///
+    /// The timeout is a dispatch timer source cancelled as soon as the value is there, so a call that
+    /// returns in time leaves no timer behind to wake the process later (an `asyncAfter` cannot be
+    /// withdrawn: every query used to schedule a wakeup up to its whole deadline later).
     func value(timeout: Duration, timeoutValue: @escaping @Sendable () -> Value) async -> Value {
         let nanoseconds = max(
             0,
             timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
         )
-        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds))) { [self] in
+        let timer = DispatchSource.makeTimerSource(queue: .global())
+        timer.schedule(deadline: .now() + .nanoseconds(Int(nanoseconds)))
+        timer.setEventHandler { [self] in
             self.complete(timeoutValue())
         }
+        timer.resume()
+        defer { timer.cancel() }
         return await withCheckedContinuation { continuation in
             let ready = state.withLock { state -> Value? in
                 if let value = state.value { return value }

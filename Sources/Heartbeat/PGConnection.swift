@@ -59,13 +59,22 @@ package final class PGConnection: @unchecked Sendable {
     }
 
     /// Waits up to `timeout` for NOTIFY messages and returns their payloads (empty when none arrived).
-    func waitForNotifications(timeout: Duration) async throws(PGError) -> [String] {
+    ///
+    /// Cancelling the calling task ends the wait at once (the queue's `poll` also watches a pipe that the
+    /// cancellation handler writes to), so a listener can wait for long stretches without waking the
+    /// process and still stop promptly on shutdown.
+    package func waitForNotifications(timeout: Duration) async throws(PGError) -> [String] {
         let outcome = OneShot<Result<[String], PGError>>()
+        let wake = WakePipe()
         queue.async { [self] in
-            outcome.complete(self.runWait(timeout: timeout))
+            outcome.complete(self.runWait(timeout: timeout, wake: wake))
         }
-        let result = await outcome.value(timeout: timeout + .seconds(1)) {
-            .failure(PGError(code: .timedOut, message: "notification wait overran"))
+        let result = await withTaskCancellationHandler {
+            await outcome.value(timeout: timeout + .seconds(1)) {
+                .failure(PGError(code: .timedOut, message: "notification wait overran"))
+            }
+        } onCancel: {
+            wake.signal()
         }
         if case .failure = result { broken.withLock { $0 = true } }
         return try result.get()
@@ -126,12 +135,12 @@ package final class PGConnection: @unchecked Sendable {
         return .success(rows)
     }
 
-    private func runWait(timeout: Duration) -> Result<[String], PGError> {
+    private func runWait(timeout: Duration, wake: WakePipe) -> Result<[String], PGError> {
         guard let conn else { return .failure(PGError(code: .connectionFailed, message: "connection closed")) }
         var payloads = drainNotifications(conn)
         if !payloads.isEmpty { return .success(payloads) }
         let deadline = ContinuousClock.now.advanced(by: timeout)
-        if waitSocket(conn, events: Int16(POLLIN), until: deadline) {
+        if wake.waitReadable(PQsocket(conn), until: deadline) {
             if PQconsumeInput(conn) == 0 { return .failure(fail(conn, .connectionFailed)) }
             payloads = drainNotifications(conn)
         }
@@ -294,4 +303,62 @@ private func withOptionalCStrings<R>(_ strings: [String?], _ body: (UnsafePointe
     defer { for duplicate in duplicates { free(duplicate) } }
     let pointers: [UnsafePointer<CChar>?] = duplicates.map { $0.map { UnsafePointer($0) } }
     return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+}
+
+/// A pipe whose read end a `poll` watches beside a socket, so another thread can end the wait early
+/// (`signal()`, from a task's cancellation handler). Both ends close when the last reference goes.
+final class WakePipe: Sendable {
+    private let readEnd: Int32
+    private let writeEnd: Int32
+
+    init() {
+        var ends: [Int32] = [-1, -1]
+        if pipe(&ends) == 0 {
+            // Close-on-exec (hooks must not inherit it) and non-blocking (a full pipe must not block `signal`).
+            // pipe2 is not visible to Swift; a fork in the instant between pipe and fcntl is harmless, since
+            // swift-subprocess closes every descriptor above 2 in the child.
+            for end in ends {
+                _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+                _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
+            }
+            readEnd = ends[0]
+            writeEnd = ends[1]
+        } else {
+            // No pipe (out of descriptors): the wait then only ends by its timeout or the socket.
+            readEnd = -1
+            writeEnd = -1
+        }
+    }
+
+    deinit {
+        if readEnd >= 0 { close(readEnd) }
+        if writeEnd >= 0 { close(writeEnd) }
+    }
+
+    /// Ends a `waitReadable` in progress, or the next one, at once.
+    func signal() {
+        guard writeEnd >= 0 else { return }
+        var byte: UInt8 = 1
+        _ = write(writeEnd, &byte, 1)
+    }
+
+    /// Polls `socket` for input until `deadline`; true when it is readable (or failed, so the caller
+    /// reads the error), false on the deadline or when `signal()` was called.
+    func waitReadable(_ socket: Int32, until deadline: ContinuousClock.Instant) -> Bool {
+        guard socket >= 0 else { return false }
+        while true {
+            let left = ContinuousClock.now.duration(to: deadline)
+            if left <= .zero { return false }
+            let milliseconds = Int32(
+                min(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1, 60_000)
+            )
+            var descriptors = [
+                pollfd(fd: socket, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0),
+            ]
+            let ready = poll(&descriptors, nfds_t(readEnd >= 0 ? 2 : 1), milliseconds)
+            if ready > 0 { return descriptors[0].revents != 0 }
+            if ready < 0 && errno != EINTR { return true }
+        }
+    }
 }

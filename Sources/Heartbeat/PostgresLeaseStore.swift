@@ -227,7 +227,8 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
                     // Anything may have changed while we were not listening.
                     onChange()
                     while !Task.isCancelled {
-                        let payloads = try await conn.waitForNotifications(timeout: .milliseconds(500))
+                        // Cancellation ends the wait at once: no need to wake up twice a second to look.
+                        let payloads = try await conn.waitForNotifications(timeout: .seconds(60))
                         if !payloads.isEmpty { onChange() }
                     }
                 }

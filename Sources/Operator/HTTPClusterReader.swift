@@ -21,7 +21,11 @@ public struct HTTPClusterReader: Service {
 
     public func run() async throws {
         var failing = false
+        var schemaChecked = false
         var lastHistory = ContinuousClock.now.advanced(by: .seconds(-3600))
+        // The lease's (epoch, holder) when the history was last read, and as the last status read showed it.
+        var historyLease: String?
+        var seenLease: String?
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let asked = state.lastRequestAt
             guard let asked, asked.duration(to: .now) <= interest else {
@@ -29,19 +33,29 @@ public struct HTTPClusterReader: Service {
                 await cancelWhenGracefulShutdown { await state.nextRequest(after: asked) }
                 continue
             }
-            // The timeline's holders, every 10 s (an epoch lasts minutes to months: no need to ask more often).
-            if lastHistory.duration(to: .now) >= .seconds(10) {
+            // The timeline's holders change only with the lease's epoch or holder (the current epoch is drawn up
+            // to now): read them when those changed, and every minute in case a change was missed.
+            if seenLease != historyLease || lastHistory.duration(to: .now) >= .seconds(60) {
                 lastHistory = .now
                 do throws(PGError) {
                     state.setHistory(
                         try await admin.history(cluster: cluster, within: .seconds(Int64(HTTPState.window)))
                     )
+                    historyLease = seenLease
                 } catch {
                     logger.debug("status page: cannot read the history", metadata: ["error": "\(error.description)"])
                 }
             }
             do throws(PGError) {
-                let status = try await admin.status(cluster: cluster, eventLimit: 10, timeout: timeout)
+                // The schema's version on the first read and after a failure, not every period.
+                let status = try await admin.status(
+                    cluster: cluster,
+                    eventLimit: 10,
+                    timeout: timeout,
+                    checkingSchema: !schemaChecked || failing
+                )
+                schemaChecked = true
+                seenLease = "\(status.epoch) \(status.activeNode ?? "-")"
                 state.setCluster(status)
                 metrics.observe(cluster: status, node: node, timeout: timeout, readAge: 0)
                 if failing {

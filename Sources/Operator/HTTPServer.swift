@@ -61,6 +61,7 @@ public struct HTTPServer {
         return Application(
             router: router,
             configuration: .init(address: .hostname(host, port: port), serverName: "hotstandby"),
+            eventLoopGroupProvider: .shared(HTTPEventLoop.group),
             logger: logger
         )
     }
