@@ -2,14 +2,15 @@ import FailoverController
 import Foundation
 import Heartbeat
 
-/// The lease's load on PostgreSQL, generated with the protocol's exact statements (`SQL.renew` and
-/// `SQL.observe`) over a few persistent connections, for `hotstandby bench-load` and `bench/lease-load`.
+/// The lease's load on PostgreSQL, generated with the protocol's exact statements (`SQL.renew`, `SQL.observe`
+/// and `SQL.observeRead`) over a few persistent connections, for `hotstandby-bench load` and `bench/lease-load`.
 ///
-/// Each simulated cluster has an active node (`1`) and one standby (`2`). Per cluster per interval the
-/// generator sends one renew (the active's, with its node row folded in by a CTE) and one observe (the
-/// standby's, likewise): two statements. The 2·N statements of an interval are spread evenly over it
-/// and dealt round-robin to K connections; each connection has one statement in flight at a time, as
-/// a node's heartbeat connection does.
+/// Each simulated cluster has an active node (`1`) and S standbys (`2`, `3`, …). Per cluster per interval the
+/// generator sends one renew (the active's, with its node row folded in by a CTE) and one read per standby; as
+/// the daemon does (issue 16), a standby's read writes its row every other read (`SQL.observe`) and is a pure
+/// `SELECT` in between (`SQL.observeRead`), half the clusters writing in even intervals and half in odd ones.
+/// The (1 + S)·N statements of an interval are spread evenly over it and dealt round-robin to K connections;
+/// each connection has one statement in flight at a time, as a node's heartbeat connection does.
 ///
 /// Clusters are named by number from `LeaseLoadGenerator.firstCluster` (`900000001`, …) so that
 /// `pgbench` scripts, whose variables are numbers, can address the same rows. Run it against a
@@ -19,8 +20,10 @@ public struct LeaseLoadGenerator: Sendable {
     public struct Settings: Sendable {
         /// A libpq connection string (a password is better given by `PGPASSWORD` or `.pgpass`).
         public var conninfo: String
-        /// How many clusters (N), each with an active and a standby.
+        /// How many clusters (N), each with an active and `standbys` standbys.
         public var clusters: Int
+        /// Standbys per cluster (S). Defaults to 1 (a two-node cluster).
+        public var standbys: Int
         /// The heartbeat interval: each cluster renews and observes once per interval.
         public var interval: Duration
         /// How long to generate load.
@@ -29,13 +32,18 @@ public struct LeaseLoadGenerator: Sendable {
         public var connections: Int
         /// Each statement's deadline. Defaults to the daemon's: 80 % of the interval, at most 5 s.
         public var callTimeout: Duration
-        /// The observe's `$8` (how recent a standby row must be to rank): the takeover timeout.
+        /// The reads' rank window and the renew's `$12` (how recent a row must be to count): the takeover timeout.
         public var standbyWindow: Duration
+
+        /// The renew's `$9`, the step-down target window, as the daemon computes it: three intervals and a half
+        /// second.
+        public var targetWindow: Duration { interval * 3 + .milliseconds(500) }
 
         /// Creates settings.
         public init(
             conninfo: String,
             clusters: Int,
+            standbys: Int = 1,
             interval: Duration = .seconds(1),
             duration: Duration = .seconds(20),
             connections: Int = 8,
@@ -44,6 +52,7 @@ public struct LeaseLoadGenerator: Sendable {
         ) {
             self.conninfo = conninfo
             self.clusters = clusters
+            self.standbys = standbys
             self.interval = interval
             self.duration = duration
             self.connections = connections
@@ -57,6 +66,7 @@ public struct LeaseLoadGenerator: Sendable {
             if !(1...1_000_000).contains(clusters) {
                 problems.append("--clusters: \(clusters) must be between 1 and 1000000")
             }
+            if !(1...9).contains(standbys) { problems.append("--standbys: \(standbys) must be between 1 and 9") }
             if !(1...1000).contains(connections) {
                 problems.append("--connections: \(connections) must be between 1 and 1000")
             }
@@ -77,7 +87,9 @@ public struct LeaseLoadGenerator: Sendable {
         public var intervalSeconds: Double
         /// Persistent connections (K).
         public var connections: Int
-        /// Statements per cluster per interval: 2 (one renew, one observe).
+        /// Standbys per cluster (S).
+        public var standbys: Int
+        /// Statements per cluster per interval: 1 + S (one renew, one read per standby).
         public var statementsPerClusterPerInterval: Int
         /// Wall time from the first slot to the last answer.
         public var elapsedSeconds: Double
@@ -87,7 +99,11 @@ public struct LeaseLoadGenerator: Sendable {
         public var failures: Int
         /// Answered statements per second.
         public var statementsPerSecond: Double
-        /// The statements per second the schedule asked for (2·N / interval).
+        /// Standbys' reads answered that wrote their row (`SQL.observe`).
+        public var observeWrites: Int
+        /// Standbys' reads answered that only read (`SQL.observeRead`).
+        public var observeReads: Int
+        /// The statements per second the schedule asked for ((1 + S)·N / interval).
         public var targetStatementsPerSecond: Double
         /// Renew round trip, median.
         public var renewP50Ms: Double
@@ -95,9 +111,9 @@ public struct LeaseLoadGenerator: Sendable {
         public var renewP99Ms: Double
         /// Renew round trip, maximum.
         public var renewMaxMs: Double
-        /// Observe round trip, median.
+        /// A standby's read round trip (either statement), median.
         public var observeP50Ms: Double
-        /// Observe round trip, 99th percentile.
+        /// A standby's read round trip (either statement), 99th percentile.
         public var observeP99Ms: Double
         /// How late statements were sent after their slot (client-side queueing), 99th percentile.
         public var sendLagP99Ms: Double
@@ -111,8 +127,10 @@ public struct LeaseLoadGenerator: Sendable {
     public static let firstCluster = 900_000_000
     /// The active node's name in every benchmark cluster.
     public static let activeNode = "1"
-    /// The standby node's name in every benchmark cluster.
-    public static let standbyNode = "2"
+    /// The standby `k`'s name (k from 1) in every benchmark cluster: `2`, `3`, ….
+    public static func standbyNode(_ k: Int) -> String { String(1 + k) }
+    /// The standby's note, constant (the daemon's changes with the counter; the row is written either way).
+    static let standbyNote = "watching"
 
     private let settings: Settings
 
@@ -121,45 +139,75 @@ public struct LeaseLoadGenerator: Sendable {
         self.settings = settings
     }
 
-    /// `SQL.renew`'s parameters for the active node: cluster, epoch 1, node, priority, address, version.
-    static func renewParameters(cluster: String) -> [String] {
-        [cluster, "1", activeNode, "100", "127.0.0.1", "bench"]
+    /// `SQL.renew`'s parameters ($1–$12) for the active node, as `PostgresLeaseStore` sends them: cluster,
+    /// epoch 1, node, priority, address, version, eligible, health, target window, no preferred node, no
+    /// advertise address, rank window.
+    static func renewParameters(cluster: String, settings: Settings) -> [String?] {
+        [
+            cluster, "1", activeNode, "100", "127.0.0.1", "bench", "true", "unchecked",
+            intervalText(settings.targetWindow), "", nil, intervalText(settings.standbyWindow),
+        ]
     }
 
-    /// `SQL.observe`'s parameters for the standby node, as `PostgresLeaseStore` sends them.
-    static func observeParameters(cluster: String, standbyWindow: String) -> [String] {
-        [cluster, standbyNode, "standby", "standing by", "100", "127.0.0.1", "bench", standbyWindow]
+    /// `SQL.observe`'s parameters ($1–$11) for a standby, as `PostgresLeaseStore` sends them.
+    static func observeParameters(cluster: String, node: String, settings: Settings) -> [String?] {
+        [
+            cluster, node, "standby", standbyNote, "100", "127.0.0.1", "bench", intervalText(settings.standbyWindow),
+            "true", "unchecked", nil,
+        ]
     }
 
-    /// The two statements as `pgbench` custom scripts (`-M extended`), for the ceiling beside this generator:
-    /// the exact SQL text, with the cluster drawn at random among the N benchmark clusters (`:c`, sent as a
-    /// bound parameter) and the other parameters, constant per node, as quoted literals.
-    /// - Returns: file name and text, for the renew and for the observe.
-    public func pgbenchScripts() -> [(name: String, text: String)] {
-        let draw = "\\set c random(\(Self.firstCluster + 1), \(Self.firstCluster + settings.clusters))\n"
-        func script(_ sql: String, _ parameters: [String]) -> String {
+    /// `SQL.observeRead`'s parameters ($1–$4) for a standby, as `PostgresLeaseStore` sends them.
+    static func observeReadParameters(cluster: String, node: String, settings: Settings) -> [String?] {
+        [cluster, node, "100", intervalText(settings.standbyWindow)]
+    }
+
+    /// The three statements as `pgbench` custom scripts (`-M extended`), for the ceiling beside this generator:
+    /// the exact SQL text, with the cluster drawn at random among the N benchmark clusters (`:c`) and the standby
+    /// among the S (`:s`), both sent as bound parameters, and the other parameters, constant per node, as quoted
+    /// literals (`NULL` for none). The weights give the generator's mix: per cluster per interval one renew and
+    /// S reads, half of them writing.
+    /// - Returns: file name, text and `pgbench -f` weight of the renew, the writing read and the pure read.
+    public func pgbenchScripts() -> [(name: String, text: String, weight: Int)] {
+        let first = Self.firstCluster + 1
+        let draw = "\\set c random(\(first), \(Self.firstCluster + settings.clusters))\n"
+        let drawStandby = draw + "\\set s random(2, \(1 + settings.standbys))\n"
+        func script(_ head: String, _ sql: String, _ parameters: [String?]) -> String {
             var text = sql
             // Highest first, so `$1` does not eat the start of `$10`.
             for (index, value) in parameters.enumerated().reversed() {
-                let replacement = index == 0 ? ":c" : "'" + value.replacingOccurrences(of: "'", with: "''") + "'"
-                text = text.replacingOccurrences(of: "$\(index + 1)", with: replacement)
+                let token: String
+                switch (index, value) {
+                case (0, _): token = ":c"
+                case (1, "s"): token = ":s"
+                case (_, nil): token = "NULL"
+                case (_, let text?): token = "'" + text.replacingOccurrences(of: "'", with: "''") + "'"
+                }
+                text = text.replacingOccurrences(of: "$\(index + 1)", with: token)
             }
-            return draw + text + ";\n"
+            return head + text + ";\n"
         }
         return [
-            ("renew.sql", script(SQL.renew, Self.renewParameters(cluster: ""))),
+            ("renew.sql", script(draw, SQL.renew, Self.renewParameters(cluster: "", settings: settings)), 2),
             (
                 "observe.sql",
+                script(drawStandby, SQL.observe, Self.observeParameters(cluster: "", node: "s", settings: settings)),
+                settings.standbys
+            ),
+            (
+                "observe-read.sql",
                 script(
-                    SQL.observe,
-                    Self.observeParameters(cluster: "", standbyWindow: intervalText(settings.standbyWindow))
-                )
+                    drawStandby,
+                    SQL.observeRead,
+                    Self.observeReadParameters(cluster: "", node: "s", settings: settings)
+                ),
+                settings.standbys
             ),
         ]
     }
 
     /// Creates the schema if missing and resets the benchmark clusters: each held by node `1` in epoch 1,
-    /// with rows for both nodes. Not the protocol's statements: set-up only.
+    /// with rows for all 1 + S nodes (eligible standbys). Not the protocol's statements: set-up only.
     public func prepare() async throws(PGError) {
         let database = DatabaseSettings(
             conninfo: settings.conninfo,
@@ -186,13 +234,14 @@ public struct LeaseLoadGenerator: Sendable {
         )
         _ = try await conn.query(
             """
-            INSERT INTO hotstandby_node (cluster, node, role, note, priority, address, version, counter, updated_at)
-            SELECT g::text, n.node, n.role, '', 100, '127.0.0.1', 'bench', NULL, now()
-              FROM generate_series($1::bigint, $2::bigint) g,
-                   (VALUES ($3, 'active'), ($4, 'standby')) AS n(node, role)
+            INSERT INTO hotstandby_node (cluster, node, role, note, priority, address, version, counter, updated_at,
+                                         eligible, health)
+            SELECT g::text, n::text, CASE WHEN n = 1 THEN 'active' ELSE 'standby' END, '', 100, '127.0.0.1', 'bench',
+                   NULL, now(), true, 'unchecked'
+              FROM generate_series($1::bigint, $2::bigint) g, generate_series(1, 1 + $3::integer) n
             ON CONFLICT (cluster, node) DO UPDATE SET role = EXCLUDED.role, updated_at = now()
             """,
-            [first, last, Self.activeNode, Self.standbyNode],
+            [first, last, String(settings.standbys)],
             timeout: .seconds(120)
         )
         _ = try await conn.query("VACUUM ANALYZE hotstandby_cluster", timeout: .seconds(120))
@@ -213,12 +262,13 @@ public struct LeaseLoadGenerator: Sendable {
                 )
             )
         }
-        let slotsPerInterval = 2 * settings.clusters
+        let slotsPerInterval = (1 + settings.standbys) * settings.clusters
         let intervals = Int((settings.duration.secondsValue / settings.interval.secondsValue).rounded(.down))
         let plan = Plan(
             start: ContinuousClock.now + .milliseconds(100),
             interval: settings.interval,
             slotsPerInterval: slotsPerInterval,
+            nodes: 1 + settings.standbys,
             totalSlots: slotsPerInterval * max(intervals, 1),
             connections: settings.connections
         )
@@ -238,161 +288,31 @@ public struct LeaseLoadGenerator: Sendable {
         total.renewLatencies.sort()
         total.observeLatencies.sort()
         total.lags.sort()
+        let nodes = 1 + settings.standbys
+        let rate: Double = elapsed > 0 ? Double(total.answered) / elapsed : 0
+        let target: Double = Double(slotsPerInterval) / settings.interval.secondsValue
+        let renews: Int = plan.totalSlots / nodes
         return Report(
             clusters: settings.clusters,
             intervalSeconds: settings.interval.secondsValue,
             connections: settings.connections,
-            statementsPerClusterPerInterval: 2,
+            standbys: settings.standbys,
+            statementsPerClusterPerInterval: nodes,
             elapsedSeconds: elapsed,
             statements: total.answered,
             failures: total.failures,
-            statementsPerSecond: elapsed > 0 ? Double(total.answered) / elapsed : 0,
-            targetStatementsPerSecond: Double(slotsPerInterval) / settings.interval.secondsValue,
+            statementsPerSecond: rate,
+            observeWrites: total.observeWrites,
+            observeReads: total.observeReads,
+            targetStatementsPerSecond: target,
             renewP50Ms: percentile(total.renewLatencies, 0.50),
             renewP99Ms: percentile(total.renewLatencies, 0.99),
             renewMaxMs: total.renewLatencies.last ?? 0,
             observeP50Ms: percentile(total.observeLatencies, 0.50),
             observeP99Ms: percentile(total.observeLatencies, 0.99),
             sendLagP99Ms: percentile(total.lags, 0.99),
-            renewsScheduled: plan.totalSlots / 2,
+            renewsScheduled: renews,
             missedIntervals: total.missed
         )
     }
-}
-
-/// When each statement is due: slot `g` (global, from 0) is cluster `(g mod 2N) / 2`, a renew when
-/// even and an observe when odd, due at `start + g · interval / 2N`, carried by connection `g mod K`.
-private struct Plan: Sendable {
-    var start: ContinuousClock.Instant
-    var interval: Duration
-    var slotsPerInterval: Int
-    var totalSlots: Int
-    var connections: Int
-
-    func due(_ slot: Int) -> ContinuousClock.Instant {
-        let interval = slot / slotsPerInterval
-        let within = slot % slotsPerInterval
-        return start + self.interval * interval + self.interval * (Double(within) / Double(slotsPerInterval))
-    }
-
-    var end: ContinuousClock.Instant { due(totalSlots) }
-}
-
-/// One connection's results (latencies in milliseconds).
-private struct Tally: Sendable {
-    var renewLatencies: [Double] = []
-    var observeLatencies: [Double] = []
-    var lags: [Double] = []
-    var answered = 0
-    var failures = 0
-    var missed = 0
-    var lastAnswer: ContinuousClock.Instant?
-
-    mutating func merge(_ other: Tally) {
-        renewLatencies += other.renewLatencies
-        observeLatencies += other.observeLatencies
-        lags += other.lags
-        answered += other.answered
-        failures += other.failures
-        missed += other.missed
-        if let last = other.lastAnswer { lastAnswer = max(lastAnswer ?? last, last) }
-    }
-}
-
-/// Sends one connection's share of the slots, in order, one statement in flight.
-private struct Worker: Sendable {
-    var settings: LeaseLoadGenerator.Settings
-    var plan: Plan
-    var index: Int
-    var connection: PGConnection
-
-    func run() async -> Tally {
-        var tally = Tally()
-        var connection = self.connection
-        let standbyWindow = intervalText(settings.standbyWindow)
-        // Past this, a backlog is abandoned: the run has shown the database cannot keep up.
-        let giveUp = plan.end + settings.interval
-        var slot = index
-        while slot < plan.totalSlots {
-            defer { slot += plan.connections }
-            let due = plan.due(slot)
-            let isRenew = slot % 2 == 0
-            let now = ContinuousClock.now
-            if now > giveUp {
-                if isRenew { tally.missed += 1 }
-                continue
-            }
-            if due > now + .microseconds(200) {
-                try? await Task.sleep(until: due, clock: .continuous)
-            }
-            let cluster = String(LeaseLoadGenerator.firstCluster + 1 + (slot % plan.slotsPerInterval) / 2)
-            if connection.isBroken {
-                guard
-                    let fresh = try? await PGConnection.connect(
-                        conninfo: settings.conninfo,
-                        timeout: settings.callTimeout,
-                        applicationName: "hotstandby-bench"
-                    )
-                else {
-                    tally.failures += 1
-                    if isRenew { tally.missed += 1 }
-                    continue
-                }
-                connection = fresh
-            }
-            let sent = ContinuousClock.now
-            let outcome: Result<PGRows, PGError>
-            do throws(PGError) {
-                if isRenew {
-                    outcome = .success(
-                        try await connection.query(
-                            SQL.renew,
-                            LeaseLoadGenerator.renewParameters(cluster: cluster),
-                            timeout: settings.callTimeout
-                        )
-                    )
-                } else {
-                    outcome = .success(
-                        try await connection.query(
-                            SQL.observe,
-                            LeaseLoadGenerator.observeParameters(cluster: cluster, standbyWindow: standbyWindow),
-                            timeout: settings.callTimeout
-                        )
-                    )
-                }
-            } catch {
-                outcome = .failure(error)
-            }
-            let answered = ContinuousClock.now
-            tally.lastAnswer = answered
-            tally.lags.append(milliseconds(due.duration(to: sent)))
-            switch outcome {
-            case .success(let rows):
-                tally.answered += 1
-                let latency = milliseconds(sent.duration(to: answered))
-                if isRenew {
-                    tally.renewLatencies.append(latency)
-                    // No row back means the fence refused the renew: the set-up is wrong or someone else holds it.
-                    if rows.rows.count != 1 || due.duration(to: answered) > settings.interval { tally.missed += 1 }
-                } else {
-                    tally.observeLatencies.append(latency)
-                }
-            case .failure:
-                tally.failures += 1
-                if isRenew { tally.missed += 1 }
-            }
-        }
-        return tally
-    }
-}
-
-private func milliseconds(_ duration: Duration) -> Double {
-    duration.secondsValue * 1000
-}
-
-/// Nearest-rank percentile of sorted values (0 when empty).
-private func percentile(_ sorted: [Double], _ fraction: Double) -> Double {
-    guard !sorted.isEmpty else { return 0 }
-    let rank = Int((fraction * Double(sorted.count)).rounded(.up))
-    return sorted[min(max(rank, 1), sorted.count) - 1]
 }

@@ -8,10 +8,11 @@ struct BenchLoad: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "load",
         abstract:
-            "Benchmark: N clusters' renew + observe statements on K persistent connections (writes to the database).",
+            "Benchmark: N clusters' renew + standby reads on K persistent connections (writes to the database).",
         discussion: """
-            Each cluster sends one renew (its active) and one observe (its standby) per interval, spread evenly \
-            over the interval. Use a throwaway database: the benchmark clusters (named 900000001, ...) are reset. \
+            Each cluster sends one renew (its active) and one read per standby per interval, spread evenly \
+            over the interval; a standby's read writes its row every other read (SQL.observe), as the daemon's \
+            does, and is SQL.observeRead in between. Use a throwaway database: the benchmark clusters (named 900000001, ...) are reset. \
             Give the password by PGPASSWORD or .pgpass rather than in --conninfo.
             """,
     )
@@ -21,6 +22,9 @@ struct BenchLoad: AsyncParsableCommand {
 
     @Option(help: "How many clusters (N).")
     var clusters: Int
+
+    @Option(help: "Standbys per cluster (S): 1 for two-node clusters, 3 for one active and three standbys.")
+    var standbys: Int = 1
 
     @Option(help: "The heartbeat interval, e.g. 1s or 5s.")
     var interval: String = "1s"
@@ -42,7 +46,12 @@ struct BenchLoad: AsyncParsableCommand {
     @Flag(help: "Only set up the schema and the cluster rows, then exit.")
     var prepareOnly = false
 
-    @Option(help: "Write the two statements as pgbench scripts (renew.sql, observe.sql) into this folder, then exit.")
+    @Option(
+        help: """
+            Write the three statements as pgbench scripts (renew.sql, observe.sql, observe-read.sql) into this \
+            folder, print each as NAME@WEIGHT (pgbench -f's weight, the generator's mix), then exit.
+            """
+    )
     var pgbenchScripts: String?
 
     @Flag(help: "Print the report as JSON.")
@@ -52,6 +61,7 @@ struct BenchLoad: AsyncParsableCommand {
         let settings = LeaseLoadGenerator.Settings(
             conninfo: conninfo,
             clusters: clusters,
+            standbys: standbys,
             interval: try parse(interval, "--interval"),
             duration: try parse(duration, "--duration"),
             connections: connections,
@@ -63,6 +73,7 @@ struct BenchLoad: AsyncParsableCommand {
         if let folder = pgbenchScripts {
             for script in generator.pgbenchScripts() {
                 try script.text.write(toFile: folder + "/" + script.name, atomically: true, encoding: .utf8)
+                print("\(script.name)@\(script.weight)")
             }
             return
         }
@@ -93,12 +104,14 @@ struct BenchLoad: AsyncParsableCommand {
     static func text(_ r: LeaseLoadGenerator.Report) -> String {
         func f(_ value: Double) -> String { String(format: "%.2f", value) }
         return """
-            clusters \(r.clusters), interval \(r.intervalSeconds) s, connections \(r.connections), \
+            clusters \(r.clusters), standbys \(r.standbys), interval \(r.intervalSeconds) s, \
+            connections \(r.connections), \
             \(r.statementsPerClusterPerInterval) statements per cluster per interval
             statements/s \(String(format: "%.0f", r.statementsPerSecond)) (target \(String(format: "%.0f", r.targetStatementsPerSecond))), \
-            answered \(r.statements), failed \(r.failures), over \(f(r.elapsedSeconds)) s
+            answered \(r.statements) (standby reads writing \(r.observeWrites), reading only \(r.observeReads)), \
+            failed \(r.failures), over \(f(r.elapsedSeconds)) s
             renew ms p50 \(f(r.renewP50Ms)) p99 \(f(r.renewP99Ms)) max \(f(r.renewMaxMs)); \
-            observe ms p50 \(f(r.observeP50Ms)) p99 \(f(r.observeP99Ms)); send lag p99 \(f(r.sendLagP99Ms)) ms
+            standby read ms p50 \(f(r.observeP50Ms)) p99 \(f(r.observeP99Ms)); send lag p99 \(f(r.sendLagP99Ms)) ms
             missed intervals \(r.missedIntervals) of \(r.renewsScheduled) renews
             """
     }
