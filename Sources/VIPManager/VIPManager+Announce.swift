@@ -129,18 +129,13 @@ extension VIPManager {
 
     /// The takeover step: probe (per `vip.probe`), bind, and send the first gratuitous ARP packet.
     ///
-    /// With `vip.probe: on` the probe only warns, so it is not on the critical path: it starts beside the
-    /// bind, and the first gratuitous ARP leaves right after `ip addr add`; the call then waits for the
-    /// probe's answer (for the report) while the first `arping` is given its `sendGrace`. With `strict` the
-    /// probe comes first and the address is bound only when nobody answered. Takes about 10 ms for `ip` plus
-    /// `sendGrace` for the first packet, or the probe window if that is longer (`on`); `strict` adds the
-    /// probe window before the bind. The rest of the burst and the refresh are `keepAnnounced()`'s job,
-    /// run while active.
+    /// Takes about 5 ms for `ip` plus `vip.probe-window` when probing plus `sendGrace` for the first packet.
+    /// The rest of the burst and the refresh are `keepAnnounced()`'s job, run while active.
     ///
     /// A probe that cannot run (`arping` or `ndisc6` missing, no `CAP_NET_RAW`, no such interface) does
     /// not stop an `on` takeover: it is logged as a warning, the report says "not probed", and the address
     /// is bound, as `on` binds whatever the probe says. With `strict` it refuses, since it cannot show the
-    /// address is free. No probe runs when the address is already bound here.
+    /// address is free.
     ///
     /// - Parameter epoch: the epoch this node is active in, for the log line.
     /// - Throws: `.addressInUse` when `vip.probe` is `strict` and another host answers; the probe's error
@@ -148,24 +143,12 @@ extension VIPManager {
     public func takeOver(epoch: Int64, sendGrace: Duration = .milliseconds(250)) async throws(VIPError)
         -> TakeoverReport
     {
-        let held = config.probe == .off ? false : try await holds()
         var probeResult: ProbeResult?
-        let change: Change
-        let first: AnnounceReport
-        switch config.probe {
-        case .on where !held:
-            async let beside = probeBesideBinding()
-            change = try await bind(known: .absent)
-            first = await announce(count: min(1, config.garpCount), interval: config.garpInterval, sendGrace: sendGrace)
-            probeResult = await beside
-        case .strict where !held:
+        if config.probe != .off, try await !holds() {
             probeResult = try await probeBeforeBinding()
-            change = try await bind(known: .absent)
-            first = await announce(count: min(1, config.garpCount), interval: config.garpInterval, sendGrace: sendGrace)
-        default:
-            change = try await bind(known: held ? .present : nil)
-            first = await announce(count: min(1, config.garpCount), interval: config.garpInterval, sendGrace: sendGrace)
         }
+        let change = try await bind()
+        let first = await announce(count: min(1, config.garpCount), interval: config.garpInterval, sendGrace: sendGrace)
         logger.notice(
             "holding the virtual IP",
             metadata: [
@@ -174,20 +157,6 @@ extension VIPManager {
             ]
         )
         return TakeoverReport(probe: probeResult, bind: change, announce: first)
-    }
-
-    /// `takeOver`'s probe with `vip.probe: on`, run beside the bind: never throws; nil when it cannot run
-    /// (logged as a warning).
-    private func probeBesideBinding() async -> ProbeResult? {
-        do {
-            return try await probe()
-        } catch {
-            logger.warning(
-                "the probe could not run; binding the virtual IP anyway (vip.probe: on)",
-                metadata: ["error": "\(error)"]
-            )
-            return nil
-        }
     }
 
     /// `takeOver`'s probe per `vip.probe`: throws when the address is in use and `strict`, or when the probe

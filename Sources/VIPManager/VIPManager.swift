@@ -54,21 +54,7 @@ public struct VIPManager: Sendable {
     /// Idempotent: an address already present is success (`.unchanged`).
     @discardableResult
     public func bind() async throws(VIPError) -> Change {
-        try await bind(known: nil)
-    }
-
-    /// What the caller has just read from `ip -json addr show` (`takeOver`), so `bind` need not read it again.
-    enum KnownBinding {
-        case absent, present
-    }
-
-    /// `bind()`, skipping its own read of the interface's addresses when `known` says what it is.
-    func bind(known: KnownBinding?) async throws(VIPError) -> Change {
-        switch known {
-        case .present: return .unchanged
-        case .absent: break
-        case nil: if try await boundEntry() != nil { return .unchanged }
-        }
+        if try await boundEntry() != nil { return .unchanged }
         var argv = [config.ipPath, "addr", "add", config.address.cidr, "dev", config.interface.name]
         switch config.address.family {
         case .ipv4:
