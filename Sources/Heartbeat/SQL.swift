@@ -58,7 +58,7 @@ package enum SQL {
     /// highest priority then name) and, for `failback`, how long the preferred node $10 has been an eligible
     /// standby.
     package static let renew = renewStatement(
-        asynchronous: true,
+        asynchronous: false,
         update: """
             UPDATE hotstandby_cluster SET counter = counter + 1, updated_at = now()
              WHERE cluster = $1 AND epoch = $2::bigint AND active_node = $3
@@ -83,10 +83,9 @@ package enum SQL {
             """
     )
 
-    /// `asynchronous`: the commit does not wait for the WAL flush (issue 16: the flush is what caps how many
-    /// clusters one server carries). Only the renew is asynchronous: a renew lost in a server crash makes the
-    /// counter look older, which no reader can mistake for a live active (docs/protocol.md, rule 15). The
-    /// membership change, like every change of holder, stays synchronous.
+    /// `asynchronous`: the commit would not wait for the WAL flush. Both stay synchronous: a renew lost in a server
+    /// crash is re-issued with the same counter value, which a standby that saw the lost one takes for "unchanged"
+    /// (docs/protocol.md, rule 15: the CI found two actives that way). Only the standby's read is asynchronous.
     private static func renewStatement(asynchronous: Bool, update: String) -> String {
         """
         WITH r AS (
