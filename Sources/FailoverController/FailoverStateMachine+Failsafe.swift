@@ -26,15 +26,13 @@ struct FailsafeBook<Instant: InstantProtocol>: Sendable, Equatable where Instant
     var leaving: String?
     /// Round ids this node acknowledged lately (a replayed beat is refused).
     var seenRounds: [String] = []
-    /// A standby: the lease value for which `failsafe-peer` was recorded.
-    var peerRecordedAt: (epoch: Int64, counter: Int64)?
-
-    static func == (lhs: FailsafeBook, rhs: FailsafeBook) -> Bool {
-        lhs.row == rhs.row && lhs.unsettled == rhs.unsettled && lhs.renewFailing == rhs.renewFailing
-            && lhs.round == rhs.round && lhs.number == rhs.number && lhs.enteredAt == rhs.enteredAt
-            && lhs.seenRounds == rhs.seenRounds && lhs.peerRecordedAt?.epoch == rhs.peerRecordedAt?.epoch
-            && lhs.peerRecordedAt?.counter == rhs.peerRecordedAt?.counter
+    /// A lease value: an epoch and its counter.
+    struct LeaseMark: Sendable, Equatable {
+        var epoch: Int64
+        var counter: Int64
     }
+    /// A standby: the lease value for which `failsafe-peer` was recorded.
+    var peerRecordedAt: LeaseMark?
 
     /// A successful write (renew, membership change, the first renew of an epoch) answered with `row`: any change
     /// still in flight can no longer commit (the write moved the counter it checks).
@@ -134,7 +132,7 @@ extension FailoverStateMachine {
                         epoch: lease.epoch,
                         round: round.id
                     ),
-                    members: set.map { ($0, addresses[$0] ?? "") },
+                    members: set.map { FailsafeSend.Member(name: $0, address: addresses[$0] ?? "") },
                     timeout: settings.interval
                 )
             )
@@ -268,11 +266,9 @@ extension FailoverStateMachine {
             case .claiming: state = .claiming(watch)
             default: state = .standby(watch)
             }
-            if isFresh(at: now),
-                failsafe.peerRecordedAt?.epoch != watch.view.epoch
-                    || failsafe.peerRecordedAt?.counter != watch.view.counter
-            {
-                failsafe.peerRecordedAt = (watch.view.epoch, watch.view.counter)
+            let mark = FailsafeBook<Instant>.LeaseMark(epoch: watch.view.epoch, counter: watch.view.counter)
+            if isFresh(at: now), failsafe.peerRecordedAt != mark {
+                failsafe.peerRecordedAt = mark
                 actions.append(
                     .record(
                         ClusterEvent(

@@ -101,15 +101,17 @@ public struct FailsafeRound<Instant: InstantProtocol>: Sendable, Equatable where
 public struct FailsafeSend: Sendable, Equatable {
     /// The beat.
     public var beat: FailsafeBeat
-    /// Each member's name and `http.advertise` address (empty when the member has none).
-    public var members: [(name: String, address: String)]
+    /// A member the beat goes to.
+    public struct Member: Sendable, Equatable {
+        /// Its node name.
+        public var name: String
+        /// Its `http.advertise` address (empty when it has none).
+        public var address: String
+    }
+    /// Each member's name and address.
+    public var members: [Member]
     /// The deadline of each POST.
     public var timeout: Duration
-
-    public static func == (lhs: FailsafeSend, rhs: FailsafeSend) -> Bool {
-        lhs.beat == rhs.beat && lhs.timeout == rhs.timeout && lhs.members.map(\.name) == rhs.members.map(\.name)
-            && lhs.members.map(\.address) == rhs.members.map(\.address)
-    }
 }
 
 /// Sends the active's beats to the members (`POST /failsafe/beat`, signed). Implemented by the daemon.

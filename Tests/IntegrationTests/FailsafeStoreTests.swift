@@ -35,16 +35,22 @@ struct FailsafeStoreTests {
         return (counter, row)
     }
 
-    @Test(
-        "takeover writes members (every registered node but the taker) and the cap; renews return them with the wanted members and addresses; a standby's read sees them"
-    )
-    func takeoverAndRenew() async throws {
+    /// Both nodes registered (a read each), then b takes the released lease: epoch 1.
+    func bHolds(aCap: Duration? = .seconds(60)) async throws -> (a: PostgresLeaseStore, b: PostgresLeaseStore) {
         _ = try await ClusterAdmin(database: database).migrate()
-        let a = store("a")
+        let a = store("a", cap: aCap)
         let b = store("b")
         _ = await b.perform(.observe(role: .standby, note: "t"))
         _ = await a.perform(.observe(role: .standby, note: "t"))
         #expect(await b.perform(.takeOver(seenEpoch: 0, seenCounter: 0)) == .tookOver(newEpoch: 1))
+        return (a, b)
+    }
+
+    @Test(
+        "takeover writes members (every registered node but the taker) and the cap; renews return them with the wanted members and addresses; a standby's read sees them"
+    )
+    func takeoverAndRenew() async throws {
+        let (a, b) = try await bHolds()
         let renewed = try #require(row(await b.perform(.renew(epoch: 1))))
         #expect(renewed.row?.members == ["a"])
         #expect(renewed.row?.maxDuration == .seconds(60))
@@ -62,12 +68,7 @@ struct FailsafeStoreTests {
         "the membership change is counter-checked: a stale counter matches no row (a late commit changes nothing); the right one sets members and counts as a renew"
     )
     func membershipChange() async throws {
-        _ = try await ClusterAdmin(database: database).migrate()
-        let a = store("a")
-        let b = store("b")
-        _ = await b.perform(.observe(role: .standby, note: "t"))
-        _ = await a.perform(.observe(role: .standby, note: "t"))
-        _ = await b.perform(.takeOver(seenEpoch: 0, seenCounter: 0))
+        let (a, b) = try await bHolds()
         let first = try #require(row(await b.perform(.renew(epoch: 1))))
         #expect(first.counter == 1)
         let stale = await b.perform(
@@ -112,12 +113,7 @@ struct FailsafeStoreTests {
 
     @Test("a hand-off lists every registered node but the target; a takeover with the failsafe off writes NULL")
     func handOffAndOff() async throws {
-        _ = try await ClusterAdmin(database: database).migrate()
-        let a = store("a", cap: nil)
-        let b = store("b")
-        _ = await b.perform(.observe(role: .standby, note: "t"))
-        _ = await a.perform(.observe(role: .standby, note: "t"))
-        _ = await b.perform(.takeOver(seenEpoch: 0, seenCounter: 0))
+        let (a, b) = try await bHolds(aCap: nil)
         _ = await b.perform(.renew(epoch: 1))
         #expect(await b.perform(.handOff(to: "a", epoch: 1, counter: 1)) == .handedOff(true))
         let handed = try #require(row(await a.perform(.renew(epoch: 2))))
