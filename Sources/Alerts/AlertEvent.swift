@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import HotStandbyCore
 
 /// One event of the cluster's event log (`hotstandby_event`) as the alerts see it.

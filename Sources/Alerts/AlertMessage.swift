@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import HotStandbyCore
 
 /// One alert as it goes out: a single event, or a digest of many from one cluster.
@@ -92,7 +93,7 @@ public struct AlertMessage: Sendable, Equatable {
         let span = isDigest ? "\(ids.min() ?? 0)-\(ids.max() ?? 0)" : "\(ids.first ?? 0)"
         // ASCII letters and digits only: a header field of RFC 5322 is ASCII (an 'ö' went through raw).
         let safe = cluster.unicodeScalars.map {
-            $0.isASCII && CharacterSet.alphanumerics.contains($0) ? String($0) : "_"
+            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) ? String($0) : "_"
         }
         .joined()
         return "<hotstandby.\(safe).\(span)@\(domain)>"
@@ -114,11 +115,11 @@ public struct AlertMessage: Sendable, Equatable {
             "X-Hotstandby-Cluster: \(Self.encodeHeader(cluster))",
             "X-Hotstandby-Events: \(events.map { String($0.id) }.joined(separator: " "))",
         ]
-        let body = text.replacingOccurrences(of: "\r", with: "").split(
+        let body = text.replacing("\r", with: "").split(
             separator: "\n",
             omittingEmptySubsequences: false
         ).flatMap { Self.wrap(String($0)) }
-        return Array((headers + [""] + body).joined(separator: "\r\n").appending("\r\n").utf8)
+        return Array(((headers + [""] + body).joined(separator: "\r\n") + "\r\n").utf8)
     }
 
     /// The message as the webhook's JSON body.
@@ -157,19 +158,11 @@ public struct AlertMessage: Sendable, Equatable {
 
     /// `2024-03-05 03:00:01 UTC`.
     static func readable(_ date: Date) -> String {
-        format(date, "yyyy-MM-dd HH:mm:ss 'UTC'")
+        UTCText.format(secondsSince1970: date.timeIntervalSince1970, "%Y-%m-%d %H:%M:%S UTC")
     }
 
     private static func rfc5322(_ date: Date) -> String {
-        format(date, "EEE, dd MMM yyyy HH:mm:ss '+0000'")
-    }
-
-    private static func format(_ date: Date, _ pattern: String) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = pattern
-        return formatter.string(from: date)
+        UTCText.format(secondsSince1970: date.timeIntervalSince1970, "%a, %d %b %Y %H:%M:%S +0000")
     }
 
     /// RFC 2047 for a header with non-ASCII text; control characters become spaces.

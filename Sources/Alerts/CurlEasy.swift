@@ -1,5 +1,5 @@
 import CCurl
-import Foundation
+import FoundationEssentials
 
 /// One transfer for libcurl to run: an SMTP submission or an HTTP POST.
 struct CurlRequest: Sendable {

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The `alerts.email` section: where and how alerts are mailed.
 public struct EmailSettings: Sendable, Equatable {
@@ -91,9 +92,14 @@ public struct EmailSettings: Sendable, Equatable {
     /// Refuses anything but a plain `local@domain` address, with the key named.
     static func checkAddress(_ address: String, key: String) throws {
         let parts = address.split(separator: "@", omittingEmptySubsequences: false)
-        let forbidden = CharacterSet(charactersIn: "<>()[]\\,;:\" ").union(.controlCharacters).union(.newlines)
+        let special = Set("<>()[]\\,;:\" ".unicodeScalars)
+        let forbidden = { (scalar: Unicode.Scalar) in
+            special.contains(scalar) || scalar.properties.generalCategory == .control
+                || scalar.properties.generalCategory == .lineSeparator
+                || scalar.properties.generalCategory == .paragraphSeparator || scalar.value == 0x85
+        }
         guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."),
-            !parts[1].hasSuffix("."), address.unicodeScalars.allSatisfy({ !forbidden.contains($0) })
+            !parts[1].hasSuffix("."), address.unicodeScalars.allSatisfy({ !forbidden($0) })
         else {
             throw AlertsError.config(key, "'\(address)' is not an email address; write it as name@example.com")
         }

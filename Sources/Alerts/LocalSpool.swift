@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import HotStandbyCore
 
 /// A bounded queue on disk for events that could not be written to the database, in the node's state folder.
 ///
@@ -78,7 +80,7 @@ public actor LocalSpool {
     }
 
     private func file(_ sequence: Int64) -> URL {
-        directory.appendingPathComponent(String(format: "%020lld.json", sequence))
+        directory.appendingPathComponent(String(cFormat: "%020lld.json", sequence))
     }
 
     private static func sequences(in directory: URL) -> [Int64] {

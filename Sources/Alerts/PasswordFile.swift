@@ -1,17 +1,16 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Reads the SMTP password from a file that only its owner may read.
 enum PasswordFile {
     /// The password: the file's first line. Refuses a file others can read, without quoting the contents.
     static func read(_ path: String) throws -> String {
         let key = "alerts.email.passwordFile"
-        let attributes: [FileAttributeKey: Any]
-        do {
-            attributes = try FileManager.default.attributesOfItem(atPath: path)
-        } catch {
+        var status = stat()
+        guard stat(path, &status) == 0 else {
             throw AlertsError(code: .passwordFile, message: "\(key): '\(path)' does not exist or cannot be read")
         }
-        let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue ?? 0
+        let mode = Int(status.st_mode & 0o7777)
         if mode & 0o077 != 0 {
             throw AlertsError(
                 code: .passwordFile,

@@ -1,5 +1,5 @@
 import CCurl
-import Foundation
+import FoundationEssentials
 import Logging
 
 /// Sends alerts by email through libcurl's SMTP client: STARTTLS, AUTH, several recipients, a deadline.

@@ -40,7 +40,7 @@ public struct WebhookSender: AlertTransport {
             throw error
         }
         guard (200..<300).contains(outcome.responseCode) else {
-            let body = String(outcome.responseBody.prefix(200)).replacingOccurrences(of: "\n", with: " ")
+            let body = String(outcome.responseBody.prefix(200)).replacing("\n", with: " ")
             throw AlertsError(
                 code: .httpStatus,
                 message: "\(service): answered HTTP \(outcome.responseCode), expected 2xx: \(body)",

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The `alerts.webhook` section: the same alerts as JSON by HTTP POST.
 public struct WebhookSettings: Sendable, Equatable {

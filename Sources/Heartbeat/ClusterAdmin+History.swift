@@ -1,5 +1,5 @@
 import FailoverController
-import Foundation
+import FoundationEssentials
 
 /// One holder of the lease: an epoch from the event that began it to the one that ended it, as
 /// `hotstandby history` prints it.

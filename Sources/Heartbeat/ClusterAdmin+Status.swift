@@ -1,5 +1,5 @@
 import FailoverController
-import Foundation
+import FoundationEssentials
 
 /// The cluster as the database shows it: what `hotstandby status --json` prints.
 public struct ClusterStatus: Sendable, Codable, Equatable {

@@ -1,5 +1,7 @@
 import FailoverController
-import Foundation
+import FoundationEssentials
+import Glibc
+import HotStandbyCore
 
 /// What the CLI does with the database: migrations, the schema check, status, switchover, pause.
 /// Works from any host that reaches the database, whether the daemons run or not.
@@ -163,7 +165,7 @@ public struct ClusterAdmin: Sendable {
         guard age <= seenWithin.secondsValue else {
             throw PGError(
                 code: .queryFailed,
-                message: "node '\(target)' was last seen \(String(format: "%.1f", age)) s ago "
+                message: "node '\(target)' was last seen \(String(cFormat: "%.1f", age)) s ago "
                     + "(more than three intervals, \(seenWithin.text)): is its daemon running?"
             )
         }

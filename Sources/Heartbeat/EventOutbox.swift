@@ -1,5 +1,5 @@
 import FailoverController
-import Foundation
+import FoundationEssentials
 
 /// The alert outbox: events in `hotstandby_event` not yet notified, claimed atomically by one node
 /// at a time (`FOR UPDATE SKIP LOCKED`), so two nodes never send the same event.

@@ -1,6 +1,8 @@
 import CLibPQ
 import Dispatch
-import Foundation
+import FoundationEssentials
+import Glibc
+import HotStandbyCore
 
 #if canImport(Glibc)
     import Glibc
@@ -118,7 +120,7 @@ struct ConnectPlan: Sendable {
         let hostaddrValue = value("hostaddr", "PGHOSTADDR")
         let portValue = value("port", "PGPORT")
         if let seconds = value("connect_timeout", "PGCONNECT_TIMEOUT").flatMap({
-            Int($0.trimmingCharacters(in: .whitespaces))
+            Int($0.trimmingBlanks())
         }),
             seconds > 0
         {
@@ -140,7 +142,7 @@ struct ConnectPlan: Sendable {
             hostaddrs == nil || hostaddrs?.count == count,
             ports == nil || ports?.count == 1 || ports?.count == count,
             // libpq ignores an empty override, so an empty element cannot be passed on by itself.
-            !lists.contains(where: { $0.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) })
+            !lists.contains(where: { $0.contains(where: { $0.trimmingBlanks().isEmpty }) })
         else {
             targets = whole
             return

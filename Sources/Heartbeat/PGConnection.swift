@@ -1,6 +1,7 @@
 import CLibPQ
 import Dispatch
-import Foundation
+import FoundationEssentials
+import Glibc
 import HotStandbyCore
 import Synchronization
 
@@ -250,9 +251,9 @@ struct Redactor: Sendable {
     }
 
     func clean(_ message: String) -> String {
-        var cleaned = message.trimmingCharacters(in: .whitespacesAndNewlines)
+        var cleaned = message.trimmingWhitespace()
         for secret in secrets {
-            cleaned = cleaned.replacingOccurrences(of: secret, with: "********")
+            cleaned = cleaned.replacing(secret, with: "********")
         }
         return unparsable ? Self.maskQuoted(cleaned) : cleaned
     }
@@ -264,7 +265,7 @@ struct Redactor: Sendable {
     static func maskQuoted(_ message: String) -> String {
         var head = ""
         var rest = Substring(message)
-        if let words = message.range(of: "missing \"=\" after ") {
+        if let words = message.firstRange(of: "missing \"=\" after ") {
             head = String(message[..<words.upperBound])
             rest = message[words.upperBound...]
         }
@@ -285,7 +286,7 @@ extension DatabaseSettings {
         }
         defer { if let errorPointer { PQfreemem(errorPointer) } }
         let reason = errorPointer.map { String(cString: $0) } ?? "libpq cannot parse it"
-        return Redactor.maskQuoted(reason.trimmingCharacters(in: .whitespacesAndNewlines))
+        return Redactor.maskQuoted(reason.trimmingWhitespace())
     }
 }
 

@@ -1,5 +1,7 @@
 import FailoverController
-import Foundation
+import FoundationEssentials
+import Glibc
+import HotStandbyCore
 import Logging
 
 /// The lease in PostgreSQL: the queries of the protocol, each one statement with bound parameters,
@@ -217,7 +219,7 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
             do {
                 try await listener.with(timeout: database.callTimeout) { conn, left throws(PGError) in
                     let rows = try await conn.query(
-                        "SELECT \(Self.channelSQL.replacingOccurrences(of: "$1::text", with: "$1")) AS channel",
+                        "SELECT \(Self.channelSQL.replacing("$1::text", with: "$1")) AS channel",
                         [identity.cluster],
                         timeout: left
                     )
@@ -280,5 +282,5 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
 
 /// `interval` text for a duration, e.g. `60.000 seconds`.
 package func intervalText(_ duration: Duration) -> String {
-    String(format: "%.3f seconds", duration.secondsValue)
+    String(cFormat: "%.3f seconds", duration.secondsValue)
 }

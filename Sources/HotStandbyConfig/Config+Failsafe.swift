@@ -1,5 +1,5 @@
 import FailoverController
-import Foundation
+import FoundationEssentials
 
 /// `failsafe.*` (issue 18): the active rides through a database outage while every member acknowledges it.
 public struct FailsafeConfig: Sendable {

@@ -1,5 +1,5 @@
 import FailoverController
-import Foundation
+import FoundationEssentials
 
 /// `health.*`, `hooks.recover` and `failback`: what checks the service and what a failure leads to.
 public struct HealthConfig: Sendable {

@@ -1,6 +1,6 @@
 import Alerts
 import DNSUpdater
-import Foundation
+import FoundationEssentials
 import SharedFolderSync
 import VIPManager
 

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import HotStandbyCore
 
 /// Where a node keeps its local state: one folder per cluster, so two clusters on one host never
 /// share a snapshot cache, restore backups or an alert spool (docs/shared-folder.md, "The default state folder").
@@ -20,13 +21,13 @@ extension Config {
             let keep =
                 (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
                 || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || (byte == UInt8(ascii: ".") && index > 0)
-            escaped += keep ? String(UnicodeScalar(byte)) : String(format: "%%%02X", byte)
+            escaped += keep ? String(UnicodeScalar(byte)) : String(cFormat: "%%%02X", byte)
         }
         if escaped.isEmpty { escaped = "%00" }  // no cluster (a refused configuration): never the root itself
         if escaped.utf8.count > 120 {
             var hash: UInt64 = 0xcbf2_9ce4_8422_2325
             for byte in cluster.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-            escaped = String(escaped.prefix(100)) + "-" + String(format: "%016llx", hash)
+            escaped = String(escaped.prefix(100)) + "-" + String(cFormat: "%016llx", hash)
         }
         return stateRoot + "/" + escaped
     }

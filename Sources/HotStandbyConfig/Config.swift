@@ -1,5 +1,6 @@
 import FailoverController
-import Foundation
+import FoundationEssentials
+import Glibc
 import Heartbeat
 import Logging
 
@@ -71,7 +72,7 @@ public struct Config: Sendable {
 
     /// Decodes a document; `path` only names it in messages.
     public static func parse(yaml: String, path: String) throws -> Config {
-        let reader = try ConfigReader(yaml: yaml)
+        let reader = ConfigReader(yaml: yaml)
         if !reader.problems.isEmpty { throw ConfigError(problems: reader.problems, file: path) }
 
         let cluster = reader.requiredString("cluster", example: "cluster: billing")

@@ -1,5 +1,4 @@
-import Foundation
-import Yams
+import HotStandbyCore
 
 /// A configuration problem: names the file, the key and the value, and says what is expected.
 public struct ConfigError: Error, CustomStringConvertible {
@@ -15,45 +14,50 @@ public struct ConfigError: Error, CustomStringConvertible {
 /// Reads typed values out of a YAML document by dotted key, collecting every problem (not just the
 /// first) and reporting keys nobody asked for, so a typo (`heartbeat.intervall`) is caught.
 public final class ConfigReader {
-    private let root: Yams.Node?
+    private let root: YAMLNode?
     private(set) var problems: [String] = []
     private var consumed: Set<String> = []
 
-    public init(yaml: String) throws {
+    public init(yaml: String) {
         do {
-            root = try Yams.compose(yaml: yaml)
-        } catch let error as YamlError {
+            root = try YAMLDocument.load(yaml)
+        } catch {
             root = nil
-            problems.append("not valid YAML: \(Self.describe(error))")
+            problems.append("not valid YAML: \(error)")
         }
         if let root, root.mapping == nil {
             problems.append("the document must be a mapping of keys (cluster:, node:, database:, …)")
         }
+        if let root { reportRepeatedKeys(root, prefix: "") }
     }
 
-    private static func describe(_ error: YamlError) -> String {
-        "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
+    /// A key written twice in one mapping: YAML leaves it undefined which one wins, so it is refused.
+    private func reportRepeatedKeys(_ node: YAMLNode, prefix: String) {
+        guard let pairs = node.mapping else { return }
+        var seen: Set<String> = []
+        for pair in pairs {
+            let key = prefix.isEmpty ? (pair.key ?? "?") : prefix + "." + (pair.key ?? "?")
+            if let name = pair.key, !seen.insert(name).inserted {
+                problems.append("\(key): written more than once (keep one)")
+            }
+            reportRepeatedKeys(pair.value, prefix: key)
+        }
     }
 
     public func problem(_ text: String) { problems.append(text) }
 
     /// The node at a dotted key, or nil when absent; the key counts as known.
-    public func node(_ key: String) -> Yams.Node? {
+    public func node(_ key: String) -> YAMLNode? {
         consumed.insert(key)
         return lookup(key)
     }
 
-    private func lookup(_ key: String) -> Yams.Node? {
+    private func lookup(_ key: String) -> YAMLNode? {
         var current = root
         for part in key.split(separator: ".") {
-            guard let mapping = current?.mapping else { return nil }
-            current = mapping[Yams.Node(String(part))]
+            current = current?[String(part)]
         }
-        if case .scalar(let scalar)? = current,
-            scalar.tag == .init(.null) || (scalar.string == "" && scalar.style == .plain)
-        {
-            return nil
-        }
+        if current?.isNull == true { return nil }
         return current
     }
 
@@ -66,7 +70,7 @@ public final class ConfigReader {
             problem("\(key): expected a single value, found \(kind(node))")
             return nil
         }
-        return scalar.string
+        return scalar
     }
 
     public func requiredString(_ key: String, example: String) -> String {
@@ -76,7 +80,7 @@ public final class ConfigReader {
             }
             return ""
         }
-        if value.trimmingCharacters(in: .whitespaces).isEmpty {
+        if value.trimmingBlanks().isEmpty {
             problem("\(key): must not be empty")
         }
         return value
@@ -124,7 +128,7 @@ public final class ConfigReader {
                 problem("\(key)[\(index)]: expected a single value, found \(kind(item))")
                 continue
             }
-            values.append(scalar.string)
+            values.append(scalar)
         }
         return values
     }
@@ -133,9 +137,10 @@ public final class ConfigReader {
     /// Keys under `opaque` prefixes are not checked here.
     public func reportUnknownKeys(opaque: Set<String> = []) {
         guard let mapping = root?.mapping else { return }
-        func walk(_ mapping: Yams.Node.Mapping, prefix: String) {
-            for (keyNode, value) in mapping {
-                let key = prefix.isEmpty ? (keyNode.string ?? "?") : prefix + "." + (keyNode.string ?? "?")
+        func walk(_ mapping: [YAMLNode.Pair], prefix: String) {
+            for pair in mapping {
+                let value = pair.value
+                let key = prefix.isEmpty ? (pair.key ?? "?") : prefix + "." + (pair.key ?? "?")
                 if opaque.contains(key) { continue }
                 if let child = value.mapping {
                     walk(child, prefix: key)
@@ -147,12 +152,11 @@ public final class ConfigReader {
         walk(mapping, prefix: "")
     }
 
-    private func kind(_ node: Yams.Node) -> String {
+    private func kind(_ node: YAMLNode) -> String {
         switch node {
         case .scalar: return "a single value"
         case .mapping: return "a mapping"
         case .sequence: return "a list"
-        case .alias: return "an alias"
         }
     }
 

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import HotStandbyCore
 
 /// `http.*`: where the HTTP endpoints listen and who may use the write endpoints.
 public struct HTTPSettings: Sendable {
@@ -79,7 +81,7 @@ public struct HTTPSettings: Sendable {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             return "cannot be read by this user"
         }
-        if text.trimmingCharacters(in: .whitespacesAndNewlines).count < 16 {
+        if text.trimmingWhitespace().count < 16 {
             return "holds a token shorter than 16 characters; write a long random one (openssl rand -hex 32)"
         }
         return nil

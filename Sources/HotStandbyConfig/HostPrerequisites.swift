@@ -1,6 +1,7 @@
 import DNSUpdater
 import FailoverController
-import Foundation
+import FoundationEssentials
+import Glibc
 import SharedFolderSync
 import Shell
 import VIPManager
@@ -59,7 +60,8 @@ public struct HostPrerequisites: Sendable {
             problems += await shareProblems(shared.path, requireMount: shared.requireMount)
         }
         if let socket = config.health.beatSocket {
-            let folder = (socket as NSString).deletingLastPathComponent
+            // The socket's folder: "/" for "/x.sock", "." for a bare name (the key requires an absolute path).
+            let folder = socket.lastIndex(of: "/").map { $0 == socket.startIndex ? "/" : String(socket[..<$0]) } ?? "."
             var info = stat()
             if stat(folder, &info) != 0 || (info.st_mode & S_IFMT) != S_IFDIR {
                 problems.append(

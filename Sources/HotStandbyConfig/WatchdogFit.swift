@@ -1,5 +1,7 @@
 import FailoverController
-import Foundation
+import FoundationEssentials
+import Glibc
+import HotStandbyCore
 
 /// The systemd watchdog as the second fence, for a daemon that is stopped (SIGSTOP, a debugger) while its
 /// host runs on: systemd sends `WatchdogSignal` `WatchdogSec` after the last `WATCHDOG=1`, SIGKILL
@@ -48,10 +50,10 @@ public struct WatchdogFit {
         for file in files {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
             for raw in text.split(separator: "\n") {
-                let line = raw.trimmingCharacters(in: .whitespaces)
+                let line = raw.trimmingBlanks()
                 guard let equals = line.firstIndex(of: "="), !line.hasPrefix("#") else { continue }
-                let key = line[..<equals].trimmingCharacters(in: .whitespaces)
-                let value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+                let key = line[..<equals].trimmingBlanks()
+                let value = line[line.index(after: equals)...].trimmingBlanks()
                 switch key {
                 case "WatchdogSec": values.watchdog = systemdDuration(value)
                 case "TimeoutAbortSec": values.abort = systemdDuration(value)

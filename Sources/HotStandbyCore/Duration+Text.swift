@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The one way hotstandby writes and reads a duration: as the configuration writes it.
 extension Duration {
@@ -34,7 +34,7 @@ extension Duration {
     /// `text`); nil for anything else (no unit, a negative or non-finite number, or one too large to count in
     /// milliseconds: `99999999999999999999999s` crashed check-config converting it to Int64).
     public init?(configText text: String) {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmingBlanks()
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
         for (suffix, scale) in units where trimmed.hasSuffix(suffix) {
             let number = trimmed.dropLast(suffix.count)

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A JSON value, for event details that are stored as `jsonb` and printed by `status --json`.
 public enum JSONValue: Sendable, Equatable, Codable, CustomStringConvertible {

@@ -1,6 +1,7 @@
 import Crypto
 import FailoverController
-import Foundation
+import FoundationEssentials
+import HotStandbyCore
 
 /// The failsafe's messages on the wire (issue 18): `POST /failsafe/beat` carries a beat, the answer carries the
 /// member's verdict on that round. Each is `{"payload": "<JSON text>", "signature": "<hex HMAC-SHA256>"}`, signed
@@ -18,7 +19,7 @@ public struct FailsafeWire: Sendable {
     /// Reads the token file (its mode was checked with the configuration).
     public init(tokenFile: String) throws {
         let text = try String(contentsOfFile: tokenFile, encoding: .utf8)
-        self.init(token: text.trimmingCharacters(in: .whitespacesAndNewlines))
+        self.init(token: text.trimmingWhitespace())
     }
 
     /// A member's answer as it travels.
@@ -84,7 +85,7 @@ public struct FailsafeWire: Sendable {
         encoder.outputFormatting = [.sortedKeys]
         let payload = String(decoding: (try? encoder.encode(value)) ?? Data("{}".utf8), as: UTF8.self)
         let mac = HMAC<SHA256>.authenticationCode(for: Data(payload.utf8), using: key)
-        let envelope = Envelope(payload: payload, signature: mac.map { String(format: "%02x", $0) }.joined())
+        let envelope = Envelope(payload: payload, signature: mac.map { String(cFormat: "%02x", $0) }.joined())
         return (try? encoder.encode(envelope)) ?? Data()
     }
 

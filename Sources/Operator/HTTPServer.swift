@@ -1,7 +1,9 @@
 import FailoverController
-import Foundation
+import FoundationEssentials
+import Glibc
 import Heartbeat
 import HotStandbyConfig
+import HotStandbyCore
 import Hummingbird
 import Logging
 import Metrics
@@ -175,7 +177,7 @@ public struct HTTPServer {
             return response(.serviceUnavailable, "starting: the run loop has not reported yet\n")
         }
         let age = lastStatusAt.duration(to: now)
-        let text = String(format: "%.3f", age.secondsValue)
+        let text = String(cFormat: "%.3f", age.secondsValue)
         if isLive(lastStatusAt: lastStatusAt, now: now, within: within) {
             return response(.ok, "live: the run loop reported \(text) s ago\n")
         }

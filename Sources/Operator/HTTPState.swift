@@ -1,5 +1,5 @@
 import FailoverController
-import Foundation
+import FoundationEssentials
 import Heartbeat
 import Synchronization
 

@@ -1,5 +1,7 @@
 import Dispatch
-import Foundation
+import FoundationEssentials
+import Glibc
+import HotStandbyCore
 import Logging
 import Synchronization
 
@@ -32,9 +34,7 @@ public final class LogSink: Sendable {
     public init(descriptor: Int32 = 2, capacity: Int = 1 << 20) {
         self.descriptor = descriptor
         self.capacity = capacity
-        let thread = Thread { [self] in self.drain() }
-        thread.name = "hotstandby-log"
-        thread.start()
+        DetachedThread.start(name: "hotstandby-log") { [self] in self.drain() }
     }
 
     /// How many lines were dropped so far because the buffer was full.

@@ -1,7 +1,8 @@
 import FailoverController
-import Foundation
+import FoundationEssentials
 import Heartbeat
 import HotStandbyConfig
+import HotStandbyCore
 import Logging
 import ServiceLifecycle
 
@@ -34,9 +35,7 @@ public struct OperatorSurface {
         }
         var token: String?
         if let path = config.http.tokenFile {
-            token = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(
-                in: .whitespacesAndNewlines
-            )
+            token = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingWhitespace()
         }
         var server = HTTPServer(config: config, state: state, metrics: metrics, token: token, logger: logger)
         server.failsafe = failsafe

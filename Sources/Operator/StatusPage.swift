@@ -1,6 +1,7 @@
 import FailoverController
-import Foundation
+import FoundationEssentials
 import Heartbeat
+import HotStandbyCore
 
 /// The HTML status page at `/`: rendered on the server (no script), refreshes itself every 2 seconds.
 ///
@@ -146,9 +147,8 @@ struct Timeline {
 
     /// `2026-12-02T01:02:03.456Z` (or without the fraction) as a date.
     static func date(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text) ?? ISO8601DateFormatter().date(from: text)
+        (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text))
+            ?? (try? Date.ISO8601FormatStyle().parse(text))
     }
 
     /// Where the axis starts: the first epoch in the window (at least a minute back), at most `window` back.
@@ -173,7 +173,7 @@ struct Timeline {
     /// The axis' span in words: `12 min`, `3.5 h`.
     private var spanText: String {
         let seconds = now.timeIntervalSince(start)
-        return seconds < 3600 ? "\(Int((seconds / 60).rounded())) min" : String(format: "%.1f h", seconds / 3600)
+        return seconds < 3600 ? "\(Int((seconds / 60).rounded())) min" : String(cFormat: "%.1f h", seconds / 3600)
     }
 
     func svg() -> String {
@@ -205,7 +205,7 @@ struct Timeline {
             let colour =
                 epoch.ended == "active"
                 ? "#2e9d3a" : epoch.ended == "fenced" || epoch.ended == "taken over" ? "#d33" : "#7a9cc6"
-            let held = epoch.heldSeconds.map { String(format: "%.1f s", $0) } ?? "unknown"
+            let held = epoch.heldSeconds.map { String(cFormat: "%.1f s", $0) } ?? "unknown"
             let tip =
                 "epoch \(epoch.epoch): \(epoch.node) from \(epoch.since) by \(epoch.how) (\(epoch.why)); held \(held); ended: \(epoch.ended)"
             html +=
@@ -242,10 +242,10 @@ struct Timeline {
         let top = max(values.map(\.1).max() ?? 1, 0.001)
         let span = last.timeIntervalSince(first)
         let points = values.map { date, value in
-            String(format: "%.1f,%.1f", 40 + date.timeIntervalSince(first) / span * 350, 55 - value / top * 45)
+            String(cFormat: "%.1f,%.1f", 40 + date.timeIntervalSince(first) / span * 350, 55 - value / top * 45)
         }.joined(separator: " ")
         return "<svg id=\"\(id)\" viewBox=\"0 0 400 70\" role=\"img\" aria-label=\"\(title)\">"
-            + "<text x=\"0\" y=\"12\" font-size=\"11\">\(title): max \(String(format: "%.3g", top))</text>"
+            + "<text x=\"0\" y=\"12\" font-size=\"11\">\(title): max \(String(cFormat: "%.3g", top))</text>"
             + "<polyline fill=\"none\" stroke=\"#2e6fd3\" stroke-width=\"1.2\" points=\"\(points)\"/>"
             + "<line x1=\"40\" y1=\"55\" x2=\"390\" y2=\"55\" stroke=\"#ccc\"/></svg>"
     }

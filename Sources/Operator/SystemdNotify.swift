@@ -1,5 +1,6 @@
 import FailoverController
-import Foundation
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 #if canImport(Glibc)

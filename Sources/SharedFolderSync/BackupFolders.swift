@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 #if canImport(Glibc)
     import Glibc
@@ -30,8 +31,8 @@ enum BackupFolders {
             guard characters.count > 15, characters[8] == UInt8(ascii: "-"),
                 characters[..<8].allSatisfy({ $0 >= 48 && $0 <= 57 }),
                 characters[9..<15].allSatisfy({ $0 >= 48 && $0 <= 57 }),
-                let sRange = folder.range(of: "-s", options: .backwards),
-                let eRange = folder[..<sRange.lowerBound].range(of: "-e", options: .backwards),
+                let sRange = folder.ranges(of: "-s").last,
+                let eRange = folder[..<sRange.lowerBound].ranges(of: "-e").last,
                 let epoch = Int64(folder[eRange.upperBound..<sRange.lowerBound]),
                 let sequence = Int64(folder[sRange.upperBound...])
             else { return nil }
@@ -121,7 +122,7 @@ enum BackupFolders {
         gmtime_r(&time, &parts)
         let micro = Int((date.timeIntervalSince1970 - seconds) * 1_000_000)
         return String(
-            format: "%04d%02d%02d-%02d%02d%02d.%06d",
+            cFormat: "%04d%02d%02d-%02d%02d%02d.%06d",
             Int(parts.tm_year) + 1900,
             Int(parts.tm_mon) + 1,
             Int(parts.tm_mday),

@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import HotStandbyCore
 import Synchronization
 
 /// Progress reports from a blocking job: the job calls `tick()` after every read or write, and
@@ -86,13 +88,11 @@ final class IOLane: Sendable {
         let id = try begin(operation)
         let outcome = JobOutcome<T>()
         let ticker = IOTicker()
-        let thread = Thread { [self] in
+        DetachedThread.start(name: "hotstandby-io") { [self] in
             let result = Result { try body(ticker) }
             end(id)
             outcome.complete(result)
         }
-        thread.name = "hotstandby-io"
-        thread.start()
 
         let poll = max(min(stallTimeout / 10, .milliseconds(100)), .milliseconds(5))
         return try await withThrowingTaskGroup(of: T?.self) { group in

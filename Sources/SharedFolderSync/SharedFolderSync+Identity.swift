@@ -1,4 +1,6 @@
-import Foundation
+import FoundationEssentials
+import Glibc
+import HotStandbyCore
 
 extension SharedFolderSync {
     /// `<sharedFolder.path>/.hotstandby-share-id`.
@@ -69,6 +71,6 @@ extension SharedFolderSync {
     /// which names every file's checksum. Two snapshots are the same snapshot when their seals are equal.
     static func seal(of folder: String, ticker: IOTicker) throws -> String {
         String(decoding: try PosixIO.readWhole(folder + "/" + SnapshotManifest.sealName, ticker: ticker), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+            .trimmingWhitespace()
     }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 extension SharedFolderSync {
     private struct Staged: Sendable {

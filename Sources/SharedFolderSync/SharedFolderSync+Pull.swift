@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The outcome of a `pull`.
 public struct PullReport: Sendable {

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The outcome of a `restore`.
 public struct RestoreReport: Sendable {

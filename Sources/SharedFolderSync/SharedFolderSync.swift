@@ -1,5 +1,6 @@
 import Crypto
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import Synchronization
 
@@ -191,8 +192,8 @@ public final class SharedFolderSync: Sendable {
         for line in table.split(separator: "\n") {
             let fields = line.split(separator: " ")
             guard fields.count > 4 else { continue }
-            let point = fields[4].replacingOccurrences(of: "\\040", with: " ")
-                .replacingOccurrences(of: "\\011", with: "\t").replacingOccurrences(of: "\\134", with: "\\")
+            let point = fields[4].replacing("\\040", with: " ")
+                .replacing("\\011", with: "\t").replacing("\\134", with: "\\")
             if point == real { return true }
         }
         return false

@@ -1,5 +1,7 @@
 import Crypto
-import Foundation
+import FoundationEssentials
+import Glibc
+import HotStandbyCore
 
 #if canImport(Glibc)
     import Glibc
@@ -230,7 +232,7 @@ struct SnapshotCipher: Sendable {
         }
         let bytes = try PosixIO.readWhole(path, ticker: IOTicker())
         if bytes.count == 32 { return bytes }
-        let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
         if let decoded = Data(base64Encoded: text), decoded.count == 32 { return Array(decoded) }
         throw SharedFolderError(
             .keyFile,

@@ -1,5 +1,7 @@
 import Crypto
-import Foundation
+import FoundationEssentials
+import Glibc
+import HotStandbyCore
 
 /// The `manifest.json` of one snapshot: what was copied, with checksums, and who published it when.
 ///
@@ -78,7 +80,7 @@ public struct SnapshotManifest: Codable, Sendable, Equatable {
     static func load(_ folder: String, key: SymmetricKey?, ticker: IOTicker) throws -> SnapshotManifest {
         let json = try PosixIO.readWhole(folder + "/" + fileName, ticker: ticker)
         let seal = String(decoding: try PosixIO.readWhole(folder + "/" + sealName, ticker: ticker), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+            .trimmingWhitespace()
         guard seal == Self.seal(json, key: key) else {
             throw SharedFolderError(
                 .verificationFailed,

@@ -1,8 +1,10 @@
 import ArgumentParser
 import FailoverController
-import Foundation
+import FoundationEssentials
+import Glibc
 import Heartbeat
 import HotStandbyConfig
+import HotStandbyCore
 
 /// `hotstandby history`: every change of holder, one row per epoch, oldest first (as `patronictl history`).
 struct History: AsyncParsableCommand {
@@ -64,14 +66,14 @@ struct History: AsyncParsableCommand {
         let widths = (0..<header.count).map { column in rows.map { $0[column].count }.max() ?? 0 }
         return rows.map { row in
             row.enumerated().map { column, value in
-                column == row.count - 1 ? value : value.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                column == row.count - 1 ? value : value.padded(to: widths[column])
             }.joined(separator: "  ")
         }.joined(separator: "\n")
     }
 
     /// `4.2 s`, `12 m 5 s`, `3 h 2 m`, `2 d 4 h`.
     static func held(_ seconds: Double) -> String {
-        if seconds < 60 { return String(format: "%.1f s", seconds) }
+        if seconds < 60 { return String(cFormat: "%.1f s", seconds) }
         let whole = Int(seconds)
         if whole < 3600 { return "\(whole / 60) m \(whole % 60) s" }
         if whole < 86_400 { return "\(whole / 3600) h \(whole % 3600 / 60) m" }

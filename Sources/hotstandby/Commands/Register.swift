@@ -2,6 +2,7 @@ import ArgumentParser
 import FailoverController
 import Heartbeat
 import HotStandbyConfig
+import HotStandbyCore
 
 /// `hotstandby register`: makes this node known to the cluster before its daemon first runs.
 struct Register: AsyncParsableCommand {
@@ -32,7 +33,7 @@ struct Register: AsyncParsableCommand {
         } else {
             print(
                 "node '\(config.node)' is already known to cluster '\(config.cluster)' (role \(registration.role), "
-                    + "row refreshed \(String(format: "%.1f", registration.ageSeconds)) s ago); its priority and version are up to date"
+                    + "row refreshed \(String(cFormat: "%.1f", registration.ageSeconds)) s ago); its priority and version are up to date"
             )
         }
     }

@@ -1,8 +1,9 @@
 import ArgumentParser
 import FailoverController
-import Foundation
+import FoundationEssentials
 import Heartbeat
 import HotStandbyConfig
+import HotStandbyCore
 import Logging
 import SharedFolderSync
 
@@ -42,14 +43,7 @@ struct Status: AsyncParsableCommand {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            var object = try JSONSerialization.jsonObject(with: try encoder.encode(status)) as? [String: Any] ?? [:]
-            if let shared {
-                object["sharedFolder"] = try JSONSerialization.jsonObject(with: try encoder.encode(shared))
-            }
-            let data = try JSONSerialization.data(
-                withJSONObject: object,
-                options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            )
+            let data = try encoder.encode(StatusDocument(status: status, sharedFolder: shared))
             print(String(decoding: data, as: UTF8.self))
         } else {
             print(Self.table(status, timeout: config.failover.timeout))
@@ -63,7 +57,7 @@ struct Status: AsyncParsableCommand {
         let active = status.activeNode ?? "none (lease released)"
         lines.append(
             "cluster \(status.cluster)  epoch \(status.epoch)  active \(active)  counter \(status.counter)  "
-                + "paused \(status.paused ? "YES" : "no")  lease updated \(String(format: "%.1f", status.leaseAgeSeconds)) s ago"
+                + "paused \(status.paused ? "YES" : "no")  lease updated \(String(cFormat: "%.1f", status.leaseAgeSeconds)) s ago"
         )
         if let target = status.handoverTo { lines.append("switchover to \(target) requested") }
         if let members = status.members, let cap = status.failsafeMaxSeconds {
@@ -82,7 +76,7 @@ struct Status: AsyncParsableCommand {
                 node.node,
                 gone,
                 String(node.priority),
-                String(format: "%.1f s ago", node.lastSeenSeconds),
+                String(cFormat: "%.1f s ago", node.lastSeenSeconds),
                 node.state == node.role ? node.health : "-",
                 node.note,
             ])
@@ -92,7 +86,7 @@ struct Status: AsyncParsableCommand {
             lines.append(
                 row.enumerated().map { column, value in
                     column == row.count - 1
-                        ? value : value.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                        ? value : value.padded(to: widths[column])
                 }.joined(separator: "  ")
             )
         }
@@ -119,7 +113,7 @@ struct Status: AsyncParsableCommand {
             lines.append(
                 "  newest snapshot: sequence \(newest.sequence), epoch \(newest.epoch), by \(newest.node), "
                     + String(
-                        format: "%.1f s old, %d files, %lld bytes",
+                        cFormat: "%.1f s old, %d files, %lld bytes",
                         newest.ageSeconds,
                         newest.fileCount,
                         newest.totalBytes
@@ -129,9 +123,25 @@ struct Status: AsyncParsableCommand {
             lines.append("  newest snapshot: none yet")
         }
         if let age = shared.cacheAgeSeconds {
-            lines.append(String(format: "  local cache: %.1f s old", age))
+            lines.append(String(cFormat: "  local cache: %.1f s old", age))
         }
         if let error = shared.shareError { lines.append("  share problem: \(error)") }
         return lines.joined(separator: "\n")
+    }
+}
+
+/// `status --json`: the cluster's status with the shared folder's beside its keys.
+private struct StatusDocument<Shared: Encodable>: Encodable {
+    var status: ClusterStatus
+    var sharedFolder: Shared?
+
+    private enum Keys: String, CodingKey { case sharedFolder }
+
+    func encode(to encoder: any Encoder) throws {
+        try status.encode(to: encoder)
+        if let sharedFolder {
+            var container = encoder.container(keyedBy: Keys.self)
+            try container.encode(sharedFolder, forKey: .sharedFolder)
+        }
     }
 }

@@ -1,6 +1,7 @@
 import Alerts
 import FailoverController
-import Foundation
+import FoundationEssentials
+import Glibc
 import Heartbeat
 import HotStandbyConfig
 import Logging
@@ -85,7 +86,7 @@ struct SpoolDrainService: Service {
                         {
                             detail = object
                         }
-                        detail["spooledAt"] = .string(ISO8601DateFormatter().string(from: event.at))
+                        detail["spooledAt"] = .string(Date.ISO8601FormatStyle().format(event.at))
                         let written = await store.write(
                             ClusterEvent(kind: .init(rawValue: event.kind), epoch: event.epoch, detail: detail),
                             node: event.node

@@ -1,5 +1,7 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import HotStandbyConfig
+import HotStandbyCore
 import Synchronization
 
 #if canImport(Glibc)
@@ -67,7 +69,7 @@ final class BeatListener: Sendable {
             return
         }
         chmod(path, 0o660)
-        let thread = Thread { [self] in
+        DetachedThread.start(name: "hotstandby-beat") { [self] in
             var buffer = [UInt8](repeating: 0, count: 512)
             while true {
                 let received = recv(fd, &buffer, buffer.count, 0)
@@ -78,8 +80,6 @@ final class BeatListener: Sendable {
                 self.last.withLock { $0 = (ContinuousClock.now, $0.count + 1) }
             }
         }
-        thread.name = "hotstandby-beat"
-        thread.start()
     }
 
     /// Why the socket could not be set up, or nil.
@@ -112,7 +112,7 @@ final class BeatListener: Sendable {
         )
     }
 
-    private static func format(_ duration: Duration) -> String { String(format: "%.1fs", duration.secondsValue) }
+    private static func format(_ duration: Duration) -> String { String(cFormat: "%.1fs", duration.secondsValue) }
 }
 
 /// The client side of the beat: one datagram, no reply.

@@ -1,6 +1,8 @@
 import Alerts
 import FailoverController
-import Foundation
+import FoundationEssentials
+import Glibc
+import HotStandbyCore
 import Operator
 
 /// Sends the active's failsafe beats (issue 18): a signed `POST /failsafe/beat` to each member's `http.advertise`,
@@ -17,7 +19,7 @@ struct FailsafeClient: FailsafePeers {
         )
         if let error = outcome.error { return .failed("\(address): \(error)") }
         guard outcome.status == 200 else {
-            let text = outcome.body.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200)
+            let text = outcome.body.trimmingWhitespace().prefix(200)
             return .failed("\(address) answered HTTP \(outcome.status): \(text)")
         }
         let answer: FailsafeWire.Answer

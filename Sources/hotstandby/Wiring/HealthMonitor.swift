@@ -1,5 +1,6 @@
 import FailoverController
 import HotStandbyConfig
+import HotStandbyCore
 import Logging
 import Shell
 
@@ -105,6 +106,6 @@ struct HealthMonitor: HealthProbe {
     /// The last non-empty line, at most 200 characters.
     static func lastLine(_ output: String) -> String {
         let line = output.split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
-        return String(line.trimmingCharacters(in: .whitespaces).prefix(200))
+        return String(line.trimmingBlanks().prefix(200))
     }
 }
