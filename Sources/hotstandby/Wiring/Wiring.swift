@@ -64,10 +64,12 @@ struct Wiring {
                     + "create the folder, writable by the hotstandby user, or set stateDirectory"
             )
         }
-        services.append(SpoolDrainService(store: store, spool: spool, logger: logger))
+        let spooled = SpoolSignal()
+        services.append(SpoolDrainService(store: store, spool: spool, spooled: spooled, logger: logger))
         self.recorder = SpoolingRecorder(
             store: store,
             spool: spool,
+            spooled: spooled,
             cluster: config.cluster,
             node: config.node,
             logger: logger
