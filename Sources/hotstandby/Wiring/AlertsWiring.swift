@@ -35,12 +35,17 @@ struct SpoolingRecorder: EventRecorder {
     let spool: LocalSpool?
     /// Wakes the drain once an event is in the spool.
     let spooled: SpoolSignal
+    /// Called after an event reached the database (the alert notifier looks at once).
+    let written: @Sendable () -> Void
     let cluster: String
     let node: String
     let logger: Logger
 
     func record(_ event: ClusterEvent) async {
-        if await store.write(event) { return }
+        if await store.write(event) {
+            written()
+            return
+        }
         guard let spool else { return }
         let detailJSON = (try? String(data: JSONEncoder().encode(event.detail), encoding: .utf8)) ?? "{}"
         let alert = AlertEvent(
@@ -88,6 +93,8 @@ struct SpoolDrainService: Service {
     let store: PostgresLeaseStore
     let spool: LocalSpool
     let spooled: SpoolSignal
+    /// Called after spooled events reached the database.
+    let written: @Sendable () -> Void
     let logger: Logger
 
     func run() async throws {
@@ -119,6 +126,7 @@ struct SpoolDrainService: Service {
                         if !written { throw SpoolDrainError() }
                     }
                     if drained > 0 {
+                        written()
                         logger.notice("spooled events written to the database", metadata: ["count": "\(drained)"])
                     }
                 } catch {
