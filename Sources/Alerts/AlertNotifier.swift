@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 
 /// Delivers the outbox: claims unsent events, sends them by email and/or webhook, marks them sent.
 ///
@@ -23,13 +24,16 @@ public actor AlertNotifier<C: Clock> where C.Duration == Duration {
     private var sentAt: [C.Instant] = []
     /// "transport:id" delivered but not yet marked sent, so a retry on this node does not send them again.
     private var delivered: Set<String> = []
+    /// Ends an idle wait early: `eventRecorded()`.
+    private let wakeup = Wakeup()
 
     /// Creates a notifier; `settings` must be valid.
     /// - Parameters:
     ///   - node: this node's name, used for claims and in each message's footer.
     ///   - transports: how to deliver; nil builds `SMTPSender` and `WebhookSender` from `settings`.
     ///   - clusterNow: an optional one-paragraph status of a cluster for the body ("active: b, epoch 8 ...").
-    ///   - pollInterval: how often to look for new events when idle. Defaults to 2 seconds.
+    ///   - pollInterval: how often to look for new events when idle, for the events of other nodes (this node's own
+    ///     wake it at once through `eventRecorded()`). Defaults to 15 seconds.
     ///   - initialBackoff: the first wait after a failure, doubled each time. Defaults to 1 second.
     ///   - maxBackoff: the longest wait after failures. Defaults to 60 seconds.
     ///   - lease: how long a claim hides events from other nodes; nil: long enough for one round of sends.
@@ -41,7 +45,7 @@ public actor AlertNotifier<C: Clock> where C.Duration == Duration {
         clock: C,
         transports: [any AlertTransport]? = nil,
         clusterNow: (@Sendable (String) async -> String?)? = nil,
-        pollInterval: Duration = .seconds(2),
+        pollInterval: Duration = .seconds(15),
         initialBackoff: Duration = .seconds(1),
         maxBackoff: Duration = .seconds(60),
         lease: Duration? = nil,
@@ -75,9 +79,12 @@ public actor AlertNotifier<C: Clock> where C.Duration == Duration {
         var backoff = initialBackoff
         while !Task.isCancelled {
             let wait: Duration
+            var idle = false
             do {
                 switch try await deliverPending() {
-                case .idle: wait = pollInterval
+                case .idle:
+                    wait = pollInterval
+                    idle = true
                 case .delivered: wait = .zero
                 case .rateLimited(let seconds): wait = seconds
                 }
@@ -90,7 +97,28 @@ public actor AlertNotifier<C: Clock> where C.Duration == Duration {
                 wait = backoff
                 backoff = min(backoff * 2, maxBackoff)
             }
-            if wait > .zero { try? await clock.sleep(for: wait) }
+            if idle {
+                await idleWait()
+            } else if wait > .zero {
+                try? await clock.sleep(for: wait)
+            }
+        }
+    }
+
+    /// Tells the notifier that this node has just written an event to the outbox: an idle notifier looks at once
+    /// instead of at its next poll (issue 16: an idle node no longer claims every 2 seconds to find nothing).
+    public nonisolated func eventRecorded() { wakeup.signal() }
+
+    /// Waits `pollInterval`, or less when `eventRecorded()` is called (also before the wait began).
+    private func idleWait() async {
+        let clock = self.clock
+        let pollInterval = self.pollInterval
+        let wakeup = self.wakeup
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await clock.sleep(for: pollInterval) }
+            group.addTask { await wakeup.wait() }
+            await group.next()
+            group.cancelAll()
         }
     }
 
@@ -207,5 +235,49 @@ extension AlertNotifier where C == ContinuousClock {
             transports: transports,
             clusterNow: clusterNow
         )
+    }
+}
+
+/// A signal that one waiter waits for; a signal while nobody waits is kept for the next wait.
+final class Wakeup: Sendable {
+    private struct State {
+        var pending = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+    private let state = Mutex(State())
+
+    /// Resumes the waiter, or lets the next `wait()` return at once.
+    func signal() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let waiter = state.waiter else {
+                state.pending = true
+                return nil
+            }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Returns at a signal (or one that came before) or when the task is cancelled.
+    func wait() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state -> Bool in
+                    if state.pending || Task.isCancelled {
+                        state.pending = false
+                        return true
+                    }
+                    state.waiter = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLock { state in
+                defer { state.waiter = nil }
+                return state.waiter
+            }?.resume()
+        }
     }
 }

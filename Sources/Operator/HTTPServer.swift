@@ -21,8 +21,9 @@ public struct HTTPServer {
     /// The daemon's shared database connection (issue 16) for the write routes; one of their own when nil.
     public var shared: ConnectionSlot? = nil
 
-    /// The Hummingbird application, a `Service` for the daemon's `ServiceGroup`.
-    public func application(host: String, port: Int) -> some ApplicationProtocol {
+    /// The HTTP server, a `Service` for the daemon's `ServiceGroup`: the Hummingbird application's parts, run without
+    /// its once-a-second `Date` timer (`HTTPApplication`).
+    public func application(host: String, port: Int) -> HTTPApplication<RouterResponder<BasicRequestContext>> {
         let router = Router()
         let node = config.node
         let state = self.state
@@ -60,11 +61,13 @@ public struct HTTPServer {
         if let failsafe {
             addFailsafeRoute(router, wire: failsafe.wire, inbox: failsafe.inbox)
         }
-        return Application(
-            router: router,
-            configuration: .init(address: .hostname(host, port: port), serverName: "hotstandby"),
-            eventLoopGroupProvider: .shared(HTTPEventLoop.group),
-            logger: logger
+        return HTTPApplication(
+            Application(
+                router: router,
+                configuration: .init(address: .hostname(host, port: port), serverName: "hotstandby"),
+                eventLoopGroupProvider: .shared(HTTPEventLoop.group),
+                logger: logger
+            )
         )
     }
 

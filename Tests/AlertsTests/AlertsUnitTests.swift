@@ -142,6 +142,37 @@ import Testing
         #expect(await outbox.allSent)
     }
 
+    @Test("an idle notifier claims once per poll; an event this node recorded is sent at once, not at the next poll")
+    func eventRecordedWakesTheIdleNotifier() async throws {
+        let outbox = InMemoryOutbox([])
+        let sent = SentMessages()
+        let notifier = try AlertNotifier(
+            settings: AlertsSettings(webhook: WebhookSettings(url: "http://127.0.0.1:1/hook")),
+            node: "a",
+            outbox: outbox,
+            logger: quietLogger,
+            clock: ContinuousClock(),
+            transports: [sent],
+            pollInterval: .seconds(3600)
+        )
+        let running = Task { await notifier.run() }
+        defer { running.cancel() }
+        #expect(await eventually(seconds: 5) { await outbox.claimCount == 1 })
+        // Idle: no second claim within the poll (the daemon's used to claim every 2 s to find nothing).
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(await outbox.claimCount == 1)
+        await outbox.add(event(1, cluster: "c"))
+        notifier.eventRecorded()
+        #expect(await eventually(seconds: 5) { await outbox.allSent })
+        #expect(await sent.count == 1)
+        // A signal that comes while the notifier is busy is not lost: it looks again after its round.
+        await outbox.add(event(2, cluster: "c"))
+        notifier.eventRecorded()
+        #expect(await eventually(seconds: 5) { await outbox.allSent })
+        running.cancel()
+        await running.value
+    }
+
     @Test func decodesTheJSONBDetail() throws {
         let detail = try JSONValue.decodeObject(json: #"{"from":"a","counter":412,"steps":[{"ok":true}],"x":null}"#)
         #expect(detail["from"] == "a")
@@ -149,6 +180,13 @@ import Testing
         #expect(detail["steps"] == .array([.object(["ok": true])]))
         #expect(detail["x"] == JSONValue.null)
     }
+}
+
+/// A transport that keeps what it was given.
+actor SentMessages: AlertTransport {
+    nonisolated var name: String { "test" }
+    private(set) var count = 0
+    func send(_ message: AlertMessage) async throws { count += 1 }
 }
 
 actor Collected {

@@ -11,11 +11,15 @@ actor InMemoryOutbox: AlertOutbox {
     /// Which node sent each event.
     private(set) var sentBy: [Int64: String] = [:]
 
+    /// How many claims were made (rounds that reached the outbox).
+    private(set) var claimCount = 0
+
     init(_ events: [AlertEvent]) { self.events = events }
 
     func add(_ event: AlertEvent) { events.append(event) }
 
     func claim(node: String, limit: Int, lease: Duration) async throws -> [AlertEvent] {
+        claimCount += 1
         let now = ContinuousClock.now
         let free = events.filter { event in
             sentCount[event.id] == nil && (claims[event.id].map { $0.until < now || $0.node == node } ?? true)

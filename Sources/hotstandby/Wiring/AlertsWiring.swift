@@ -34,12 +34,19 @@ struct PGAlertOutbox: AlertOutbox {
 struct SpoolingRecorder: EventRecorder {
     let store: PostgresLeaseStore
     let spool: LocalSpool?
+    /// Wakes the drain once an event is in the spool.
+    let spooled: SpoolSignal
+    /// Called after an event reached the database (the alert notifier looks at once).
+    let written: @Sendable () -> Void
     let cluster: String
     let node: String
     let logger: Logger
 
     func record(_ event: ClusterEvent) async {
-        if await store.write(event) { return }
+        if await store.write(event) {
+            written()
+            return
+        }
         guard let spool else { return }
         let detailJSON = (try? String(data: JSONEncoder().encode(event.detail), encoding: .utf8)) ?? "{}"
         let alert = AlertEvent(
@@ -53,6 +60,7 @@ struct SpoolingRecorder: EventRecorder {
         )
         do {
             try await spool.add(alert)
+            spooled.signal()
             logger.warning(
                 "event kept in the local spool until the database is back",
                 metadata: ["kind": "\(event.kind)"]
@@ -66,16 +74,41 @@ struct SpoolingRecorder: EventRecorder {
     }
 }
 
-/// Drains the local spool into the database every few seconds.
+/// Tells the spool's drain that an event was spooled. Signals that come while the drain is busy are kept as one.
+final class SpoolSignal: Sendable {
+    let signals: AsyncStream<Void>
+    private let continuation: AsyncStream<Void>.Continuation
+
+    init() {
+        (signals, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Called after an event was added to the spool.
+    func signal() { continuation.yield() }
+}
+
+/// Drains the local spool into the database: every 5 seconds while it holds events, and not at all while it is
+/// empty (issue 16: the empty folder was read every 5 seconds on every idle node). Events are spooled only by
+/// `SpoolingRecorder`, which signals it, or were left by an earlier run, which the first look finds.
 struct SpoolDrainService: Service {
     let store: PostgresLeaseStore
     let spool: LocalSpool
+    let spooled: SpoolSignal
+    /// Called after spooled events reached the database.
+    let written: @Sendable () -> Void
     let logger: Logger
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
+            var signals = spooled.signals.makeAsyncIterator()
             while !Task.isCancelled {
+                if await spool.count() == 0 {
+                    // Returns nil when cancelled.
+                    guard await signals.next() != nil else { return }
+                }
+                // The database has just refused an event (or the daemon has just started): give it a moment.
                 try? await Task.sleep(for: .seconds(5))
+                if Task.isCancelled { return }
                 if await spool.count() == 0 { continue }
                 let store = self.store
                 do {
@@ -94,6 +127,7 @@ struct SpoolDrainService: Service {
                         if !written { throw SpoolDrainError() }
                     }
                     if drained > 0 {
+                        written()
                         logger.notice("spooled events written to the database", metadata: ["count": "\(drained)"])
                     }
                 } catch {

@@ -64,16 +64,9 @@ struct Wiring {
                     + "create the folder, writable by the hotstandby user, or set stateDirectory"
             )
         }
-        services.append(SpoolDrainService(store: store, spool: spool, logger: logger))
-        self.recorder = SpoolingRecorder(
-            store: store,
-            spool: spool,
-            cluster: config.cluster,
-            node: config.node,
-            logger: logger
-        )
+        var notifier: AlertNotifier<ContinuousClock>?
         if let alerts = config.parts.alerts {
-            let notifier = try AlertNotifier(
+            notifier = try AlertNotifier(
                 settings: alerts,
                 node: config.node,
                 outbox: PGAlertOutbox(
@@ -81,8 +74,23 @@ struct Wiring {
                 ),
                 logger: logger
             )
-            services.append(NotifierService(notifier: notifier))
         }
+        if let notifier { services.append(NotifierService(notifier: notifier)) }
+        // This node's events wake its notifier at once; other nodes' (and the CLI's) it finds at its next poll.
+        let written: @Sendable () -> Void = { [notifier] in notifier?.eventRecorded() }
+        let spooled = SpoolSignal()
+        services.append(
+            SpoolDrainService(store: store, spool: spool, spooled: spooled, written: written, logger: logger)
+        )
+        self.recorder = SpoolingRecorder(
+            store: store,
+            spool: spool,
+            spooled: spooled,
+            written: written,
+            cluster: config.cluster,
+            node: config.node,
+            logger: logger
+        )
         let hooks = HookStep(hooks: config.hooks)
         self.gate = hooks
         self.plan = try Self.plan(config: config, hooks: hooks, logger: logger)
