@@ -45,17 +45,36 @@ extension FailoverLoop {
         }
     }
 
+    /// The steps' preparation ahead of a takeover deadline, each as a child task (their own deadlines bound them).
+    func prepareTakeover(_ view: LeaseView, group: inout DiscardingTaskGroup) {
+        let context = context(epoch: view.epoch, role: .standby, reason: "takeover due soon")
+        let lead = plan.takeoverLead ?? .zero
+        logger.info(
+            "takeover due soon: preparing",
+            metadata: ["epoch": "\(view.epoch)", "lead": "\(lead.text)"]
+        )
+        for step in plan.promotion where step.takeoverLead != nil {
+            group.addTask { await step.prepareTakeover(context) }
+        }
+    }
+
     /// The promotion steps in the duty slot (a retry runs only the local steps that failed), then every step's
     /// active duties.
     func promote(
         epoch: Int64,
         retry: Bool,
+        prepared: Bool,
         group: inout DiscardingTaskGroup,
         feed: AsyncStream<Machine.Input>.Continuation,
         duties: DutySlot
     ) {
         logger.notice("promoting", metadata: ["epoch": "\(epoch)", "retry": "\(retry)"])
-        let context = context(epoch: epoch, role: .active, reason: retry ? "promotion retried" : "promotion")
+        let context = context(
+            epoch: epoch,
+            role: .active,
+            reason: retry ? "promotion retried" : "promotion",
+            prepared: prepared
+        )
         // A retry runs again only the steps whose promotion failed on this host (not the restore, nor a DNS
         // update that succeeded: it would be sent again every interval).
         let failed = duties.failedSteps

@@ -69,7 +69,9 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
     /// Runs until a graceful shutdown has demoted and released (or the task is cancelled).
     public func run() async {
         let (inputs, feed) = AsyncStream.makeStream(of: Machine.Input.self)
-        var machine = Machine(settings: settings, now: clock.now)
+        var machineSettings = settings
+        machineSettings.takeoverLead = plan.takeoverLead
+        var machine = Machine(settings: machineSettings, now: clock.now)
         let duties = DutySlot()
         let checkTarget = CheckTarget()
         let startup = context(epoch: 0, role: .standby, reason: "startup")
@@ -160,7 +162,7 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
         }
     }
 
-    func context(epoch: Int64, role: NodeRole, reason: String) -> RoleContext {
+    func context(epoch: Int64, role: NodeRole, reason: String, prepared: Bool = false) -> RoleContext {
         let recorder = self.recorder
         return RoleContext(
             cluster: settings.cluster,
@@ -170,7 +172,8 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
             reason: reason,
             logger: logger,
             record: { await recorder.record($0) },
-            stillServing: { [serving] in serving.isServing(epoch: epoch) }
+            stillServing: { [serving] in serving.isServing(epoch: epoch) },
+            prepared: prepared
         )
     }
 
@@ -183,8 +186,9 @@ public struct FailoverLoop<C: Clock>: Service where C.Duration == Duration {
         switch action {
         case .call(let id, let call): performCall(id: id, call, group: &group, feed: feed)
         case .checkGate(let view): checkGate(view, group: &group, feed: feed)
-        case .promote(let epoch, let retry):
-            promote(epoch: epoch, retry: retry, group: &group, feed: feed, duties: duties)
+        case .prepareTakeover(let view): prepareTakeover(view, group: &group)
+        case .promote(let epoch, let retry, let prepared):
+            promote(epoch: epoch, retry: retry, prepared: prepared, group: &group, feed: feed, duties: duties)
         case .demote(let epoch, let reason):
             demote(epoch: epoch, reason: reason, group: &group, feed: feed, duties: duties)
         case .record(let event): record(event, group: &group)

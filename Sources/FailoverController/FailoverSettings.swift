@@ -15,6 +15,10 @@ public struct FailoverSettings: Sendable, Equatable {
     public var health: HealthSettings
     /// The failsafe (`failsafe:`, issue 18); nil when it is off.
     public var failsafe: FailsafeSettings?
+    /// How long before a standby's takeover deadline the state machine asks for the takeover to be prepared
+    /// (`prepareTakeover`: the VIP's duplicate-address probe runs then, so its answer is there when the address
+    /// is bound). Nil: never. The run loop sets it from the promotion steps (`PromotionPlan.takeoverLead`).
+    public var takeoverLead: Duration?
 
     /// Creates settings; `renewDeadline` defaults to `timeout - 3 * interval`; `health` to no checks, run
     /// every interval with a deadline of `min(interval, 10s)` and a hold-down of ten intervals.
@@ -25,9 +29,11 @@ public struct FailoverSettings: Sendable, Equatable {
         timeout: Duration = .seconds(60),
         renewDeadline: Duration? = nil,
         health: HealthSettings? = nil,
-        failsafe: FailsafeSettings? = nil
+        failsafe: FailsafeSettings? = nil,
+        takeoverLead: Duration? = nil
     ) {
         self.failsafe = failsafe
+        self.takeoverLead = takeoverLead
         self.cluster = cluster
         self.node = node
         self.interval = interval

@@ -232,7 +232,15 @@ extension FailoverStateMachine {
             demotionDone = true
             return actions
         }
-        return actions + becomeActive(epoch: newEpoch, counter: 0, renewStart: startedAt, now: now, cause: .takeover)
+        return actions
+            + becomeActive(
+                epoch: newEpoch,
+                counter: 0,
+                renewStart: startedAt,
+                now: now,
+                cause: .takeover,
+                prepared: wasPrepared(watch.view)
+            )
     }
 
     /// `confirming`: the first renew of a node the lease names (a restart or a hand-off).

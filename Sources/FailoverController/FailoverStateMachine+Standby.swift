@@ -57,6 +57,42 @@ extension FailoverStateMachine {
         return at
     }
 
+    /// When to prepare the takeover of `watch` (`settings.takeoverLead` before it is due) and when it is due; nil
+    /// when there is nothing to prepare for.
+    ///
+    /// Only a deadline is looked ahead to: a released lease is taken at once, and a hand-off target is named,
+    /// not timed, so both prepare nothing (their steps run as without a lead). Nor when the lead is longer than
+    /// what `timeout` leaves after the holder's self-fencing deadline less the room for its demotion and clock
+    /// drift (`minimumDemoteMargin`): a holder cut off from the database may still hold the address then, and an
+    /// early probe would find it.
+    func prepareAt(_ watch: Watch) -> (prepare: Instant, due: Instant)? {
+        guard let lead = settings.takeoverLead, lead > .zero, watch.view.activeNode != nil,
+            lead <= settings.timeout - settings.renewDeadline - settings.minimumDemoteMargin,
+            let due = takeoverAt(watch)
+        else { return nil }
+        return (due.advanced(by: .zero - lead), due)
+    }
+
+    /// `prepareTakeover` once the lead before a standby's takeover deadline has begun, once per deadline; none
+    /// when the takeover is due already or the last read is not fresh (it then runs without a prepared step).
+    mutating func prepareTakeoverIfDue(now: Instant) -> [Action] {
+        guard case .standby(let watch) = state, let (prepare, due) = prepareAt(watch), preparedFor != due,
+            now >= prepare
+        else { return [] }
+        // Considered once, even when skipped: nextWake must not come back to an instant that has passed.
+        preparedFor = due
+        guard now < due, isFresh(at: now) else { return [] }
+        preparedView = watch.view
+        return [.prepareTakeover(watch.view)]
+    }
+
+    /// Whether a takeover of `view` is the one `prepareTakeover` was emitted for (same epoch, counter and holder).
+    func wasPrepared(_ view: LeaseView) -> Bool {
+        guard let prepared = preparedView, view.activeNode != nil else { return false }
+        return prepared.epoch == view.epoch && prepared.counter == view.counter
+            && prepared.activeNode == view.activeNode
+    }
+
     /// The holder's failsafe cap when the lease uses the failsafe and does not list this node as a member; nil
     /// when this node is a member (or the failsafe is not in use).
     func nonMemberWait(_ view: LeaseView) -> Duration? {

@@ -98,9 +98,15 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
         case call(id: Int, LeaseCall)
         /// Run the pre-promote hook for this view and feed back `gateResult`.
         case checkGate(LeaseView)
+        /// A takeover of this view will be due in `settings.takeoverLead`: let the promotion steps prepare what
+        /// they can do ahead of it (the VIP's duplicate-address probe), off the heartbeat's path, with their own
+        /// deadlines. Nothing may depend on it: the takeover may never come (the counter moves again).
+        case prepareTakeover(LeaseView)
         /// Start the promotion actions for the epoch (concurrently: heartbeats go on) and feed back
         /// `promotionFinished`. `retry`: a failed promotion tried again (the files are not restored again).
-        case promote(epoch: Int64, retry: Bool = false)
+        /// `prepared`: a takeover at the deadline that `prepareTakeover` announced (the steps may use what they
+        /// prepared); false for a released lease, a hand-off, a resume and a retry.
+        case promote(epoch: Int64, retry: Bool = false, prepared: Bool = false)
         /// Stop any promotion in progress, run the demotion actions and feed back `demotionFinished`.
         case demote(epoch: Int64, reason: String)
         /// Append an event to the event log (off the heartbeat's path).
@@ -211,6 +217,11 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
     var failsafe = FailsafeBook<Instant>()
     /// A standby's last write of its row: when the read that wrote it was sent, and the report it wrote.
     var rowWritten: (at: Instant, report: NodeReport)?
+    /// The takeover instant (`takeoverAt`) that `prepareTakeover` was last considered for: once per deadline.
+    var preparedFor: Instant?
+    /// The view that `prepareTakeover` was last emitted for: a takeover of the same lease (epoch, counter, holder)
+    /// promotes with `prepared`.
+    var preparedView: LeaseView?
     /// Creates a state machine that starts at `now`.
     public init(settings: FailoverSettings, now: Instant) {
         self.settings = settings
@@ -275,6 +286,8 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
             // A takeover that will be due before the last read goes stale wakes the machine at the due
             // instant; otherwise the next periodic read (below) decides, once it has succeeded.
             if let eligible = takeoverAt(watch), isFresh(at: eligible) { wakes.append(eligible) }
+            // Likewise the instant to prepare that takeover, once per deadline.
+            if let (prepare, due) = prepareAt(watch), preparedFor != due, isFresh(at: prepare) { wakes.append(prepare) }
         case .starting, .vetting, .claiming, .confirming:
             break
         }
@@ -320,6 +333,7 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
             actions += handleShutdown(now: now)
         }
         actions += retryPromotionIfDue(now: now)
+        actions += prepareTakeoverIfDue(now: now)
         actions += nextCalls(now: now)
         actions += failsafeRound(now: now)
         actions += leaveFailsafeIfNotActive(now: now)
@@ -371,7 +385,8 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
         counter: Int64,
         renewStart: Instant,
         now: Instant,
-        cause: ClusterEvent.Kind
+        cause: ClusterEvent.Kind,
+        prepared: Bool = false
     ) -> [Action] {
         state = .active(
             Lease(
@@ -387,7 +402,7 @@ public struct FailoverStateMachine<Instant: InstantProtocol>: Sendable where Ins
         // The takeover's write counts as a renew: the next one is due an interval after it was sent.
         nextCallAt = renewStart.advanced(by: settings.interval)
         resetServiceHealth()
-        return [.promote(epoch: epoch)]
+        return [.promote(epoch: epoch, prepared: prepared)]
     }
 
     func watchStandbys(_ lease: inout Lease, standbyAge: Double?, now: Instant) -> [Action] {

@@ -68,6 +68,14 @@ public protocol RoleStep: Sendable {
     func whileActive(_ context: RoleContext) async
     /// Periodic work while standing by (pulling snapshots); runs until cancelled.
     func whileStandby(_ context: RoleContext) async
+    /// How long before a standby's takeover deadline this step wants `prepareTakeover` (the VIP: its probe
+    /// window and some slack); nil when it prepares nothing. Defaults to nil.
+    var takeoverLead: Duration? { get }
+    /// Runs on a standby `takeoverLead` before its takeover deadline, as a child task of the run loop (never on
+    /// the heartbeat's path), with the step's own deadline: work whose answer the promotion can use if it comes
+    /// soon after (the VIP's duplicate-address probe). The takeover may never come; the promotion must not rely
+    /// on it having run. `context.epoch` is the epoch the standby watched.
+    func prepareTakeover(_ context: RoleContext) async
     /// Whether this step's promotion failing with `error` means this host cannot serve (the address cannot be
     /// bound, `hooks.promote` failed): the node then steps down. False for a failure of a remote that is down
     /// for every node (a DNS server, the shared folder): it is retried in place.
@@ -79,6 +87,8 @@ extension RoleStep {
     public func atStartup(_ context: RoleContext) async throws {}
     public func whileActive(_ context: RoleContext) async {}
     public func whileStandby(_ context: RoleContext) async {}
+    public var takeoverLead: Duration? { nil }
+    public func prepareTakeover(_ context: RoleContext) async {}
 }
 
 /// What a step or a hook is told about the role change it takes part in.
@@ -128,6 +138,9 @@ public struct RoleContext: Sendable {
     /// Whether this node still holds the lease of `epoch` and is before its self-fencing deadline: what a
     /// step asks before it acts on its own timer (a snapshot publish, an ARP refresh, a DNS check).
     public var stillServing: @Sendable () -> Bool
+    /// On promotion: whether this is a takeover at the deadline that `RoleStep.prepareTakeover` ran ahead of,
+    /// so a step may use what it prepared (when fresh). False for a released lease, a hand-off, a resume, a retry.
+    public var prepared: Bool
 
     /// Creates a context.
     public init(
@@ -138,9 +151,11 @@ public struct RoleContext: Sendable {
         reason: String,
         logger: Logger,
         record: @escaping @Sendable (ClusterEvent) async -> Void = { _ in },
-        stillServing: @escaping @Sendable () -> Bool = { false }
+        stillServing: @escaping @Sendable () -> Bool = { false },
+        prepared: Bool = false
     ) {
         self.stillServing = stillServing
+        self.prepared = prepared
         self.cluster = cluster
         self.node = node
         self.epoch = epoch

@@ -38,4 +38,7 @@ public struct PromotionPlan: Sendable {
 
     /// Every step once, in promotion order (for start-up clean-up and the background duties).
     public var all: [any RoleStep] { promotion }
+
+    /// The longest `takeoverLead` of the promotion steps; nil when none prepares anything.
+    public var takeoverLead: Duration? { promotion.compactMap(\.takeoverLead).max() }
 }

@@ -21,6 +21,9 @@ extension VIPManager {
     public struct TakeoverReport: Sendable, Hashable {
         /// The probe's answer, when a probe ran.
         public var probe: ProbeResult?
+        /// Set when `probe` is the answer of a probe run ahead of the takeover (`EarlyProbe`); nil when it ran
+        /// just before the bind (or none ran).
+        public var probedAhead: ProbedAhead?
         /// Whether the address was added or already there.
         public var bind: Change
         /// The first gratuitous ARP packet.
@@ -132,6 +135,12 @@ extension VIPManager {
     /// Takes about 5 ms for `ip` plus `vip.probe-window` when probing plus `sendGrace` for the first packet.
     /// The rest of the burst and the refresh are `keepAnnounced()`'s job, run while active.
     ///
+    /// `ahead`: the probe a standby ran ahead of its takeover deadline (`EarlyProbe`). Its answer stands for
+    /// the probe before the bind when it probed this address and finished at most `earlyProbeFreshness` before
+    /// (with `strict`, only when it found the address free), and the address is then bound at once; otherwise
+    /// the probe runs before the bind as without it. Either way the bind waits for an early probe still running,
+    /// so none runs while this node holds the address.
+    ///
     /// A probe that cannot run (`arping` or `ndisc6` missing, no `CAP_NET_RAW`, no such interface) does
     /// not stop an `on` takeover: it is logged as a warning, the report says "not probed", and the address
     /// is bound, as `on` binds whatever the probe says. With `strict` it refuses, since it cannot show the
@@ -140,23 +149,47 @@ extension VIPManager {
     /// - Parameter epoch: the epoch this node is active in, for the log line.
     /// - Throws: `.addressInUse` when `vip.probe` is `strict` and another host answers; the probe's error
     ///   when `strict` and the probe cannot run; errors of `ip`.
-    public func takeOver(epoch: Int64, sendGrace: Duration = .milliseconds(250)) async throws(VIPError)
-        -> TakeoverReport
-    {
+    public func takeOver(
+        epoch: Int64,
+        sendGrace: Duration = .milliseconds(250),
+        ahead: EarlyProbe? = nil
+    ) async throws(VIPError) -> TakeoverReport {
         var probeResult: ProbeResult?
-        if config.probe != .off, try await !holds() {
+        var early: EarlyProbe.Answer?
+        if config.probe != .off, let ahead,
+            let answer = await ahead.take(for: config.address.cidr, within: Self.earlyProbeFreshness, epoch: epoch),
+            config.probe == .on || !answer.result.answered
+        {
+            early = answer
+            probeResult = answer.result
+        } else if config.probe != .off, try await !holds() {
             probeResult = try await probeBeforeBinding()
         }
+        let bindStart = ContinuousClock.now
         let change = try await bind()
         let first = await announce(count: min(1, config.garpCount), interval: config.garpInterval, sendGrace: sendGrace)
+        let probedAhead = early.map {
+            ProbedAhead(
+                startedBeforeBind: $0.started.duration(to: bindStart),
+                finishedBeforeBind: $0.finished.duration(to: bindStart)
+            )
+        }
+        if let probedAhead, let probeResult, probeResult.answered {
+            logger.warning(
+                "another host answered the probe run ahead of the takeover; bound the virtual IP anyway (vip.probe: on)",
+                metadata: ["answered-by": "\(probeResult.answeredBy ?? "?")", "probe": "\(probedAhead.text)"]
+            )
+        }
         logger.notice(
             "holding the virtual IP",
             metadata: [
                 "epoch": "\(epoch)", "bound": "\(change == .changed)",
                 "probe-answered": "\(probeResult?.answered.description ?? "not probed")",
+                "probe":
+                    "\(probedAhead.map { "ahead of the takeover: \($0.text)" } ?? (probeResult == nil ? "none" : "before the bind"))",
             ]
         )
-        return TakeoverReport(probe: probeResult, bind: change, announce: first)
+        return TakeoverReport(probe: probeResult, probedAhead: probedAhead, bind: change, announce: first)
     }
 
     /// `takeOver`'s probe per `vip.probe`: throws when the address is in use and `strict`, or when the probe

@@ -10,7 +10,11 @@ import VIPManager
 /// The virtual IP: released at start and first on demotion; bound, announced and re-announced while active.
 struct VIPStep: RoleStep {
     let vip: VIPManager
+    /// The probe a standby runs ahead of its takeover deadline, and its answer for the promotion.
+    let ahead = EarlyProbe()
     var name: String { "vip" }
+    /// The probe window and some slack before a takeover deadline (nil with `vip.probe: off`).
+    var takeoverLead: Duration? { vip.takeoverLead }
     /// An address that cannot be bound here is this host's failure: the node steps down. Another host answering
     /// for it (`vip.probe: strict`) is not: every node would find the same.
     func failureIsLocal(_ error: any Error) -> Bool {
@@ -23,22 +27,30 @@ struct VIPStep: RoleStep {
         _ = try await vip.release()
     }
 
+    /// The duplicate-address probe, ahead of the takeover deadline (`FailoverStateMachine.Action.prepareTakeover`).
+    func prepareTakeover(_ context: RoleContext) async {
+        await ahead.run(vip, watchedEpoch: context.epoch)
+    }
+
     func promote(_ context: RoleContext) async throws {
-        let result = try await vip.takeOver(epoch: context.epoch)
+        // Only a takeover at the deadline it was prepared for uses the early probe (a released lease, a hand-off,
+        // a resume and a retry probe before the bind); every promotion waits for one still running.
+        if !context.prepared { await ahead.discard(epoch: context.epoch) }
+        let result = try await vip.takeOver(epoch: context.epoch, ahead: context.prepared ? ahead : nil)
         if let probe = result.probe, probe.answered {
-            await context.record(
-                ClusterEvent(
-                    kind: .actionFailed,
-                    epoch: context.epoch,
-                    detail: [
-                        "step": "vip.probe", "node": .string(context.node),
-                        "error": .string(
-                            "another host (\(probe.answeredBy ?? "unknown MAC")) answered for \(vip.config.address.cidr) "
-                                + "before it was bound here; bound anyway (vip.probe: on)"
-                        ),
-                    ]
+            var detail: [String: JSONValue] = ["step": "vip.probe", "node": .string(context.node)]
+            let who = "another host (\(probe.answeredBy ?? "unknown MAC")) answered for \(vip.config.address.cidr)"
+            if let ahead = result.probedAhead {
+                detail["error"] = .string(
+                    "\(who) to the probe run ahead of the takeover deadline (it \(ahead.text)); bound anyway "
+                        + "(vip.probe: on)"
                 )
-            )
+                detail["probeStartedSecondsBeforeBind"] = ahead.startedBeforeBind.jsonSeconds
+                detail["probeFinishedSecondsBeforeBind"] = ahead.finishedBeforeBind.jsonSeconds
+            } else {
+                detail["error"] = .string("\(who) before it was bound here; bound anyway (vip.probe: on)")
+            }
+            await context.record(ClusterEvent(kind: .actionFailed, epoch: context.epoch, detail: detail))
         }
     }
 
