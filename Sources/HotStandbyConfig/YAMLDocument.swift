@@ -90,15 +90,14 @@ public enum YAMLDocument {
         defer { yaml_document_delete(&document) }
         guard let root = yaml_document_get_root_node(&document) else { return nil }
         var budget = maximumNodes
-        return try tree(root, in: &document, depth: 0, budget: &budget, parser: parser)
+        return try tree(root, in: &document, depth: 0, budget: &budget)
     }
 
     private static func tree(
         _ node: UnsafeMutablePointer<yaml_node_t>,
         in document: inout yaml_document_t,
         depth: Int,
-        budget: inout Int,
-        parser: yaml_parser_t
+        budget: inout Int
     ) throws(YAMLSyntaxError) -> YAMLNode {
         budget -= 1
         let mark = node.pointee.start_mark
@@ -118,7 +117,7 @@ public enum YAMLDocument {
             var item = node.pointee.data.sequence.items.start
             while let current = item, current < node.pointee.data.sequence.items.top {
                 if let child = yaml_document_get_node(&document, current.pointee) {
-                    items.append(try tree(child, in: &document, depth: depth + 1, budget: &budget, parser: parser))
+                    items.append(try tree(child, in: &document, depth: depth + 1, budget: &budget))
                 }
                 item = current + 1
             }
@@ -130,8 +129,8 @@ public enum YAMLDocument {
                 if let keyNode = yaml_document_get_node(&document, current.pointee.key),
                     let valueNode = yaml_document_get_node(&document, current.pointee.value)
                 {
-                    let key = try tree(keyNode, in: &document, depth: depth + 1, budget: &budget, parser: parser)
-                    let value = try tree(valueNode, in: &document, depth: depth + 1, budget: &budget, parser: parser)
+                    let key = try tree(keyNode, in: &document, depth: depth + 1, budget: &budget)
+                    let value = try tree(valueNode, in: &document, depth: depth + 1, budget: &budget)
                     pairs.append(YAMLNode.Pair(key: key.scalar, value: value))
                 }
                 pair = current + 1
