@@ -14,7 +14,7 @@ import Synchronization
 /// Every use of the `PGconn` happens on `queue`, a serial dispatch queue of its own, so blocking
 /// libpq calls never run on Swift's cooperative pool and never run concurrently. Queries use the
 /// asynchronous API (`PQsendQueryParams`, `poll` on `PQsocket` until the deadline, `PQconsumeInput`),
-/// and a query that misses its deadline is cancelled with `PQcancel` on a separate queue (the server
+/// and a query that misses its deadline is cancelled with `PQcancel` on a thread of its own (the server
 /// may be frozen, so the cancel is not waited for) and the connection is closed.
 package final class PGConnection: @unchecked Sendable {
     // @unchecked: `conn` is only read or written inside blocks on `queue` (a serial queue), and
@@ -172,11 +172,7 @@ package final class PGConnection: @unchecked Sendable {
     private func expire(_ conn: OpaquePointer, timeout: Duration) -> PGError {
         broken.withLock { $0 = true }
         if let cancel = PQgetCancel(conn) {
-            // PQcancel opens a new connection and waits for the server: never on this queue.
-            let handle = CancelHandle(cancel)
-            DispatchQueue.global().async {
-                handle.send()
-            }
+            CancelHandle(cancel).sendDetached()
         }
         PQfinish(conn)
         self.conn = nil
@@ -184,12 +180,35 @@ package final class PGConnection: @unchecked Sendable {
     }
 }
 
-/// A `PGcancel` handed to another queue: it is used once there and then freed.
+/// A `PGcancel` handed to a thread of its own: it is used once there and then freed.
+///
+/// `PQcancel` connects to the server and waits for its reply with no deadline of its own (libpq 15), so against
+/// a silent or cut-off server it waits for TCP to give up, minutes. It never runs on the connection's queue, and
+/// never on `DispatchQueue.global()`: on Linux that is the pool Swift's tasks run on, one thread per core, and
+/// two cancels waiting there stopped the run loop (the fault matrix's active cut from the database, in CI).
+/// At most `limit` cancels wait at once; a statement that misses its deadline beyond that is closed without
+/// one (the server ends it when it next writes to the closed connection, or at its own statement_timeout).
 private final class CancelHandle: @unchecked Sendable {
-    // @unchecked: the pointer is used by exactly one block (`send`), after the creating queue let go of it.
+    // @unchecked: the pointer is used by exactly one thread (`send`), after the creating queue let go of it.
     private let cancel: OpaquePointer
     init(_ cancel: OpaquePointer) { self.cancel = cancel }
-    func send() {
+
+    static let limit = 8
+    private static let waiting = Atomic<Int>(0)
+
+    /// Sends the cancel on a detached thread, or drops it when `limit` cancels are already waiting.
+    func sendDetached() {
+        guard Self.waiting.add(1, ordering: .relaxed).newValue <= Self.limit else {
+            Self.waiting.subtract(1, ordering: .relaxed)
+            return
+        }
+        DetachedThread.start(name: "hotstandby-cancel") { [self] in
+            send()
+            Self.waiting.subtract(1, ordering: .relaxed)
+        }
+    }
+
+    private func send() {
         var buffer = [CChar](repeating: 0, count: 256)
         _ = PQcancel(cancel, &buffer, Int32(buffer.count))
     }
