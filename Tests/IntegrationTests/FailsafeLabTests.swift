@@ -52,7 +52,7 @@ extension IntegrationSuite {
         }
 
         @Test(
-            "PostgreSQL stopped for 3 × timeout, failsafe on: the active keeps the VIP (no ping lost), no takeover; failsafe-entered and failsafe-left recorded and mailed"
+            "PostgreSQL stopped for 4.5 × timeout, failsafe on: the active keeps the VIP (no ping lost), no takeover; failsafe-entered and failsafe-left recorded in that order and mailed"
         )
         func databaseStopped() async throws {
             try await Self.withFailsafePair("fsdb") { lab, sampler, pinger in
@@ -68,6 +68,10 @@ extension IntegrationSuite {
                 print("database stopped 6 s: the longest time without a ping reply \(format(gap.gap))")
                 #expect(gap.gap < 0.5, "the client lost pings for \(format(gap.gap))")
                 #expect(sampler.samples.filter { $0.time > stopped }.allSatisfy { $0.holders == ["a"] })
+                // 9 s in all: the spool's drain (every 5 s) has failed twice, so failsafe-entered is still spooled
+                // when failsafe-left is recorded after the restart.
+                try await Task.sleep(for: .seconds(3))
+                #expect(sampler.samples.filter { $0.time > stopped }.allSatisfy { $0.holders == ["a"] })
                 try lab.restartDatabase()
                 let recorded = await lab.waitUntil(.seconds(15)) {
                     let kinds = await lab.eventKinds()
@@ -75,6 +79,12 @@ extension IntegrationSuite {
                 }
                 let kinds = await lab.eventKinds()
                 #expect(recorded != nil, "events: \(kinds)\n\(lab.logs())")
+                // The event log keeps a's order: entered (spooled during the outage) before left.
+                if let entered = kinds.firstIndex(of: "failsafe-entered"),
+                    let left = kinds.firstIndex(of: "failsafe-left")
+                {
+                    #expect(entered < left, "event log order (oldest first): \(kinds)")
+                }
                 #expect(kinds.filter { $0 == "takeover" }.count == 1, "only a's first takeover: \(kinds)")
                 #expect(!kinds.contains("fenced"), "\(kinds)")
                 let mailed = await lab.waitUntil(.seconds(15)) {

@@ -31,6 +31,11 @@ struct PGAlertOutbox: AlertOutbox {
 
 /// Writes events to the database; an event the database cannot take is kept in a bounded local
 /// spool and written when the database is back, so no alert is lost to an outage.
+///
+/// While the spool holds events, a new event joins them instead of going to the database directly, so the event
+/// log keeps this node's order: after a database outage `failsafe-entered` (spooled during it) is written before
+/// `failsafe-left` (recorded once the database is back), not after it. Such an event waits for the drain, at
+/// most its 5 s cadence. A spool that cannot take it (full) lets it go to the database directly.
 struct SpoolingRecorder: EventRecorder {
     let store: PostgresLeaseStore
     let spool: LocalSpool?
@@ -43,16 +48,38 @@ struct SpoolingRecorder: EventRecorder {
     let logger: Logger
 
     func record(_ event: ClusterEvent) async {
+        let at = Date()
+        if let spool {
+            let waiting = await spool.count()
+            if waiting > 0, await keep(event, at: at, in: spool, reason: .behind(waiting)) { return }
+        }
         if await store.write(event) {
             written()
             return
         }
         guard let spool else { return }
+        if await !keep(event, at: at, in: spool, reason: .refused) {
+            logger.error(
+                "event lost: the database and the local spool both refused it",
+                metadata: ["kind": "\(event.kind)"]
+            )
+        }
+    }
+
+    private enum Reason {
+        /// The database refused the event.
+        case refused
+        /// This many events wait in the spool already.
+        case behind(Int)
+    }
+
+    /// Adds the event to the spool and wakes the drain; false when the spool refused it.
+    private func keep(_ event: ClusterEvent, at: Date, in spool: LocalSpool, reason: Reason) async -> Bool {
         let detailJSON = (try? String(data: JSONEncoder().encode(event.detail), encoding: .utf8)) ?? "{}"
         let alert = AlertEvent(
             id: 0,
             cluster: cluster,
-            at: Date(),
+            at: at,
             epoch: event.epoch,
             node: node,
             kind: event.kind.rawValue,
@@ -60,17 +87,24 @@ struct SpoolingRecorder: EventRecorder {
         )
         do {
             try await spool.add(alert)
-            spooled.signal()
+        } catch {
+            logger.error("the local spool refused an event", metadata: ["kind": "\(event.kind)", "error": "\(error)"])
+            return false
+        }
+        spooled.signal()
+        switch reason {
+        case .refused:
             logger.warning(
                 "event kept in the local spool until the database is back",
                 metadata: ["kind": "\(event.kind)"]
             )
-        } catch {
-            logger.error(
-                "event lost: the database and the local spool both refused it",
-                metadata: ["kind": "\(event.kind)", "error": "\(error)"]
+        case .behind(let waiting):
+            logger.notice(
+                "event kept in the local spool behind earlier events, to keep their order",
+                metadata: ["kind": "\(event.kind)", "waiting": "\(waiting)"]
             )
         }
+        return true
     }
 }
 
