@@ -42,6 +42,16 @@ struct FailsafeBook<Instant: InstantProtocol>: Sendable, Equatable where Instant
         renewFailing = false
     }
 
+    /// This node's takeover won a new epoch; `row` is what it wrote. Nothing of an earlier epoch's writes carries
+    /// over: a row kept from an epoch this node held before would name that epoch's members, and a round sent to
+    /// them could be acknowledged while a member of the new epoch that is not among them takes over.
+    mutating func beganEpoch(_ row: FailsafeRow?) {
+        wrote(row)
+        round = nil
+        enteredAt = nil
+        leaving = nil
+    }
+
     /// The cap the active obeys: the least of the row's and an unsettled change's; nil when the failsafe is not in
     /// use (no extension then).
     var cap: Duration? {

@@ -174,9 +174,9 @@ extension FailoverStateMachine {
         now: Instant
     ) -> [Action] {
         switch (call, result) {
-        case (.takeOver, .tookOver(let newEpoch?)):
-            return won(newEpoch, watch: watch, startedAt: startedAt, now: now)
-        case (.takeOver, .tookOver(nil)):
+        case (.takeOver, .tookOver(let newEpoch?, let row)):
+            return won(newEpoch, row: row, watch: watch, startedAt: startedAt, now: now)
+        case (.takeOver, .tookOver(nil, _)):
             // Another node changed the lease first: read it afresh before deciding anything.
             state = .starting
             readSoon = true
@@ -206,8 +206,16 @@ extension FailoverStateMachine {
     }
 
     /// The compare-and-set won epoch `newEpoch`: record the takeover now (issue 13: a fence during the
-    /// promotion must not lose it), then promote, or release at once if a shutdown is under way.
-    private mutating func won(_ newEpoch: Int64, watch: Watch, startedAt: Instant, now: Instant) -> [Action] {
+    /// promotion must not lose it), then promote, or release at once if a shutdown is under way. `row`: what the
+    /// takeover wrote of the failsafe, the epoch's first write.
+    private mutating func won(
+        _ newEpoch: Int64,
+        row: FailsafeRow?,
+        watch: Watch,
+        startedAt: Instant,
+        now: Instant
+    ) -> [Action] {
+        failsafe.beganEpoch(row)
         let unchanged = watch.changedAt.duration(to: startedAt)
         var detail: [String: JSONValue] = [
             "from": watch.view.activeNode.map(JSONValue.string) ?? .null,

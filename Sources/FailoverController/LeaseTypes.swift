@@ -122,8 +122,10 @@ public enum LeaseResult: Sendable, Equatable {
     case observed(LeaseView)
     /// The answer to `.renew`.
     case renew(RenewOutcome)
-    /// The answer to `.takeOver`: the new epoch when this node won, `nil` when it lost.
-    case tookOver(newEpoch: Int64?)
+    /// The answer to `.takeOver`: the new epoch when this node won, `nil` when it lost; `failsafe`: the members
+    /// and cap the takeover wrote, and the members' addresses (issue 18), so the failsafe is in use from the
+    /// takeover on rather than from the first renew.
+    case tookOver(newEpoch: Int64?, failsafe: FailsafeRow? = nil)
     /// The answer to `.release`: whether the row was released by this call.
     case released(Bool)
     /// The answer to `.handOff`: whether the row now names the target.

@@ -157,7 +157,10 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
                 [me.cluster, me.node, String(seenEpoch), String(seenCounter), me.failsafeMax.map(intervalText)],
                 timeout: timeout
             )
-            return .tookOver(newEpoch: rows.rows.count == 1 ? Int64(rows.value(0, "epoch") ?? "") : nil)
+            guard rows.rows.count == 1, let epoch = rows.value(0, "epoch").flatMap({ Int64($0) }) else {
+                return .tookOver(newEpoch: nil)
+            }
+            return .tookOver(newEpoch: epoch, failsafe: Self.failsafeRow(rows, desired: nil))
         case .release(let epoch, let counter):
             let rows = try await conn.query(
                 SQL.release,
@@ -190,26 +193,32 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
         try? JSONDecoder().decode([String].self, from: Data(json.utf8))
     }
 
-    /// The renew's answer row.
-    private func renewed(_ rows: PGRows) -> RenewOutcome {
+    /// The failsafe columns of a write's answer row. `desired`: the members the active wants, nil to take the
+    /// row's own (the takeover has no wish of its own: its first renew brings one).
+    static func failsafeRow(_ rows: PGRows, desired: [String]?) -> FailsafeRow {
+        let members = rows.value(0, "members").flatMap(Self.names)
         let addresses =
             rows.value(0, "addresses").flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }
             ?? [:]
-        return
-            .renewed(
-                counter: Int64(rows.value(0, "counter") ?? "") ?? 0,
-                paused: rows.value(0, "paused") == "t",
-                handoverTo: rows.value(0, "handover_to"),
-                standbyAge: rows.value(0, "standby_age").flatMap(Double.init),
-                bestStandby: rows.value(0, "best_standby"),
-                preferredEligibleFor: rows.value(0, "preferred_eligible_for").flatMap(Double.init),
-                failsafe: FailsafeRow(
-                    members: rows.value(0, "members").flatMap(Self.names),
-                    maxDuration: rows.value(0, "failsafe_max").flatMap(Double.init).map { Duration.seconds($0) },
-                    desired: rows.value(0, "desired").flatMap(Self.names) ?? [],
-                    addresses: addresses
-                )
-            )
+        return FailsafeRow(
+            members: members,
+            maxDuration: rows.value(0, "failsafe_max").flatMap(Double.init).map { Duration.seconds($0) },
+            desired: desired ?? members ?? [],
+            addresses: addresses
+        )
+    }
+
+    /// The renew's answer row.
+    private func renewed(_ rows: PGRows) -> RenewOutcome {
+        .renewed(
+            counter: Int64(rows.value(0, "counter") ?? "") ?? 0,
+            paused: rows.value(0, "paused") == "t",
+            handoverTo: rows.value(0, "handover_to"),
+            standbyAge: rows.value(0, "standby_age").flatMap(Double.init),
+            bestStandby: rows.value(0, "best_standby"),
+            preferredEligibleFor: rows.value(0, "preferred_eligible_for").flatMap(Double.init),
+            failsafe: Self.failsafeRow(rows, desired: rows.value(0, "desired").flatMap(Self.names) ?? [])
+        )
     }
 
     public func listen(onChange: @escaping @Sendable () -> Void) async {

@@ -136,7 +136,10 @@ package enum SQL {
                                           WHERE n.cluster = $1 AND n.node <> $2 ORDER BY n.node) END,
                failsafe_max = $5::interval
          WHERE cluster = $1 AND epoch = $3::bigint AND counter = $4::bigint AND NOT paused
-        RETURNING epoch, pg_notify('hotstandby_' || md5($1::text), 'takeover')
+        RETURNING epoch, array_to_json(members)::text AS members, extract(epoch FROM failsafe_max) AS failsafe_max,
+                  (SELECT json_object_agg(n.node, n.advertise)::text FROM hotstandby_node n
+                    WHERE n.cluster = $1 AND n.node <> $2 AND n.advertise IS NOT NULL) AS addresses,
+                  pg_notify('hotstandby_' || md5($1::text), 'takeover')
         """
 
     /// The release after a graceful stop: only by the holder, in its epoch, at its last renewed counter.

@@ -385,3 +385,86 @@ struct FailsafeStandbyTests {
         #expect(firstTakeover(members: ["b"], until: 11_000) == 10_000)
     }
 }
+
+/// The failsafe row a takeover answers with: the members it wrote, the cap, the addresses.
+func takeoverRow(_ members: [String]) -> FailsafeRow {
+    FailsafeRow(
+        members: members,
+        maxDuration: .seconds(60),
+        desired: members,
+        addresses: ["a": "http://10.77.0.1:8008", "c": "http://10.77.0.3:8008"]
+    )
+}
+
+/// Takes over from a standby at `ms` (the counter of epoch `epoch` - 1 unchanged since `ms` - timeout), answered
+/// with `row`, and finishes the promotion.
+func takeOver(_ driver: inout Driver, seenEpoch: Int64, holder: String, at ms: Int, row: FailsafeRow?) {
+    driver.feed(.checked(CheckReport(role: .standby, passed: true)), at: ms - 10_000)
+    driver.feed(.tick, at: ms - 10_000)
+    if driver.callInFlight != nil { driver.answer(activeView(seenEpoch, 5, holder: holder), at: ms - 10_000) }
+    driver.feed(.tick, at: ms)
+    if driver.callInFlight != nil { driver.answer(activeView(seenEpoch, 5, holder: holder), at: ms) }
+    driver.feed(.gateResult(veto: nil), at: ms)
+    // A read sent while the gate ran goes first; the compare-and-set follows its answer.
+    if case .observe? = driver.callInFlight { driver.answer(activeView(seenEpoch, 5, holder: holder), at: ms) }
+    guard case .takeOver? = driver.callInFlight else {
+        Issue.record("no takeover in flight: \(String(describing: driver.callInFlight))")
+        return
+    }
+    driver.answer(.tookOver(newEpoch: seenEpoch + 1, failsafe: row), at: ms + 50)
+    driver.feed(.promotionFinished(steps: .array([])), at: ms + 100)
+}
+
+@Suite("Failsafe: from the takeover on")
+struct FailsafeTakeoverTests {
+    @Test("the takeover's answer puts the failsafe in use: a failed first renew starts a round to the members it wrote")
+    func inUseFromTheTakeover() throws {
+        var driver = failsafeDriver()
+        takeOver(&driver, seenEpoch: 1, holder: "a", at: 10_000, row: takeoverRow(["a"]))
+        #expect(driver.machine.isActive)
+        driver.feed(.tick, at: 11_000)
+        let send = try #require(
+            sentBeats(driver.answer(.failed("connection refused"), at: 11_010)),
+            "no round before the first renew answered: the failsafe waited for it"
+        )
+        #expect(send.beat.epoch == 2)
+        #expect(send.members.map(\.name) == ["a"])
+        #expect(send.members.map(\.address) == ["http://10.77.0.1:8008"])
+    }
+
+    @Test("a takeover without the failsafe (no members written): a failed first renew starts no round")
+    func notInUseWithoutMembers() {
+        var driver = failsafeDriver()
+        takeOver(
+            &driver,
+            seenEpoch: 1,
+            holder: "a",
+            at: 10_000,
+            row: FailsafeRow(members: nil, maxDuration: nil)
+        )
+        driver.feed(.tick, at: 11_000)
+        #expect(sentBeats(driver.answer(.failed("connection refused"), at: 11_010)) == nil)
+    }
+
+    @Test(
+        "a new epoch's rounds go to the members its takeover wrote, never to those of an epoch this node held before"
+    )
+    func noRowFromAnEarlierEpoch() throws {
+        var driver = failsafeDriver()
+        // Epoch 2: b active, its renew answers members [a]; then c takes epoch 3 and b is deposed.
+        takeOver(&driver, seenEpoch: 1, holder: "a", at: 10_000, row: takeoverRow(["a"]))
+        driver.feed(.tick, at: 11_000)
+        driver.answer(renewedRow(1, members: ["a"], desired: ["a"]), at: 11_010)
+        driver.feed(.tick, at: 12_000)
+        #expect(demotes(driver.answer(.renew(.deposed), at: 12_010)))
+        driver.feed(.demotionFinished(steps: .array([])), at: 12_100)
+        #expect(!driver.machine.isActive)
+        // Epoch 4: c stopped renewing; b takes over and writes members [a, c].
+        takeOver(&driver, seenEpoch: 3, holder: "c", at: 30_000, row: takeoverRow(["a", "c"]))
+        #expect(driver.machine.isActive)
+        driver.feed(.tick, at: 31_000)
+        let send = try #require(sentBeats(driver.answer(.failed("connection refused"), at: 31_010)))
+        #expect(send.beat.epoch == 4)
+        #expect(send.members.map(\.name) == ["a", "c"], "epoch 2's members were [a]")
+    }
+}

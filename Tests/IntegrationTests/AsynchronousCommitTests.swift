@@ -56,7 +56,10 @@ struct AsynchronousCommitTests {
             interval: .seconds(1)
         )
         _ = await store.perform(.observe(role: .standby, note: "t"))
-        #expect(await store.perform(.takeOver(seenEpoch: 0, seenCounter: 0)) == .tookOver(newEpoch: 1))
+        #expect(
+            await store.perform(.takeOver(seenEpoch: 0, seenCounter: 0))
+                == .tookOver(newEpoch: 1, failsafe: FailsafeRow(members: [], maxDuration: .seconds(60)))
+        )
         // SQL.observe for a standby "b": $1 cluster, $2 node, $3 role, $4 note, $5 priority, $6 address, $7 version,
         // $8 rank window, $9 eligible, $10 health, $11 advertise.
         let reads = try await walWrites(SQL.observe, count: 200) { i in

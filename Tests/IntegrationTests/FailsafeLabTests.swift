@@ -210,9 +210,9 @@ extension IntegrationSuite {
                 try #require(holds != nil, "a never bound the VIP:\n\(lab.logs())")
                 let alone = await lab.waitUntil(.seconds(5)) { await lab.members() == [] }
                 try #require(alone != nil, "the lease never listed no members:\n\(lab.logs())")
-                // The takeover wrote the members; a learns them from its first renews' answers (CI found the database
-                // stopped before the first one answered: no failsafe yet, so a fenced, as it should).
-                try await Task.sleep(for: .seconds(1))
+                // The takeover wrote the members and answered with them, so the failsafe is in use at once: no wait
+                // for a's first renew (before the takeover answered with them, CI found the database stopped before
+                // that renew answered: no failsafe yet, so a fenced).
                 try lab.stopDatabase()
                 try await Task.sleep(for: .seconds(1))
                 try lab.start("b")

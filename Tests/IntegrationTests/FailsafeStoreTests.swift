@@ -42,12 +42,19 @@ struct FailsafeStoreTests {
         let b = store("b")
         _ = await b.perform(.observe(role: .standby, note: "t"))
         _ = await a.perform(.observe(role: .standby, note: "t"))
-        #expect(await b.perform(.takeOver(seenEpoch: 0, seenCounter: 0)) == .tookOver(newEpoch: 1))
+        // The takeover answers with what it wrote, so the failsafe is in use before the first renew.
+        let wrote = FailsafeRow(
+            members: ["a"],
+            maxDuration: .seconds(60),
+            desired: ["a"],
+            addresses: ["a": "http://a.example:8008"]
+        )
+        #expect(await b.perform(.takeOver(seenEpoch: 0, seenCounter: 0)) == .tookOver(newEpoch: 1, failsafe: wrote))
         return (a, b)
     }
 
     @Test(
-        "takeover writes members (every registered node but the taker) and the cap; renews return them with the wanted members and addresses; a standby's read sees them"
+        "takeover writes members (every registered node but the taker) and the cap and answers with them and the addresses; renews return them with the wanted members and addresses; a standby's read sees them"
     )
     func takeoverAndRenew() async throws {
         let (a, b) = try await bHolds()
@@ -119,7 +126,13 @@ struct FailsafeStoreTests {
         let handed = try #require(row(await a.perform(.renew(epoch: 2))))
         #expect(handed.row?.members == ["b"])
         #expect(await a.perform(.release(epoch: 2, counter: handed.counter)) == .released(true))
-        #expect(await a.perform(.takeOver(seenEpoch: 3, seenCounter: 0)) == .tookOver(newEpoch: 4))
+        #expect(
+            await a.perform(.takeOver(seenEpoch: 3, seenCounter: 0))
+                == .tookOver(
+                    newEpoch: 4,
+                    failsafe: FailsafeRow(members: nil, maxDuration: nil, addresses: ["b": "http://b.example:8008"])
+                )
+        )
         let off = try #require(row(await a.perform(.renew(epoch: 4))))
         #expect(off.row?.members == nil)
         #expect(off.row?.maxDuration == nil)
