@@ -73,10 +73,11 @@ struct TakeoverOrderTests {
         let start = ContinuousClock.now
         let report = try await vip.takeOver(epoch: 4, sendGrace: .milliseconds(100), ahead: ahead)
         let took = start.duration(to: .now)
-        // The probe takes 0.6 s; without the early answer the bind would come after it (0.64 s measured). The
-        // stand-ins for ip and arping are processes: 0.32 s seen on a loaded 2-core machine, so the bound is
-        // below the probe's own 0.6 s, not the unloaded ~0.1 s.
-        #expect(took < .milliseconds(550), "takeOver took \(took)")
+        // The journal shows the bind did not wait for a probe: one probe, the early one, finished before takeOver
+        // began. Without the early answer takeOver probes again (two "probe start" lines, 0.64 s). Its time is
+        // printed, not bounded: the stand-ins are processes, and with the module tests running in parallel on 2
+        // cores their start-up alone took 0.32 s and 0.59 s in two clean-clone CI runs.
+        print("takeOver after an early probe took \(took)")
         #expect(lab.steps() == ["probe start", "probe end", "ip addr add", "gratuitous ARP"], "\(lab.steps())")
         #expect(report.probe == VIPManager.ProbeResult(answered: false, answeredBy: nil))
         #expect(report.probedAhead != nil)
