@@ -12,6 +12,9 @@ public actor LocalSpool {
     /// At most this many events are kept; more are refused.
     public let maxEvents: Int
     private var nextSequence: Int64
+    /// Whether a drain is running, and the drains waiting for their turn.
+    private var draining = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
 
     /// Opens (and creates, mode 0700) the spool folder, e.g. `<stateDir>/alert-spool`.
     /// - Parameter maxEvents: the bound. Defaults to 1000.
@@ -59,8 +62,15 @@ public actor LocalSpool {
     }
 
     /// Hands each event to `write` oldest first and deletes it once `write` returns. Stops at the first
-    /// error and rethrows it; the rest stay queued. Returns how many were written.
+    /// error and rethrows it; the rest stay queued. Returns how many were written. Drains take turns (the
+    /// actor lets another call in while `write` waits), so no event is handed out twice.
     public func drain(into write: @Sendable (AlertEvent) async throws -> Void) async throws -> Int {
+        while draining { await withCheckedContinuation { waiting.append($0) } }
+        draining = true
+        defer {
+            draining = false
+            if !waiting.isEmpty { waiting.removeFirst().resume() }
+        }
         var written = 0
         for sequence in Self.sequences(in: directory) {
             guard let event = load(sequence) else {

@@ -104,6 +104,28 @@ import Testing
         #expect(!email.replacingOccurrences(of: "\r\n", with: "").contains("\n"))
     }
 
+    @Test("two drains at once take turns: each spooled event is written once, in order")
+    func concurrentDrainsTakeTurns() async throws {
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let spool = try LocalSpool(directory: folder + "/alert-spool")
+        for kind in ["takeover", "failsafe-entered", "failsafe-left"] {
+            try await spool.add(event(0, cluster: "shop", kind: kind))
+        }
+        let collected = Collected()
+        // The writer waits, as a database write does: the actor lets the other drain in meanwhile.
+        let write: @Sendable (AlertEvent) async throws -> Void = { event in
+            try await Task.sleep(for: .milliseconds(50))
+            await collected.add(event.kind)
+        }
+        async let first = spool.drain(into: write)
+        async let second = spool.drain(into: write)
+        let counts = try await [first, second]
+        #expect(counts.sorted() == [0, 3], "\(counts)")
+        #expect(await collected.kinds == ["takeover", "failsafe-entered", "failsafe-left"])
+        #expect(await spool.count() == 0)
+    }
+
     @Test func theSpoolIsBoundedAndDrainsInOrder() async throws {
         let folder = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: folder) }

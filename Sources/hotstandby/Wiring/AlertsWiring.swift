@@ -32,13 +32,15 @@ struct PGAlertOutbox: AlertOutbox {
 /// Writes events to the database; an event the database cannot take is kept in a bounded local
 /// spool and written when the database is back, so no alert is lost to an outage.
 ///
-/// While the spool holds events, a new event joins them instead of going to the database directly, so the event
-/// log keeps this node's order: after a database outage `failsafe-entered` (spooled during it) is written before
-/// `failsafe-left` (recorded once the database is back), not after it. Such an event waits for the drain, at
-/// most its 5 s cadence. A spool that cannot take it (full) lets it go to the database directly.
+/// While the spool holds events, they are written first, so the event log keeps this node's order: after a
+/// database outage `failsafe-entered` (spooled during it) comes before `failsafe-left` (recorded once the
+/// database is back), not after it. If they cannot be written yet, the new event joins them. A spool that cannot
+/// take it (full) lets it go to the database directly.
 struct SpoolingRecorder: EventRecorder {
     let store: PostgresLeaseStore
     let spool: LocalSpool?
+    /// Writes the spool's events to the database.
+    let drainer: SpoolDrainer?
     /// Wakes the drain once an event is in the spool.
     let spooled: SpoolSignal
     /// Called after an event reached the database (the alert notifier looks at once).
@@ -49,9 +51,9 @@ struct SpoolingRecorder: EventRecorder {
 
     func record(_ event: ClusterEvent) async {
         let at = Date()
-        if let spool {
-            let waiting = await spool.count()
-            if waiting > 0, await keep(event, at: at, in: spool, reason: .behind(waiting)) { return }
+        if let spool, let drainer, await spool.count() > 0, await !drainer.drain() {
+            // The earlier events could not be written: this one waits behind them.
+            if await keep(event, at: at, in: spool, reason: .behind) { return }
         }
         if await store.write(event) {
             written()
@@ -69,8 +71,8 @@ struct SpoolingRecorder: EventRecorder {
     private enum Reason {
         /// The database refused the event.
         case refused
-        /// This many events wait in the spool already.
-        case behind(Int)
+        /// Earlier events wait in the spool and could not be written.
+        case behind
     }
 
     /// Adds the event to the spool and wakes the drain; false when the spool refused it.
@@ -92,18 +94,12 @@ struct SpoolingRecorder: EventRecorder {
             return false
         }
         spooled.signal()
-        switch reason {
-        case .refused:
-            logger.warning(
-                "event kept in the local spool until the database is back",
-                metadata: ["kind": "\(event.kind)"]
-            )
-        case .behind(let waiting):
-            logger.notice(
-                "event kept in the local spool behind earlier events, to keep their order",
-                metadata: ["kind": "\(event.kind)", "waiting": "\(waiting)"]
-            )
-        }
+        logger.warning(
+            reason == .refused
+                ? "event kept in the local spool until the database is back"
+                : "event kept in the local spool behind earlier events the database has not taken yet",
+            metadata: ["kind": "\(event.kind)"]
+        )
         return true
     }
 }
@@ -121,57 +117,70 @@ final class SpoolSignal: Sendable {
     func signal() { continuation.yield() }
 }
 
+/// Writes the spool's events to the database, oldest first; each keeps, as `spooledAt` in its detail, the time it
+/// was recorded. Used by the drain service and by the recorder before a new event (the spool lets one drain run at a
+/// time).
+struct SpoolDrainer: Sendable {
+    let store: PostgresLeaseStore
+    let spool: LocalSpool
+    /// Called after spooled events reached the database.
+    let written: @Sendable () -> Void
+    let logger: Logger
+
+    /// Returns whether the spool is empty afterwards.
+    func drain() async -> Bool {
+        let store = self.store
+        do {
+            let drained = try await spool.drain { event in
+                var detail: [String: JSONValue] = [:]
+                if let data = try? JSONEncoder().encode(event.detail),
+                    case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: data)
+                {
+                    detail = object
+                }
+                detail["spooledAt"] = .string(Date.ISO8601FormatStyle().format(event.at))
+                let written = await store.write(
+                    ClusterEvent(kind: .init(rawValue: event.kind), epoch: event.epoch, detail: detail),
+                    node: event.node
+                )
+                if !written { throw SpoolDrainError() }
+            }
+            if drained > 0 {
+                written()
+                logger.notice("spooled events written to the database", metadata: ["count": "\(drained)"])
+            }
+        } catch {
+            logger.debug("spool not drained yet", metadata: ["error": "\(error)"])
+        }
+        return await spool.count() == 0
+    }
+
+    private struct SpoolDrainError: Error {}
+}
+
 /// Drains the local spool into the database: every 5 seconds while it holds events, and not at all while it is
 /// empty (issue 16: the empty folder was read every 5 seconds on every idle node). Events are spooled only by
 /// `SpoolingRecorder`, which signals it, or were left by an earlier run, which the first look finds.
 struct SpoolDrainService: Service {
-    let store: PostgresLeaseStore
-    let spool: LocalSpool
+    let drainer: SpoolDrainer
     let spooled: SpoolSignal
-    /// Called after spooled events reached the database.
-    let written: @Sendable () -> Void
-    let logger: Logger
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
             var signals = spooled.signals.makeAsyncIterator()
             while !Task.isCancelled {
-                if await spool.count() == 0 {
+                if await drainer.spool.count() == 0 {
                     // Returns nil when cancelled.
                     guard await signals.next() != nil else { return }
                 }
                 // The database has just refused an event (or the daemon has just started): give it a moment.
                 try? await Task.sleep(for: .seconds(5))
                 if Task.isCancelled { return }
-                if await spool.count() == 0 { continue }
-                let store = self.store
-                do {
-                    let drained = try await spool.drain { event in
-                        var detail: [String: JSONValue] = [:]
-                        if let data = try? JSONEncoder().encode(event.detail),
-                            case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: data)
-                        {
-                            detail = object
-                        }
-                        detail["spooledAt"] = .string(Date.ISO8601FormatStyle().format(event.at))
-                        let written = await store.write(
-                            ClusterEvent(kind: .init(rawValue: event.kind), epoch: event.epoch, detail: detail),
-                            node: event.node
-                        )
-                        if !written { throw SpoolDrainError() }
-                    }
-                    if drained > 0 {
-                        written()
-                        logger.notice("spooled events written to the database", metadata: ["count": "\(drained)"])
-                    }
-                } catch {
-                    logger.debug("spool not drained yet", metadata: ["error": "\(error)"])
-                }
+                if await drainer.spool.count() == 0 { continue }
+                _ = await drainer.drain()
             }
         }
     }
-
-    private struct SpoolDrainError: Error {}
 }
 
 /// The alert notifier as a service of the daemon's group.

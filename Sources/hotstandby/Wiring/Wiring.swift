@@ -79,12 +79,12 @@ struct Wiring {
         // This node's events wake its notifier at once; other nodes' (and the CLI's) it finds at its next poll.
         let written: @Sendable () -> Void = { [notifier] in notifier?.eventRecorded() }
         let spooled = SpoolSignal()
-        services.append(
-            SpoolDrainService(store: store, spool: spool, spooled: spooled, written: written, logger: logger)
-        )
+        let drainer = SpoolDrainer(store: store, spool: spool, written: written, logger: logger)
+        services.append(SpoolDrainService(drainer: drainer, spooled: spooled))
         self.recorder = SpoolingRecorder(
             store: store,
             spool: spool,
+            drainer: drainer,
             spooled: spooled,
             written: written,
             cluster: config.cluster,
