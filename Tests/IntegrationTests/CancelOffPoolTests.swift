@@ -17,14 +17,15 @@ extension IntegrationSuite {
     @Suite("Cancels off Swift's pool")
     struct CancelOffPoolTests {
         @Test(
-            "statements that miss their deadline while the postmaster is stopped: their cancels wait, the tasks do not"
+            "statements that miss their deadline while the postmaster is stopped: their cancels wait, on at most 8 threads of their own, and the tasks do not"
         )
         func cancelsDoNotStallTasks() async throws {
             let database = try OwnPostgres()
             let pidText = try String(contentsOfFile: database.directory + "/postgres.pid", encoding: .utf8)
             let postmaster = try #require(pid_t(pidText.trimmingCharacters(in: .whitespacesAndNewlines)))
-            // More statements than the pool has threads, each on a connection of its own.
-            let count = ProcessInfo.processInfo.activeProcessorCount + 2
+            // More statements than the pool has threads and than the 8 cancels that may wait at once, each on a
+            // connection of its own.
+            let count = max(ProcessInfo.processInfo.activeProcessorCount + 2, 10)
             var connections: [PGConnection] = []
             for _ in 0..<count {
                 connections.append(
@@ -75,6 +76,24 @@ extension IntegrationSuite {
             #expect(failures.isEmpty, "\(failures)")
             #expect(expired < .seconds(1), "each statement's deadline is 200 ms")
             #expect(longest < .milliseconds(500), "cancels waiting for a silent server held Swift's pool")
+            // Each waiting cancel is a thread of its own, at most 8; once the postmaster answers they end.
+            #expect(Self.cancelThreads() == 8, "threads waiting to cancel: \(Self.cancelThreads())")
+            kill(postmaster, SIGCONT)
+            var left = Self.cancelThreads()
+            for _ in 0..<50 where left > 0 {
+                try await Task.sleep(for: .milliseconds(100))
+                left = Self.cancelThreads()
+            }
+            #expect(left == 0, "cancel threads still alive 5 s after the postmaster resumed")
+        }
+
+        /// The threads of this process named `hotstandby-cancel` (as `comm` shows it: 15 bytes).
+        static func cancelThreads() -> Int {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+            return tasks.filter { task in
+                let comm = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)
+                return comm?.hasPrefix("hotstandby-canc") == true
+            }.count
         }
     }
 }
