@@ -467,4 +467,26 @@ struct FailsafeTakeoverTests {
         #expect(send.beat.epoch == 4)
         #expect(send.members.map(\.name) == ["a", "c"], "epoch 2's members were [a]")
     }
+
+    @Test(
+        "two nodes: an earlier epoch whose members were [] (a was dropped) does not make the new epoch ride alone"
+    )
+    func noEmptySetFromAnEarlierEpoch() throws {
+        var driver = failsafeDriver()
+        // Epoch 2: b active; a was not seen, so its renew answers members [] (after a membership change).
+        takeOver(&driver, seenEpoch: 1, holder: "a", at: 10_000, row: takeoverRow(["a"]))
+        driver.feed(.tick, at: 11_000)
+        driver.answer(renewedRow(1, members: [], desired: []), at: 11_010)
+        driver.feed(.tick, at: 12_000)
+        #expect(demotes(driver.answer(.renew(.deposed), at: 12_010)))
+        driver.feed(.demotionFinished(steps: .array([])), at: 12_100)
+        // Epoch 4: a held epoch 3 and stopped renewing; b takes over, and its takeover makes a a member again.
+        takeOver(&driver, seenEpoch: 3, holder: "a", at: 30_000, row: takeoverRow(["a"]))
+        driver.feed(.tick, at: 31_000)
+        let actions = driver.answer(.failed("connection refused"), at: 31_010)
+        // With epoch 2's empty set the round would count as acked at once (nobody else can take over), while a,
+        // a member of epoch 4, may take over a timeout after the counter last moved.
+        let send = try #require(sentBeats(actions), "no beat: the round counted as acked by an empty set")
+        #expect(send.members.map(\.name) == ["a"])
+    }
 }
