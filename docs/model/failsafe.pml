@@ -255,7 +255,15 @@ inline send(i, kind, e, c, m) { cK[i] = kind; cAge[i] = 0; qK[i] = kind; qE[i] =
 #endif
 /* leaving the role: the rounds of this node are dead (their acks can never match a later round) */
 inline retireRounds(i) { bT[i] = (bT[i] != 0 -> OLD : 0); aT[1 - i] = 0 }
+#ifdef MUT_STALE_MEMBERS
+/* relaxation: the node keeps the set of its last epoch while it stands by (the daemon did, until its fix) */
+inline demote(i) {
+    tv = lE[i]; differs = kM[i]; st[i] = DEMOTING; dropping[i] = 1; clearLease(i); lE[i] = tv; kM[i] = differs;
+    retireRounds(i)
+}
+#else
 inline demote(i) { tv = lE[i]; st[i] = DEMOTING; dropping[i] = 1; clearLease(i); lE[i] = tv; retireRounds(i) }
+#endif
 inline fence(i) {
     if
     :: mustFence(i) -> demote(i)
@@ -317,7 +325,12 @@ inline handleResult(i, answered) {
         fi
     :: st[i] == CONFIRMING && kv == REN && answered && pOk[i] -> becomeActive(i, lE[i], pC[i], av, pMo[i])
     :: st[i] == CONFIRMING && kv == REN && answered && !pOk[i] -> st[i] = STARTING; lE[i] = 0; since[i] = INTERVAL
+#ifdef MUT_STALE_MEMBERS
+    /* relaxation: a new epoch's set is the one kept from the node's last epoch, not the takeover's answer */
+    :: st[i] == CLAIMING && kv == TKO && answered && pOk[i] -> becomeActive(i, pE[i], pC[i], av, kM[i])
+#else
     :: st[i] == CLAIMING && kv == TKO && answered && pOk[i] -> becomeActive(i, pE[i], pC[i], av, pMo[i])
+#endif
     :: st[i] == CLAIMING && kv == TKO && !(answered && pOk[i]) -> st[i] = STANDBY
     :: st[i] == ACTIVE && (kv == REN || kv == MEM) && answered && pOk[i] ->
         /* a successful write: the base and the cap count from its start; it moved the counter, so no
