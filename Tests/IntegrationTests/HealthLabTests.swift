@@ -161,14 +161,27 @@ extension IntegrationSuite {
                     )
                     let moved = await lab.waitUntil(.seconds(6)) { lab.holdersSync() == ["b"] }
                     try FileManager.default.removeItem(atPath: lab.directory + "/hang")
+                    let removed = now()
                     let at = try #require(moved, "a never stepped down:\n\(lab.logs())")
                     // fall × (interval + timeout) at most, and the hand-off.
                     #expect(at - started <= 3 * 0.7 + 2.0, "moved after \(format(at - started))")
                     let reason = (await lab.statusJSON(from: "b"))?["events"] as? [[String: Any]]
                     let failed = reason?.first { ($0["kind"] as? String) == "service-failed" }
                     #expect("\(failed ?? [:])".contains("did not finish within 500ms"), "\(failed ?? [:])")
+                    // b's own check may have started its sleep just before the file went: it is within its deadline
+                    // (500 ms) for that long. Every hung check must be gone by then (the kill is at the deadline; 1 s of
+                    // slack for a loaded machine).
+                    let gone = await lab.waitUntil(.seconds(3)) {
+                        ((try? await runProgram("/usr/bin/pgrep", ["-f", "sleep 1017"]))?.output ?? "x").isEmpty
+                    }
                     let left = try await runProgram("/usr/bin/pgrep", ["-f", "sleep 1017"])
-                    #expect(left.output.isEmpty, "a hung check's process outlived its deadline: \(left.output)")
+                    #expect(gone != nil, "a hung check's process outlived its deadline: \(left.output)")
+                    if let gone {
+                        #expect(
+                            gone - removed <= 0.5 + 1.0,
+                            "the last hung check ended \(format(gone - removed)) after"
+                        )
+                    }
                     _ = sampler
                 }
             }
