@@ -415,6 +415,18 @@ func takeOver(_ driver: inout Driver, seenEpoch: Int64, holder: String, at ms: I
     driver.feed(.promotionFinished(steps: .array([])), at: ms + 100)
 }
 
+/// Epoch 2: b takes over, its first renew answers `members`; then another node takes epoch 3 and b is deposed and
+/// stands by again.
+func heldThenDeposed(_ driver: inout Driver, members: [String]) {
+    takeOver(&driver, seenEpoch: 1, holder: "a", at: 10_000, row: takeoverRow(["a"]))
+    driver.feed(.tick, at: 11_000)
+    driver.answer(renewedRow(1, members: members, desired: members), at: 11_010)
+    driver.feed(.tick, at: 12_000)
+    #expect(demotes(driver.answer(.renew(.deposed), at: 12_010)))
+    driver.feed(.demotionFinished(steps: .array([])), at: 12_100)
+    #expect(!driver.machine.isActive)
+}
+
 @Suite("Failsafe: from the takeover on")
 struct FailsafeTakeoverTests {
     @Test("the takeover's answer puts the failsafe in use: a failed first renew starts a round to the members it wrote")
@@ -451,14 +463,8 @@ struct FailsafeTakeoverTests {
     )
     func noRowFromAnEarlierEpoch() throws {
         var driver = failsafeDriver()
-        // Epoch 2: b active, its renew answers members [a]; then c takes epoch 3 and b is deposed.
-        takeOver(&driver, seenEpoch: 1, holder: "a", at: 10_000, row: takeoverRow(["a"]))
-        driver.feed(.tick, at: 11_000)
-        driver.answer(renewedRow(1, members: ["a"], desired: ["a"]), at: 11_010)
-        driver.feed(.tick, at: 12_000)
-        #expect(demotes(driver.answer(.renew(.deposed), at: 12_010)))
-        driver.feed(.demotionFinished(steps: .array([])), at: 12_100)
-        #expect(!driver.machine.isActive)
+        // Epoch 2 with members [a]; c takes epoch 3.
+        heldThenDeposed(&driver, members: ["a"])
         // Epoch 4: c stopped renewing; b takes over and writes members [a, c].
         takeOver(&driver, seenEpoch: 3, holder: "c", at: 30_000, row: takeoverRow(["a", "c"]))
         #expect(driver.machine.isActive)
@@ -473,13 +479,8 @@ struct FailsafeTakeoverTests {
     )
     func noEmptySetFromAnEarlierEpoch() throws {
         var driver = failsafeDriver()
-        // Epoch 2: b active; a was not seen, so its renew answers members [] (after a membership change).
-        takeOver(&driver, seenEpoch: 1, holder: "a", at: 10_000, row: takeoverRow(["a"]))
-        driver.feed(.tick, at: 11_000)
-        driver.answer(renewedRow(1, members: [], desired: []), at: 11_010)
-        driver.feed(.tick, at: 12_000)
-        #expect(demotes(driver.answer(.renew(.deposed), at: 12_010)))
-        driver.feed(.demotionFinished(steps: .array([])), at: 12_100)
+        // Epoch 2 with members []: a was not seen, a membership change dropped it.
+        heldThenDeposed(&driver, members: [])
         // Epoch 4: a held epoch 3 and stopped renewing; b takes over, and its takeover makes a a member again.
         takeOver(&driver, seenEpoch: 3, holder: "a", at: 30_000, row: takeoverRow(["a"]))
         driver.feed(.tick, at: 31_000)

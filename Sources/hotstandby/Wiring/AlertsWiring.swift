@@ -38,8 +38,7 @@ struct PGAlertOutbox: AlertOutbox {
 /// take it (full) lets it go to the database directly.
 struct SpoolingRecorder: EventRecorder {
     let store: PostgresLeaseStore
-    let spool: LocalSpool?
-    /// Writes the spool's events to the database.
+    /// The local spool and what writes its events to the database; nil: no spool.
     let drainer: SpoolDrainer?
     /// Wakes the drain once an event is in the spool.
     let spooled: SpoolSignal
@@ -51,6 +50,7 @@ struct SpoolingRecorder: EventRecorder {
 
     func record(_ event: ClusterEvent) async {
         let at = Date()
+        let spool = drainer?.spool
         if let spool, let drainer, await spool.count() > 0, await !drainer.drain() {
             // The earlier events could not be written: this one waits behind them.
             if await keep(event, at: at, in: spool, reason: .behind) { return }
@@ -77,7 +77,6 @@ struct SpoolingRecorder: EventRecorder {
 
     /// Adds the event to the spool and wakes the drain; false when the spool refused it.
     private func keep(_ event: ClusterEvent, at: Date, in spool: LocalSpool, reason: Reason) async -> Bool {
-        let detailJSON = (try? String(data: JSONEncoder().encode(event.detail), encoding: .utf8)) ?? "{}"
         let alert = AlertEvent(
             id: 0,
             cluster: cluster,
@@ -85,7 +84,7 @@ struct SpoolingRecorder: EventRecorder {
             epoch: event.epoch,
             node: node,
             kind: event.kind.rawValue,
-            detail: (try? JSONValue.decodeObject(json: detailJSON)) ?? [:]
+            detail: event.detail
         )
         do {
             try await spool.add(alert)
@@ -132,12 +131,7 @@ struct SpoolDrainer: Sendable {
         let store = self.store
         do {
             let drained = try await spool.drain { event in
-                var detail: [String: JSONValue] = [:]
-                if let data = try? JSONEncoder().encode(event.detail),
-                    case .object(let object)? = try? JSONDecoder().decode(JSONValue.self, from: data)
-                {
-                    detail = object
-                }
+                var detail = event.detail
                 detail["spooledAt"] = .string(Date.ISO8601FormatStyle().format(event.at))
                 let written = await store.write(
                     ClusterEvent(kind: .init(rawValue: event.kind), epoch: event.epoch, detail: detail),

@@ -83,7 +83,6 @@ struct Wiring {
         services.append(SpoolDrainService(drainer: drainer, spooled: spooled))
         self.recorder = SpoolingRecorder(
             store: store,
-            spool: spool,
             drainer: drainer,
             spooled: spooled,
             written: written,
