@@ -14,13 +14,6 @@
 ///
 /// Nothing here blocks: the socket is sent on with `MSG_DONTWAIT`.
 struct NeighbourAdvertisement {
-    /// The interface's index and hardware address, read with `getifaddrs` (so in this process's network
-    /// namespace, without `/sys`).
-    struct Link: Sendable, Hashable {
-        var index: UInt32
-        var mac: [UInt8]
-    }
-
     let interface: String
     let target: String
 
@@ -34,34 +27,6 @@ struct NeighbourAdvertisement {
         return bytes
     }
 
-    static func link(named name: String) throws(VIPError) -> Link {
-        let index = if_nametoindex(name)
-        guard index != 0 else {
-            throw VIPError(code: .commandFailed, message: "cannot send a neighbour advertisement: no interface \(name)")
-        }
-        var list: UnsafeMutablePointer<ifaddrs>?
-        guard getifaddrs(&list) == 0 else {
-            throw VIPError(code: .commandFailed, message: "getifaddrs failed: \(String(cString: strerror(errno)))")
-        }
-        defer { freeifaddrs(list) }
-        var cursor = list
-        while let entry = cursor {
-            cursor = entry.pointee.ifa_next
-            guard let address = entry.pointee.ifa_addr, address.pointee.sa_family == sa_family_t(AF_PACKET),
-                String(cString: entry.pointee.ifa_name) == name
-            else { continue }
-            // struct sockaddr_ll (not imported into Swift): sll_halen at byte 11, sll_addr[8] at byte 12.
-            let raw = UnsafeRawPointer(address)
-            let length = Int(raw.load(fromByteOffset: 11, as: UInt8.self))
-            guard length == 6 else { break }
-            return Link(index: index, mac: (0..<6).map { raw.load(fromByteOffset: 12 + $0, as: UInt8.self) })
-        }
-        throw VIPError(
-            code: .commandFailed,
-            message: "cannot send a neighbour advertisement: \(name) has no Ethernet (6-byte) hardware address"
-        )
-    }
-
     /// Sends one advertisement. Throws with the system's reason (e.g. `Operation not permitted` without
     /// `CAP_NET_RAW`).
     func send() throws(VIPError) {
@@ -72,7 +37,13 @@ struct NeighbourAdvertisement {
                     + String(cString: strerror(errno))
             )
         }
-        let link = try Self.link(named: interface)
+        let link = try InterfaceLink.named(interface)
+        guard link.mac.count == 6 else {
+            throw VIPError(
+                code: .commandFailed,
+                message: "cannot send a neighbour advertisement: \(interface) has no Ethernet (6-byte) hardware address"
+            )
+        }
         var targetAddress = in6_addr()
         guard inet_pton(AF_INET6, target, &targetAddress) == 1 else {
             throw VIPError(code: .commandFailed, message: "\(target) is not an IPv6 address")

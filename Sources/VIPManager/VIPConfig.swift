@@ -44,6 +44,10 @@ public struct VIPConfig: Sendable, Hashable {
     public var commandPrefix: [String]
     /// The deadline of every `ip` call. Defaults to 2 s.
     public var commandTimeout: Duration
+    /// Reads the interface (`getifaddrs`) and sends gratuitous ARPs (a packet socket) in this process. Defaults
+    /// to true; not a setting of the file. False sends them through `ipPath` and `arpingPath` too, for tests
+    /// that stand fake programs in for those (docs/vip.md, "What runs as a process").
+    public var inProcess: Bool
 
     /// Parses and checks the form of every value.
     ///
@@ -61,7 +65,8 @@ public struct VIPConfig: Sendable, Hashable {
         arpingPath: String = "/usr/bin/arping",
         ndisc6Path: String = "/usr/bin/ndisc6",
         commandPrefix: [String] = [],
-        commandTimeout: Duration = .seconds(2)
+        commandTimeout: Duration = .seconds(2),
+        inProcess: Bool = true
     ) throws(VIPError) {
         self.address = try VIPAddress(parsing: address)
         self.interface = try InterfaceName(interface)
@@ -75,6 +80,7 @@ public struct VIPConfig: Sendable, Hashable {
         self.ndisc6Path = ndisc6Path
         self.commandPrefix = commandPrefix
         self.commandTimeout = commandTimeout
+        self.inProcess = inProcess
         self.label = label
         try validateForm()
     }
@@ -139,7 +145,7 @@ public struct VIPConfig: Sendable, Hashable {
         }
     }
 
-    /// Checks the host: `vip.interface` exists (`ip -json link show`).
+    /// Checks the host: `vip.interface` exists (`if_nameindex`, or `ip -json link show` through a command prefix).
     ///
     /// - Returns: the interface names the host has.
     /// - Throws: `VIPError` with code `.unknownInterface`, listing the host's interfaces, or the
@@ -158,8 +164,10 @@ public struct VIPConfig: Sendable, Hashable {
         return names
     }
 
-    /// The interface names of the host (or of the namespace `commandPrefix` enters), from `ip -json link show`.
+    /// The interface names of the host: of this process's network namespace (`if_nameindex`), or of the one
+    /// `commandPrefix` enters, from `ip -json link show`.
     public func hostInterfaces() async throws(VIPError) -> [String] {
+        if readsInProcess { return InterfaceLink.hostInterfaceNames() }
         let result = try await runner.runChecked([ipPath, "-json", "link", "show"], what: "listing interfaces")
         struct Link: Decodable { var ifname: String }
         guard let links = try? JSONDecoder().decode([Link].self, from: Data(result.output.utf8)) else {
@@ -171,6 +179,10 @@ public struct VIPConfig: Sendable, Hashable {
         }
         return links.map(\.ifname)
     }
+
+    /// True when reads and gratuitous ARPs happen in this process: `inProcess`, and no `commandPrefix` (which
+    /// would mean acting on another namespace than this process's own).
+    var readsInProcess: Bool { inProcess && commandPrefix.isEmpty }
 
     var runner: CommandRunner { CommandRunner(prefix: commandPrefix, timeout: commandTimeout) }
 }

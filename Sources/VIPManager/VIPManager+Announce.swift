@@ -1,5 +1,6 @@
 import Logging
 import Shell
+import Synchronization
 
 extension VIPManager {
     /// What a burst of gratuitous ARP did.
@@ -30,12 +31,14 @@ extension VIPManager {
         public var announce: AnnounceReport
     }
 
-    /// Sends `count` gratuitous ARP packets `interval` apart, each by its own
-    /// `arping -U -c 1 -I IF ADDR` (iputils-arping sends at once but only exits about a second later).
+    /// Sends `count` gratuitous ARP packets `interval` apart, the first at once.
     ///
-    /// No packet waits for an earlier `arping` to exit. Each `arping` is stopped at the latest
-    /// `sendGrace` after the last packet was due (by then it has sent; it is only waiting for replies that
-    /// `-U` never gets), so the call returns after about `(count - 1) * interval + sendGrace`.
+    /// They leave from a packet socket of this process (`GratuitousARP`), so the call returns right after the
+    /// last one. Through a command prefix (a test lab), or without `CAP_NET_RAW`, each is sent by its own
+    /// `arping -U -c 1 -I IF ADDR` instead (iputils-arping sends at once but only exits about a second later):
+    /// no packet waits for an earlier `arping` to exit, and each is stopped at the latest `sendGrace` after
+    /// the last packet was due (by then it has sent; it is only waiting for replies that `-U` never gets), so
+    /// that call returns after about `(count - 1) * interval + sendGrace`.
     /// IPv6 sends unsolicited neighbour advertisements instead (`NeighbourAdvertisement`). Never throws:
     /// failures are counted.
     public func announce(
@@ -49,6 +52,9 @@ extension VIPManager {
         }
         guard config.address.family == .ipv4 else {
             return await advertise(count: count, interval: interval, start: start)
+        }
+        if readsInProcess, let report = await announceInProcess(count: count, interval: interval, start: start) {
+            return report
         }
         let argv = [config.arpingPath, "-U", "-c", "1", "-I", config.interface.name, config.address.address]
         let runner = self.runner
@@ -99,6 +105,62 @@ extension VIPManager {
         return report
     }
 
+    /// IPv4 without a command prefix: `count` gratuitous ARPs `interval` apart from a packet socket of this
+    /// process (`GratuitousARP`), the first at once. Nil when this process may not open one (no `CAP_NET_RAW`,
+    /// e.g. started by hand as a user for whom `arping` has the file capability): `arping` then sends them.
+    private func announceInProcess(count: Int, interval: Duration, start: ContinuousClock.Instant) async
+        -> AnnounceReport?
+    {
+        let arp = GratuitousARP(interface: config.interface.name, address: config.address.address)
+        var errors: [String] = []
+        var sent = 0
+        do throws(GratuitousARP.Failure) {
+            try arp.send()
+            sent = 1
+        } catch let failure where failure.permissionDenied {
+            if !Self.arpingFallbackNoted.exchange(true, ordering: .relaxed) {
+                logger.notice(
+                    "sending gratuitous ARP with arping: this process may not open a packet socket (CAP_NET_RAW)",
+                    metadata: ["error": "\(failure.error)"]
+                )
+            }
+            return nil
+        } catch {
+            errors.append(error.error.description)
+        }
+        let rest = await burst(1..<count, interval: interval, start: start) { () throws(VIPError) in
+            do throws(GratuitousARP.Failure) { try arp.send() } catch { throw error.error }
+        }
+        return finish(sent: sent + rest.sent, errors: errors + rest.errors, since: start, what: "gratuitous ARP")
+    }
+
+    /// Logged once per process: the fallback to `arping` for want of `CAP_NET_RAW`.
+    private static let arpingFallbackNoted = Atomic<Bool>(false)
+
+    /// Calls `send` for each of `indices`, the one at index `i` due at `start + interval * i`; stops early when
+    /// cancelled. Returns how many were sent and the errors of the others.
+    private func burst(
+        _ indices: Range<Int>,
+        interval: Duration,
+        start: ContinuousClock.Instant,
+        send: () throws(VIPError) -> Void
+    ) async -> (sent: Int, errors: [String]) {
+        var sent = 0
+        var errors: [String] = []
+        for index in indices {
+            if index > 0 {
+                do { try await Task.sleep(until: start + interval * index) } catch { break }
+            }
+            do throws(VIPError) {
+                try send()
+                sent += 1
+            } catch {
+                errors.append(error.description)
+            }
+        }
+        return (sent, errors)
+    }
+
     /// IPv6: `count` unsolicited neighbour advertisements `interval` apart, on a raw ICMPv6 socket.
     ///
     /// Sends nothing when `commandPrefix` is set (the test labs run `ip` in another network namespace;
@@ -114,25 +176,16 @@ extension VIPManager {
             )
         }
         let advertisement = NeighbourAdvertisement(interface: config.interface.name, target: config.address.address)
-        var sent = 0
-        var errors: [String] = []
-        for index in 0..<count {
-            if index > 0 {
-                do { try await Task.sleep(until: start + interval * index) } catch { break }
-            }
-            do throws(VIPError) {
-                try advertisement.send()
-                sent += 1
-            } catch {
-                errors.append(error.description)
-            }
+        let (sent, errors) = await burst(0..<count, interval: interval, start: start) { () throws(VIPError) in
+            try advertisement.send()
         }
         return finish(sent: sent, errors: errors, since: start, what: "unsolicited neighbour advertisement")
     }
 
     /// The takeover step: probe (per `vip.probe`), bind, and send the first gratuitous ARP packet.
     ///
-    /// Takes about 5 ms for `ip` plus `vip.probe-window` when probing plus `sendGrace` for the first packet.
+    /// Takes about 5 ms for `ip addr add`, plus `vip.probe-window` when probing here; the first packet leaves
+    /// right after the bind (through `arping`, the call waits up to `sendGrace` for it).
     /// The rest of the burst and the refresh are `keepAnnounced()`'s job, run while active.
     ///
     /// `ahead`: the probe a standby ran ahead of its takeover deadline (`EarlyProbe`). Its answer stands for

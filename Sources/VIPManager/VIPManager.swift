@@ -45,7 +45,8 @@ public struct VIPManager: Sendable {
 
     var runner: CommandRunner { config.runner }
 
-    /// True when `vip.interface` carries the address (any prefix length), from `ip -json addr show dev IF`.
+    /// True when `vip.interface` carries the address (any prefix length): read in-process (`getifaddrs`), or
+    /// with `ip -json addr show dev IF` through a command prefix.
     public func holds() async throws(VIPError) -> Bool {
         try await boundEntry() != nil
     }
@@ -136,23 +137,23 @@ public struct VIPManager: Sendable {
         }
     }
 
-    /// The MAC address of `vip.interface` (`ip -json link show dev IF`), for logs and tests.
+    /// The MAC address of `vip.interface`, for logs and tests.
     public func interfaceMAC() async throws(VIPError) -> String {
-        try await addressDump().address ?? ""
+        if readsInProcess { return try InterfaceLink.named(config.interface.name).macText }
+        return try await addressDump().address ?? ""
     }
+
+    /// True when the reads and the gratuitous ARPs happen in this process (`getifaddrs`, a packet socket)
+    /// rather than by `ip -json addr show` and `arping` (`VIPConfig.readsInProcess`). Binding and releasing
+    /// stay `ip addr add` and `ip addr del` either way (docs/vip.md, "What runs as a process").
+    var readsInProcess: Bool { config.readsInProcess }
 
     // MARK: - Reading `ip -json addr show dev IF`
-
-    struct AddressInfo: Decodable {
-        var family: String
-        var local: String
-        var prefixlen: Int
-    }
 
     struct LinkDump: Decodable {
         var ifname: String
         var address: String?
-        var addressInfo: [AddressInfo]?
+        var addressInfo: [InterfaceLink.Address]?
 
         enum CodingKeys: String, CodingKey {
             case ifname, address
@@ -184,9 +185,13 @@ public struct VIPManager: Sendable {
         return link
     }
 
-    func boundEntry() async throws(VIPError) -> AddressInfo? {
+    /// The address as bound to `vip.interface`, when it is.
+    func boundEntry() async throws(VIPError) -> InterfaceLink.Address? {
         let family = config.address.family == .ipv4 ? "inet" : "inet6"
-        return try await addressDump().addressInfo?.first {
+        let addresses =
+            readsInProcess
+            ? try InterfaceLink.named(config.interface.name).addresses : try await addressDump().addressInfo
+        return addresses?.first {
             $0.family == family && $0.local.lowercased() == config.address.address.lowercased()
         }
     }

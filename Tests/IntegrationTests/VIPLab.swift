@@ -28,6 +28,9 @@ final class VIPLab: Sendable {
     let probe: String
     /// YAML appended to each node's configuration (`health:`, `hooks:`), by node; `{dir}` is the lab's folder.
     let extra: [String: String]
+    /// When set, `vip.ipPath` and `vip.arpingPath` are wrappers that append each call's arguments to
+    /// `calls-NODE` in the lab's folder and exec the real tool (`toolCalls`).
+    let wrapTools: Bool
     private let mutable = Mutex<(conninfo: String, daemons: [String: LabDaemon], tornDown: Bool, smtpURL: String)>(
         ("", [:], false, "")
     )
@@ -51,9 +54,11 @@ final class VIPLab: Sendable {
         refresh: Duration = .seconds(1),
         ipv6: Bool = false,
         probe: String = "on",
-        extra: [String: String] = [:]
+        extra: [String: String] = [:],
+        wrapTools: Bool = false
     ) {
         self.extra = extra
+        self.wrapTools = wrapTools
         vip = ipv6 ? "fd77::100" : Self.vip
         vipPrefix = ipv6 ? 64 : 24
         prefix = "vl\(name.prefix(6))-" + UUID().uuidString.prefix(4).lowercased()
@@ -97,7 +102,10 @@ final class VIPLab: Sendable {
         }
         // Issue 18: the failsafe's shared token, before `init-db` reads the configuration.
         if extra.values.contains(where: { $0.contains("failsafe.token") }) { try writeToken() }
-        for node in ["a", "b"] { try writeConfig(node) }
+        for node in ["a", "b"] {
+            if wrapTools { try writeToolWrappers(node) }
+            try writeConfig(node)
+        }
         let initialized = try hotstandbySync(in: "a", ["init-db", "--config", directory + "/a.yaml"])
         guard initialized.status == 0 else { throw HarnessError("init-db failed: \(initialized.output)") }
     }
@@ -167,9 +175,30 @@ final class VIPLab: Sendable {
               probe: \(probe)
 
             """
+            + (wrapTools ? "  ipPath: \(directory)/ip-\(node)\n  arpingPath: \(directory)/arping-\(node)\n" : "")
             + (extra[node] ?? "").replacingOccurrences(of: "{dir}", with: directory)
             .replacingOccurrences(of: "{smtp}", with: mutable.withLock { $0.smtpURL })
         try yaml.write(toFile: configPath(node), atomically: true, encoding: .utf8)
+    }
+
+    private func writeToolWrappers(_ node: String) throws {
+        for (name, tool) in [("ip", Self.ip), ("arping", "/usr/bin/arping")] {
+            let path = directory + "/\(name)-\(node)"
+            let script = "#!/bin/sh\necho \"\(name) $*\" >> '\(directory)/calls-\(node)'\nexec \(tool) \"$@\"\n"
+            try script.write(toFile: path, atomically: true, encoding: .utf8)
+            chmod(path, 0o755)
+        }
+    }
+
+    /// The `ip` and `arping` calls `node`'s daemon made since the lab started or since `clearToolCalls()`,
+    /// one line each (`ip addr add 10.77.0.100/24 dev eth0`); needs `wrapTools`.
+    func toolCalls(_ node: String) -> [String] {
+        let text = (try? String(contentsOfFile: directory + "/calls-\(node)", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").map(String.init)
+    }
+
+    func clearToolCalls() {
+        for node in ["a", "b"] { try? FileManager.default.removeItem(atPath: directory + "/calls-\(node)") }
     }
 
     /// Starts `hotstandby run` inside `node`'s namespace (`ip netns exec` execs, so the PID is the daemon's).
@@ -333,9 +362,10 @@ func withVIPLab(
     ipv6: Bool = false,
     probe: String = "on",
     extra: [String: String] = [:],
+    wrapTools: Bool = false,
     _ body: (VIPLab) async throws -> Void
 ) async throws {
-    let lab = VIPLab(name: name, refresh: refresh, ipv6: ipv6, probe: probe, extra: extra)
+    let lab = VIPLab(name: name, refresh: refresh, ipv6: ipv6, probe: probe, extra: extra, wrapTools: wrapTools)
     defer { lab.tearDown() }
     try lab.setUp()
     try await body(lab)

@@ -330,6 +330,63 @@ extension IntegrationSuite {
                 }
             }
         }
+
+        @Test(
+            "issue 16: the VIP's periodic duties start no process (the checks read getifaddrs, the gratuitous ARPs leave from a packet socket); `ip` runs only to bind and release, `arping` only to probe; the refresh still repairs the client's stale entry"
+        )
+        func periodicDutiesStartNoProcess() async throws {
+            try await withVIPLab("noproc", wrapTools: true) { lab in
+                let sampler = HolderSampler(lab: lab)
+                sampler.start()
+                defer { sampler.stop() }
+                try await lab.startPair()
+                let bind = "ip addr add \(lab.vip)/\(lab.vipPrefix) dev eth0"
+                func bindOrProbe(_ call: String) -> Bool { call == bind || call.hasPrefix("arping -D ") }
+                let started = (a: lab.toolCalls("a"), b: lab.toolCalls("b"))
+                #expect(started.a.contains(bind), "a's start and takeover never bound the VIP: \(started.a)")
+                #expect(
+                    started.a.allSatisfy(bindOrProbe),
+                    "a's start and takeover ran more than the bind: \(started.a)"
+                )
+                #expect(started.b.isEmpty, "b's start and its checks as standby ran \(started.b)")
+
+                // Idle, refresh 1 s: a re-announces 5 times a second and checks the address before each burst, b
+                // checks it is not on its interface every second. A wrong entry on the client is put right.
+                try await Task.sleep(for: .seconds(1.2))
+                lab.clearToolCalls()
+                let cleared = ContinuousClock.now
+                try await lab.exec(
+                    in: "c",
+                    [
+                        VIPLab.ip, "neigh", "replace", lab.vip, "lladdr", VIPLab.macs["b"]!, "dev", "eth0", "nud",
+                        "stale",
+                    ]
+                )
+                let repaired = await lab.waitUntil(lab.refresh * 2 + .seconds(1)) {
+                    await lab.clientNeighbourMAC() == VIPLab.macs["a"]
+                }
+                let entry = await lab.clientNeighbourMAC() ?? "missing"
+                #expect(repaired != nil, "the refresh never repaired the client's entry: \(entry)\n\(lab.logs())")
+                try await Task.sleep(until: cleared + lab.refresh * 3 + .milliseconds(500))
+                #expect(lab.toolCalls("a").isEmpty, "a, idle and active, ran \(lab.toolCalls("a"))")
+                #expect(lab.toolCalls("b").isEmpty, "b, idle and standby, ran \(lab.toolCalls("b"))")
+
+                // A switchover: one bind on b (and its probe), one release on a.
+                let switched = try await lab.hotstandby(
+                    in: "a",
+                    ["switchover", "--to", "b", "--config", lab.configPath("a")]
+                )
+                #expect(switched.status == 0, "switchover: \(switched.output)")
+                let onB = await lab.waitUntil(.seconds(5)) { lab.holdersSync() == ["b"] }
+                try #require(onB != nil, "no switchover:\n\(lab.logs())")
+                try await Task.sleep(for: .seconds(1.2))
+                let moved = (a: lab.toolCalls("a"), b: lab.toolCalls("b"))
+                #expect(moved.b.contains(bind) && moved.b.allSatisfy(bindOrProbe), "b's takeover ran \(moved.b)")
+                #expect(moved.a == ["ip addr del \(lab.vip)/\(lab.vipPrefix) dev eth0"], "a's release ran \(moved.a)")
+                #expect(await lab.clientNeighbourMAC() == VIPLab.macs["b"])
+                #expect(sampler.doubleSamples == 0, "two holders in \(sampler.doubleSamples) samples")
+            }
+        }
     }
 }
 

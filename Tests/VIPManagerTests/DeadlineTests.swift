@@ -24,7 +24,8 @@ struct DeadlineTests {
             address: "10.77.0.100/24",
             interface: "eth0",
             ipPath: hung,
-            commandTimeout: deadline
+            commandTimeout: deadline,
+            inProcess: false
         )
         let manager = VIPManager(config: config)
         for name in ["holds", "bind", "release", "checkHost"] {
@@ -52,7 +53,8 @@ struct DeadlineTests {
             address: "10.77.0.100/24",
             interface: "eth0",
             probeWindow: .milliseconds(300),
-            arpingPath: hung
+            arpingPath: hung,
+            inProcess: false
         )
         let manager = VIPManager(config: config)
         var start = ContinuousClock.now
@@ -71,7 +73,12 @@ struct DeadlineTests {
     }
 
     @Test func missingProgramIsACommandFailureNamingThePath() async throws {
-        let config = try VIPConfig(address: "10.77.0.100/24", interface: "eth0", ipPath: "/nonexistent/ip")
+        let config = try VIPConfig(
+            address: "10.77.0.100/24",
+            interface: "eth0",
+            ipPath: "/nonexistent/ip",
+            inProcess: false
+        )
         let error = await #expect(throws: VIPError.self) { try await VIPManager(config: config).holds() }
         #expect(error?.code == .commandFailed)
         #expect(error?.description.contains("/nonexistent/ip") == true)

@@ -22,7 +22,7 @@ struct NeighbourAdvertisementTests {
     @Test("a missing interface is an error that names it")
     func missingInterface() {
         #expect {
-            try NeighbourAdvertisement.link(named: "hs-none0")
+            try InterfaceLink.named("hs-none0")
         } throws: { error in
             "\(error)".contains("hs-none0")
         }

@@ -42,7 +42,8 @@ struct ProbeFailureTests {
             probe: .on,
             ipPath: ip,
             arpingPath: "/nonexistent/arping",
-            ndisc6Path: "/nonexistent/ndisc6"
+            ndisc6Path: "/nonexistent/ndisc6",
+            inProcess: false
         )
         let manager = VIPManager(config: config, logger: Logger(label: "test", factory: { _ in logs }))
         let report = try await manager.takeOver(epoch: 3)
@@ -67,7 +68,8 @@ struct ProbeFailureTests {
             probe: .strict,
             ipPath: ip,
             arpingPath: "/nonexistent/arping",
-            ndisc6Path: "/nonexistent/ndisc6"
+            ndisc6Path: "/nonexistent/ndisc6",
+            inProcess: false
         )
         let error = await #expect(throws: VIPError.self) { try await VIPManager(config: config).takeOver(epoch: 3) }
         #expect(error?.key == "vip.probe")

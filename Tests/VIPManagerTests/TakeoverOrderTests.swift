@@ -52,7 +52,8 @@ struct TakeoverOrderTests {
                 probe: probe,
                 probeWindow: .seconds(2),
                 ipPath: ip,
-                arpingPath: arping
+                arpingPath: arping,
+                inProcess: false
             )
         }
 
