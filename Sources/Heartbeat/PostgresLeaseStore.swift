@@ -93,7 +93,14 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
     public func perform(_ call: LeaseCall) async -> LeaseResult {
         do {
             return try await heartbeat.with(timeout: database.callTimeout) { conn, left throws(PGError) in
-                try await run(call, on: conn, timeout: left)
+                defer {
+                    if let reason = conn.takeUnpreparedNotice() {
+                        logger.notice(
+                            "the database refused a prepared statement (\(reason)): a pooler in transaction mode? This heartbeat connection sends its statements unprepared from now on, each planned afresh (docs/performance.md)"
+                        )
+                    }
+                }
+                return try await run(call, on: conn, timeout: left)
             }
         } catch {
             return .failed(error.description)
@@ -107,7 +114,7 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
             let rows =
                 writeRow
                 ? try await conn.query(
-                    SQL.observe,
+                    prepared: SQL.observe,
                     [
                         me.cluster, me.node, role.rawValue, note, String(me.priority), me.address, me.version,
                         intervalText(self.timeout), report.eligible ? "true" : "false", report.health, me.advertise,
@@ -115,7 +122,7 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
                     timeout: timeout
                 )
                 : try await conn.query(
-                    SQL.observeRead,
+                    prepared: SQL.observeRead,
                     [me.cluster, me.node, String(me.priority), intervalText(self.timeout)],
                     timeout: timeout
                 )
@@ -137,7 +144,7 @@ public final class PostgresLeaseStore: LeaseStore, EventRecorder {
                 )
             )
         case .renew(let epoch, let report):
-            let rows = try await conn.query(SQL.renew, renewParameters(epoch, report), timeout: timeout)
+            let rows = try await conn.query(prepared: SQL.renew, renewParameters(epoch, report), timeout: timeout)
             guard rows.rows.count == 1 else { return .renew(.deposed) }
             return .renew(renewed(rows))
         case .changeMembers(let epoch, let counter, let members, let cap, let report):

@@ -34,6 +34,9 @@ public struct LeaseLoadGenerator: Sendable {
         public var callTimeout: Duration
         /// The reads' rank window and the renew's `$12` (how recent a row must be to count): the takeover timeout.
         public var standbyWindow: Duration
+        /// Send the statements unnamed, planned afresh each time, as the daemon did before issue 16's prepared
+        /// heartbeat (and does through a transaction-mode pooler).
+        public var unprepared: Bool
 
         /// The renew's `$9`, the step-down target window, as the daemon computes it: three intervals and a half
         /// second.
@@ -48,8 +51,10 @@ public struct LeaseLoadGenerator: Sendable {
             duration: Duration = .seconds(20),
             connections: Int = 8,
             callTimeout: Duration? = nil,
-            standbyWindow: Duration = .seconds(60)
+            standbyWindow: Duration = .seconds(60),
+            unprepared: Bool = false
         ) {
+            self.unprepared = unprepared
             self.conninfo = conninfo
             self.clusters = clusters
             self.standbys = standbys
@@ -121,6 +126,9 @@ public struct LeaseLoadGenerator: Sendable {
         public var renewsScheduled: Int
         /// Renews not answered within one interval of their slot (late, failed, deposed or never sent).
         public var missedIntervals: Int
+        /// Of the K connections, how many still sent the statements prepared at the end (0 through a
+        /// transaction-mode pooler, which refuses them, and with `--unprepared`).
+        public var preparedConnections: Int
     }
 
     /// The number before the first benchmark cluster's name (cluster i is `firstCluster + i`, i from 1).
@@ -312,7 +320,8 @@ public struct LeaseLoadGenerator: Sendable {
             observeP99Ms: percentile(total.observeLatencies, 0.99),
             sendLagP99Ms: percentile(total.lags, 0.99),
             renewsScheduled: renews,
-            missedIntervals: total.missed
+            missedIntervals: total.missed,
+            preparedConnections: total.preparedConnections
         )
     }
 }

@@ -54,6 +54,8 @@ struct Tally: Sendable {
     var observeReads = 0
     var missed = 0
     var lastAnswer: ContinuousClock.Instant?
+    /// Connections that still sent prepared statements at the end (0 or 1 per worker).
+    var preparedConnections = 0
 
     mutating func merge(_ other: Tally) {
         renewLatencies += other.renewLatencies
@@ -65,6 +67,7 @@ struct Tally: Sendable {
         observeReads += other.observeReads
         missed += other.missed
         if let last = other.lastAnswer { lastAnswer = max(lastAnswer ?? last, last) }
+        preparedConnections += other.preparedConnections
     }
 }
 
@@ -129,7 +132,11 @@ struct Worker: Sendable {
                         LeaseLoadGenerator.observeReadParameters(cluster: cluster, node: node, settings: settings)
                     )
                 }
-                outcome = .success(try await connection.query(sql, parameters, timeout: settings.callTimeout))
+                outcome = .success(
+                    settings.unprepared
+                        ? try await connection.query(sql, parameters, timeout: settings.callTimeout)
+                        : try await connection.query(prepared: sql, parameters, timeout: settings.callTimeout)
+                )
             } catch {
                 outcome = .failure(error)
             }
@@ -153,6 +160,7 @@ struct Worker: Sendable {
                 if isRenew { tally.missed += 1 }
             }
         }
+        if !settings.unprepared && connection.preparesStatements { tally.preparedConnections = 1 }
         return tally
     }
 }

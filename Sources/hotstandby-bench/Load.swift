@@ -54,6 +54,14 @@ struct BenchLoad: AsyncParsableCommand {
     )
     var pgbenchScripts: String?
 
+    @Flag(
+        help: """
+            Send the statements unnamed (planned afresh each time) instead of prepared on each connection, as \
+            the daemon does through a transaction-mode pooler.
+            """
+    )
+    var unprepared = false
+
     @Flag(help: "Print the report as JSON.")
     var json = false
 
@@ -65,7 +73,8 @@ struct BenchLoad: AsyncParsableCommand {
             interval: try parse(interval, "--interval"),
             duration: try parse(duration, "--duration"),
             connections: connections,
-            callTimeout: try callTimeout.map { try parse($0, "--call-timeout") }
+            callTimeout: try callTimeout.map { try parse($0, "--call-timeout") },
+            unprepared: unprepared
         )
         let problems = settings.problems()
         guard problems.isEmpty else { throw ValidationError(problems.joined(separator: "\n")) }
@@ -112,7 +121,8 @@ struct BenchLoad: AsyncParsableCommand {
             failed \(r.failures), over \(f(r.elapsedSeconds)) s
             renew ms p50 \(f(r.renewP50Ms)) p99 \(f(r.renewP99Ms)) max \(f(r.renewMaxMs)); \
             standby read ms p50 \(f(r.observeP50Ms)) p99 \(f(r.observeP99Ms)); send lag p99 \(f(r.sendLagP99Ms)) ms
-            missed intervals \(r.missedIntervals) of \(r.renewsScheduled) renews
+            missed intervals \(r.missedIntervals) of \(r.renewsScheduled) renews; \
+            connections sending prepared statements \(r.preparedConnections) of \(r.connections)
             """
     }
 }
