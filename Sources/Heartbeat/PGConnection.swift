@@ -25,10 +25,9 @@ package final class PGConnection: @unchecked Sendable {
     private let broken = Mutex(false)
     /// The names this connection prepared (read and written on `queue` only).
     private var prepared: Set<String> = []
-    /// Cleared for good when the server refused a prepared statement (a transaction-mode pooler); holds the reason.
-    private let unprepared = Mutex<String?>(nil)
-    /// Whether the reason above was handed out by ``takeUnpreparedNotice()``.
-    private let noticed = Mutex(false)
+    /// Set for good when the server refused a prepared statement (a transaction-mode pooler): the reason, and whether
+    /// ``takeUnpreparedNotice()`` handed it out.
+    private let unprepared = Mutex<(reason: String, noticed: Bool)?>(nil)
 
     /// Takes ownership of an established `conn`, which from now on is used only on `queue`
     /// (``connect(conninfo:timeout:applicationName:)`` in PGConnection+Connect.swift opens it).
@@ -50,11 +49,20 @@ package final class PGConnection: @unchecked Sendable {
     /// Runs one statement with text parameters (bound, never interpolated) and returns its rows.
     /// A statement without parameters may hold several commands (used by migrations).
     package func query(_ sql: String, _ parameters: [String?] = [], timeout: Duration) async throws(PGError) -> PGRows {
+        try await submit(timeout: timeout) { [self] deadline in
+            runQuery(sql, parameters, deadline: deadline, timeout: timeout)
+        }
+    }
+
+    /// Runs `work` on the queue with the call's deadline and waits for it, at most `timeout`; a failure marks the
+    /// connection broken.
+    private func submit(
+        timeout: Duration,
+        _ work: @escaping @Sendable (ContinuousClock.Instant) -> Result<PGRows, PGError>
+    ) async throws(PGError) -> PGRows {
         let outcome = OneShot<Result<PGRows, PGError>>()
         let deadline = ContinuousClock.now.advanced(by: timeout)
-        queue.async { [self] in
-            outcome.complete(self.runQuery(sql, parameters, deadline: deadline, timeout: timeout))
-        }
+        queue.async { outcome.complete(work(deadline)) }
         // The queue enforces the deadline with poll, and no block on it runs past its own deadline (an
         // earlier call's included), so the call ends within `timeout`; the few milliseconds only let the
         // queue's own message win the race against this one.
@@ -80,16 +88,9 @@ package final class PGConnection: @unchecked Sendable {
     package func query(prepared sql: String, _ parameters: [String?], timeout: Duration) async throws(PGError)
         -> PGRows
     {
-        let outcome = OneShot<Result<PGRows, PGError>>()
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        queue.async { [self] in
-            outcome.complete(self.runPrepared(sql, parameters, deadline: deadline, timeout: timeout))
+        try await submit(timeout: timeout) { [self] deadline in
+            runPrepared(sql, parameters, deadline: deadline, timeout: timeout)
         }
-        let result = await outcome.value(timeout: timeout + .milliseconds(50)) {
-            .failure(PGError(code: .timedOut, message: "no answer within \(timeout.text)"))
-        }
-        if case .failure = result { broken.withLock { $0 = true } }
-        return try result.get()
     }
 
     /// Whether this connection still sends the heartbeat's statements prepared.
@@ -98,11 +99,10 @@ package final class PGConnection: @unchecked Sendable {
     /// Why this connection stopped preparing statements, once: the first call after the fallback gets it (for the
     /// log), every other call nil.
     package func takeUnpreparedNotice() -> String? {
-        guard let reason = unprepared.withLock({ $0 }) else { return nil }
-        return noticed.withLock { done in
-            if done { return nil }
-            done = true
-            return reason
+        unprepared.withLock { state in
+            guard let current = state, !current.noticed else { return nil }
+            state = (current.reason, true)
+            return current.reason
         }
     }
 
@@ -206,7 +206,7 @@ package final class PGConnection: @unchecked Sendable {
     ) -> Result<PGRows, PGError> {
         prepared.removeAll()
         let firstLine = error.message.split(separator: "\n").first.map(String.init) ?? error.message
-        unprepared.withLock { $0 = "SQLSTATE \(error.sqlState ?? "?"): \(firstLine)" }
+        unprepared.withLock { $0 = ("SQLSTATE \(error.sqlState ?? "?"): \(firstLine)", false) }
         return runQuery(sql, parameters, deadline: deadline, timeout: timeout)
     }
 
