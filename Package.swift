@@ -103,10 +103,9 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
         ),
-        // libcurl's headers only: the library is loaded with dlopen on first use (Sources/CCurl/shim.h), so no
-        // pkgConfig here (it would link -lcurl and map libcurl into every daemon).
         .systemLibrary(
             name: "CCurl",
+            pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .target(

@@ -68,12 +68,6 @@ public actor AlertNotifier<C: Clock> where C.Duration == Duration {
         } else {
             if let email = settings.email { built.append(try SMTPSender(settings: email, node: node, logger: logger)) }
             if let webhook = settings.webhook { built.append(try WebhookSender(settings: webhook, node: node)) }
-            if !built.isEmpty, let failure = CurlLibrary.shared.failure {
-                logger.error(
-                    "alerts cannot be sent: \(failure); they stay in the outbox and are retried",
-                    metadata: ["node": "\(node)"]
-                )
-            }
         }
         self.transports = built
         let perMessage = (settings.email?.timeout ?? .zero) + (settings.webhook?.timeout ?? .zero)

@@ -45,57 +45,29 @@ struct CurlOutcome: Sendable {
     var responseBody: String
 }
 
-/// libcurl, loaded once per process with `dlopen` the first time a transport is made (issue 16): a daemon without
-/// alerts or failsafe beats never maps it. Immutable after its `init`, which a `static let` runs exactly once
-/// (guarded by swift_once, which curl_global_init needs: it is not thread-safe).
-final class CurlLibrary: @unchecked Sendable {
-    /// The process's one table, loaded from Debian's libcurl4; never freed.
-    static let shared = CurlLibrary(soname: "libcurl.so.4")
-
-    /// The resolved functions, nil when the library could not be loaded.
-    let api: UnsafePointer<hs_curl_api>?
-    /// Why it could not be loaded, naming the library, e.g. `libcurl could not be loaded: libcurl.so.4: cannot
-    /// open shared object file: No such file or directory`.
-    let failure: String?
-
-    /// Loads `soname`; only `shared` (and a test, with a name that does not exist) calls this.
-    init(soname: String) {
-        let table = UnsafeMutablePointer<hs_curl_api>.allocate(capacity: 1)
-        var error = [CChar](repeating: 0, count: 512)
-        if hs_curl_load(table, soname, &error, error.count) == 1 {
-            api = UnsafePointer(table)
-            failure = nil
-        } else {
-            table.deallocate()
-            api = nil
-            let reason = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            failure = "libcurl could not be loaded: \(reason)"
-        }
-    }
-}
+// curl_global_init is not thread-safe: a global `let` runs it exactly once, guarded by swift_once.
+private let curlGlobalInit: Int = Int(hs_curl_global_init().rawValue)
 
 /// Owns one libcurl easy handle: the only code in the package that calls libcurl.
 ///
 /// Not `Sendable`: `CurlTransport` creates, uses and drops it on one thread.
 final class CurlEasy {
-    private let api: UnsafePointer<hs_curl_api>
     private let handle: UnsafeMutableRawPointer
     private let errorBuffer: UnsafeMutablePointer<CChar>
     private var lists: [UnsafeMutablePointer<curl_slist>] = []
 
-    /// Creates a handle; nil when `library` is not loaded (its `failure` says why) or cannot make one (out of
-    /// memory).
-    init?(library: CurlLibrary = .shared) {
-        guard let api = library.api, let handle = hs_curl_easy_init(api) else { return nil }
-        self.api = api
+    /// Creates a handle; nil when libcurl cannot (out of memory).
+    init?() {
+        _ = curlGlobalInit
+        guard let handle = curl_easy_init() else { return nil }
         self.handle = handle
         errorBuffer = .allocate(capacity: Int(hs_curl_error_size))
         errorBuffer.initialize(repeating: 0, count: Int(hs_curl_error_size))
     }
 
     deinit {
-        hs_curl_easy_cleanup(api, handle)
-        for list in lists { hs_curl_slist_free_all(api, list) }
+        curl_easy_cleanup(handle)
+        for list in lists { curl_slist_free_all(list) }
         errorBuffer.deallocate()
     }
 
@@ -109,7 +81,7 @@ final class CurlEasy {
             configure(request, upload: uploadPointer, download: downloadPointer)
         }
         if setup != CURLE_OK { return outcome(setup, sink: download) }
-        let code = withExtendedLifetime((upload, download)) { hs_curl_easy_perform(api, handle) }
+        let code = withExtendedLifetime((upload, download)) { curl_easy_perform(handle) }
         return outcome(code, sink: download)
     }
 
@@ -119,42 +91,42 @@ final class CurlEasy {
         download: UnsafeMutableRawPointer
     ) -> CURLcode {
         var results: [CURLcode] = [
-            hs_curl_setopt_pointer(api, handle, CURLOPT_ERRORBUFFER, errorBuffer),
-            hs_curl_setopt_string(api, handle, CURLOPT_URL, request.url),
-            hs_curl_setopt_long(api, handle, CURLOPT_NOSIGNAL, 1),
-            hs_curl_setopt_long(api, handle, CURLOPT_TIMEOUT_MS, Self.milliseconds(request.timeout)),
-            hs_curl_setopt_long(api, handle, CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(request.connectTimeout)),
-            hs_curl_setopt_callback(api, handle, CURLOPT_WRITEFUNCTION, sinkCallback),
-            hs_curl_setopt_pointer(api, handle, CURLOPT_WRITEDATA, download),
+            hs_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer),
+            hs_curl_setopt_string(handle, CURLOPT_URL, request.url),
+            hs_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1),
+            hs_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Self.milliseconds(request.timeout)),
+            hs_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(request.connectTimeout)),
+            hs_curl_setopt_callback(handle, CURLOPT_WRITEFUNCTION, sinkCallback),
+            hs_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, download),
         ]
         if let stall = request.stallTimeout {
             let seconds = max(1, Int(stall.components.seconds) + (stall.components.attoseconds > 0 ? 1 : 0))
-            results.append(hs_curl_setopt_long(api, handle, CURLOPT_LOW_SPEED_LIMIT, 1))
-            results.append(hs_curl_setopt_long(api, handle, CURLOPT_LOW_SPEED_TIME, seconds))
+            results.append(hs_curl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1))
+            results.append(hs_curl_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, seconds))
         }
-        if let useSSL = request.useSSL { results.append(hs_curl_setopt_long(api, handle, CURLOPT_USE_SSL, useSSL)) }
-        if let caFile = request.caFile { results.append(hs_curl_setopt_string(api, handle, CURLOPT_CAINFO, caFile)) }
-        if let user = request.user { results.append(hs_curl_setopt_string(api, handle, CURLOPT_USERNAME, user)) }
+        if let useSSL = request.useSSL { results.append(hs_curl_setopt_long(handle, CURLOPT_USE_SSL, useSSL)) }
+        if let caFile = request.caFile { results.append(hs_curl_setopt_string(handle, CURLOPT_CAINFO, caFile)) }
+        if let user = request.user { results.append(hs_curl_setopt_string(handle, CURLOPT_USERNAME, user)) }
         if let password = request.password {
-            results.append(hs_curl_setopt_string(api, handle, CURLOPT_PASSWORD, password))
+            results.append(hs_curl_setopt_string(handle, CURLOPT_PASSWORD, password))
         }
         if let mailFrom = request.mailFrom {
-            results.append(hs_curl_setopt_string(api, handle, CURLOPT_MAIL_FROM, "<\(mailFrom)>"))
+            results.append(hs_curl_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(mailFrom)>"))
             if let list = makeList(request.mailRecipients.map { "<\($0)>" }) {
-                results.append(hs_curl_setopt_slist(api, handle, CURLOPT_MAIL_RCPT, list))
+                results.append(hs_curl_setopt_slist(handle, CURLOPT_MAIL_RCPT, list))
             }
-            results.append(hs_curl_setopt_long(api, handle, CURLOPT_UPLOAD, 1))
-            results.append(hs_curl_setopt_callback(api, handle, CURLOPT_READFUNCTION, sourceCallback))
-            results.append(hs_curl_setopt_pointer(api, handle, CURLOPT_READDATA, upload))
-            results.append(hs_curl_setopt_long(api, handle, CURLOPT_INFILESIZE, request.body.count))
+            results.append(hs_curl_setopt_long(handle, CURLOPT_UPLOAD, 1))
+            results.append(hs_curl_setopt_callback(handle, CURLOPT_READFUNCTION, sourceCallback))
+            results.append(hs_curl_setopt_pointer(handle, CURLOPT_READDATA, upload))
+            results.append(hs_curl_setopt_long(handle, CURLOPT_INFILESIZE, request.body.count))
         } else if !request.httpHeaders.isEmpty {
             if let list = makeList(request.httpHeaders) {
-                results.append(hs_curl_setopt_slist(api, handle, CURLOPT_HTTPHEADER, list))
+                results.append(hs_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, list))
             }
-            results.append(hs_curl_setopt_long(api, handle, CURLOPT_POST, 1))
-            results.append(hs_curl_setopt_long(api, handle, CURLOPT_POSTFIELDSIZE, request.body.count))
-            results.append(hs_curl_setopt_callback(api, handle, CURLOPT_READFUNCTION, sourceCallback))
-            results.append(hs_curl_setopt_pointer(api, handle, CURLOPT_READDATA, upload))
+            results.append(hs_curl_setopt_long(handle, CURLOPT_POST, 1))
+            results.append(hs_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, request.body.count))
+            results.append(hs_curl_setopt_callback(handle, CURLOPT_READFUNCTION, sourceCallback))
+            results.append(hs_curl_setopt_pointer(handle, CURLOPT_READDATA, upload))
         }
         return results.first { $0 != CURLE_OK } ?? CURLE_OK
     }
@@ -162,7 +134,7 @@ final class CurlEasy {
     private func makeList(_ items: [String]) -> UnsafeMutablePointer<curl_slist>? {
         var list: UnsafeMutablePointer<curl_slist>? = nil
         for item in items {
-            guard let next = hs_curl_slist_append(api, list, item) else { break }
+            guard let next = curl_slist_append(list, item) else { break }
             list = next
         }
         if let list { lists.append(list) }
@@ -171,10 +143,10 @@ final class CurlEasy {
 
     private func outcome(_ code: CURLcode, sink: ByteSink) -> CurlOutcome {
         var response = 0
-        _ = hs_curl_getinfo_long(api, handle, CURLINFO_RESPONSE_CODE, &response)
+        _ = hs_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &response)
         return CurlOutcome(
             code: Int(code.rawValue),
-            codeText: String(cString: hs_curl_easy_strerror(api, code)),
+            codeText: String(cString: curl_easy_strerror(code)),
             detail: String(cString: errorBuffer),
             responseCode: response,
             responseBody: String(decoding: sink.bytes, as: UTF8.self)

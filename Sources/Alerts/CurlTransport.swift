@@ -5,11 +5,9 @@ import Dispatch
 struct CurlTransport: Sendable {
     private let queue: DispatchQueue
 
-    /// Creates a transport with its own queue, named for the logs of a debugger. The first one loads libcurl
-    /// (`CurlLibrary.shared`), so a daemon with alerts or failsafe beats loads it at start, not on the first send.
+    /// Creates a transport with its own queue, named for the logs of a debugger.
     init(label: String) {
         queue = DispatchQueue(label: "hotstandby.alerts.\(label)")
-        _ = CurlLibrary.shared
     }
 
     /// Runs one transfer with a fresh easy handle, created, used and freed on the queue.
@@ -20,7 +18,7 @@ struct CurlTransport: Sendable {
                     continuation.resume(
                         returning: CurlOutcome(
                             code: -1,
-                            codeText: CurlLibrary.shared.failure ?? "curl_easy_init failed",
+                            codeText: "curl_easy_init failed",
                             detail: "",
                             responseCode: 0,
                             responseBody: ""

@@ -14,12 +14,6 @@ public struct HTTPPost: Sendable {
     /// Creates a poster.
     public init() {}
 
-    /// Loads libcurl now rather than at the first POST (it is loaded once per process); nil when it is loaded,
-    /// else why not, naming the library. Every POST fails with that reason while it cannot be loaded.
-    public static func loadLibrary() -> String? {
-        CurlLibrary.shared.failure
-    }
-
     /// POSTs `body` (JSON) to `url`; the whole transfer, connection included, ends at `timeout`.
     public func post(url: String, body: [UInt8], timeout: Duration) async -> Outcome {
         let transport = CurlTransport(label: "post")

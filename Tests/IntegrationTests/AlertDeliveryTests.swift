@@ -55,26 +55,6 @@ extension IntegrationSuite {
             #expect(mail.contains("heartbeat counter stayed at"))
         }
 
-        @Test("libcurl is mapped only into a node that sends alerts: it is loaded with dlopen (issue 16)")
-        func libcurlOnlyWhereUsed() async throws {
-            let cluster = try TestCluster(name: "curlmap")
-            defer { cluster.stopAll() }
-            try await cluster.startActive("a", extra: TestSMTP.alertsConfig())
-            try await cluster.startStandby("b")
-            func mapsLibcurl(_ node: String) throws -> Bool {
-                let pid = try #require(cluster.node(node)?.pid)
-                // Read to the end: /proc files report size 0, and a reader that trusts the size stops early.
-                let file = try #require(FileHandle(forReadingAtPath: "/proc/\(pid)/maps"))
-                defer { try? file.close() }
-                let maps = String(decoding: try file.readToEnd() ?? Data(), as: UTF8.self)
-                try #require(maps.contains("[stack]"), "/proc/\(pid)/maps read only in part")
-                return maps.contains("/libcurl.so.4")
-            }
-            #expect(try mapsLibcurl("a"), "a has alerts configured and loads libcurl at start")
-            #expect(try !mapsLibcurl("b"), "b has neither alerts nor failsafe beats")
-            #expect(!cluster.logs().contains("libcurl could not be loaded"), "\(cluster.logs())")
-        }
-
         @Test("the SMTP server refusing during the takeover: the e-mail arrives once it accepts, once")
         func smtpDownThenUp() async throws {
             let refuse = try #require(TestSMTP.refuseFile)

@@ -103,9 +103,6 @@ struct Wiring {
             }
         }
         self.peers = failsafe.map { FailsafeClient(wire: $0.wire) }
-        if failsafe != nil, let failure = HTTPPost.loadLibrary() {
-            logger.error("failsafe beats cannot be sent: \(failure)", metadata: ["node": "\(config.node)"])
-        }
         self.inbox = failsafe?.inbox
         let surface = OperatorSurface(
             config: config,
